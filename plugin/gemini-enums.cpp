@@ -1,0 +1,90 @@
+/* gst-gemini: registered enum GTypes for geminiimagesrc properties.
+ * SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "gemini-enums.h"
+
+#include <mutex>
+
+/* The nicks are the values Gemini uses on the wire, so that
+ * `aspect-ratio=16:9` works on a gst-launch-1.0 line. */
+
+GType
+gst_gemini_aspect_ratio_get_type (void)
+{
+  static GType type = 0;
+  static std::once_flag once;
+  std::call_once (once, [] {
+    static const GEnumValue values[] = {
+      {GST_GEMINI_ASPECT_RATIO_AUTO, "Not sent: the model picks (1:1, or the first reference image's shape)", "auto"},
+      {GST_GEMINI_ASPECT_RATIO_1_1, "Square 1:1", "1:1"},
+      {GST_GEMINI_ASPECT_RATIO_2_3, "Portrait 2:3", "2:3"},
+      {GST_GEMINI_ASPECT_RATIO_3_2, "Landscape 3:2", "3:2"},
+      {GST_GEMINI_ASPECT_RATIO_3_4, "Portrait 3:4", "3:4"},
+      {GST_GEMINI_ASPECT_RATIO_4_3, "Landscape 4:3", "4:3"},
+      {GST_GEMINI_ASPECT_RATIO_4_5, "Portrait 4:5", "4:5"},
+      {GST_GEMINI_ASPECT_RATIO_5_4, "Landscape 5:4", "5:4"},
+      {GST_GEMINI_ASPECT_RATIO_9_16, "Portrait 9:16", "9:16"},
+      {GST_GEMINI_ASPECT_RATIO_16_9, "Widescreen 16:9", "16:9"},
+      {GST_GEMINI_ASPECT_RATIO_21_9, "Cinema 21:9", "21:9"},
+      {0, nullptr, nullptr},
+    };
+    type = g_enum_register_static ("GstGeminiAspectRatio", values);
+  });
+  return type;
+}
+
+GType
+gst_gemini_image_size_get_type (void)
+{
+  static GType type = 0;
+  static std::once_flag once;
+  std::call_once (once, [] {
+    static const GEnumValue values[] = {
+      {GST_GEMINI_IMAGE_SIZE_AUTO, "Not sent: the model's default (1K)", "auto"},
+      {GST_GEMINI_IMAGE_SIZE_1K, "About 1024 pixels on the long side", "1K"},
+      {GST_GEMINI_IMAGE_SIZE_2K, "About 2048 pixels (Gemini 3 image models only)", "2K"},
+      {GST_GEMINI_IMAGE_SIZE_4K, "About 4096 pixels (Gemini 3 image models only; can take minutes)", "4K"},
+      {0, nullptr, nullptr},
+    };
+    type = g_enum_register_static ("GstGeminiImageSize", values);
+  });
+  return type;
+}
+
+GType
+gst_gemini_response_modalities_get_type (void)
+{
+  static GType type = 0;
+  static std::once_flag once;
+  std::call_once (once, [] {
+    static const GEnumValue values[] = {
+      {GST_GEMINI_RESPONSE_MODALITIES_IMAGE,
+          "[\"IMAGE\"]: the model must draw (recommended: with text allowed it sometimes answers with text only)", "image"},
+      {GST_GEMINI_RESPONSE_MODALITIES_TEXT_AND_IMAGE,
+          "[\"TEXT\",\"IMAGE\"]: the model may also write text, kept for messages", "text-and-image"},
+      {0, nullptr, nullptr},
+    };
+    type = g_enum_register_static ("GstGeminiResponseModalities", values);
+  });
+  return type;
+}
+
+const gchar *
+gst_gemini_aspect_ratio_to_string (GstGeminiAspectRatio ratio)
+{
+  if (ratio == GST_GEMINI_ASPECT_RATIO_AUTO)
+    return nullptr;
+  GEnumValue *v = g_enum_get_value (static_cast<GEnumClass *> (
+          g_type_class_peek (GST_TYPE_GEMINI_ASPECT_RATIO)), ratio);
+  return v ? v->value_nick : nullptr;
+}
+
+const gchar *
+gst_gemini_image_size_to_string (GstGeminiImageSize size)
+{
+  switch (size) {
+    case GST_GEMINI_IMAGE_SIZE_1K: return "1K";
+    case GST_GEMINI_IMAGE_SIZE_2K: return "2K";
+    case GST_GEMINI_IMAGE_SIZE_4K: return "4K";
+    default: return nullptr;
+  }
+}

@@ -1,0 +1,46 @@
+/* gst-gemini: registered enum GTypes for geminiimagesrc properties.
+ * SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <gst/gst.h>
+
+G_BEGIN_DECLS
+
+typedef enum {
+  GST_GEMINI_ASPECT_RATIO_AUTO,
+  GST_GEMINI_ASPECT_RATIO_1_1,
+  GST_GEMINI_ASPECT_RATIO_2_3,
+  GST_GEMINI_ASPECT_RATIO_3_2,
+  GST_GEMINI_ASPECT_RATIO_3_4,
+  GST_GEMINI_ASPECT_RATIO_4_3,
+  GST_GEMINI_ASPECT_RATIO_4_5,
+  GST_GEMINI_ASPECT_RATIO_5_4,
+  GST_GEMINI_ASPECT_RATIO_9_16,
+  GST_GEMINI_ASPECT_RATIO_16_9,
+  GST_GEMINI_ASPECT_RATIO_21_9,
+} GstGeminiAspectRatio;
+
+typedef enum {
+  GST_GEMINI_IMAGE_SIZE_AUTO,
+  GST_GEMINI_IMAGE_SIZE_1K,
+  GST_GEMINI_IMAGE_SIZE_2K,
+  GST_GEMINI_IMAGE_SIZE_4K,
+} GstGeminiImageSize;
+
+typedef enum {
+  GST_GEMINI_RESPONSE_MODALITIES_IMAGE,
+  GST_GEMINI_RESPONSE_MODALITIES_TEXT_AND_IMAGE,
+} GstGeminiResponseModalities;
+
+#define GST_TYPE_GEMINI_ASPECT_RATIO (gst_gemini_aspect_ratio_get_type ())
+GType gst_gemini_aspect_ratio_get_type (void);
+#define GST_TYPE_GEMINI_IMAGE_SIZE (gst_gemini_image_size_get_type ())
+GType gst_gemini_image_size_get_type (void);
+#define GST_TYPE_GEMINI_RESPONSE_MODALITIES (gst_gemini_response_modalities_get_type ())
+GType gst_gemini_response_modalities_get_type (void);
+
+/* The wire value ("16:9", "2K"), or NULL for auto. */
+const gchar *gst_gemini_aspect_ratio_to_string (GstGeminiAspectRatio ratio);
+const gchar *gst_gemini_image_size_to_string (GstGeminiImageSize size);
+
+G_END_DECLS

@@ -1,0 +1,580 @@
+/* gst-gemini: image sniffing and decoding (PNG, JPEG, WebP) to packed RGB/RGBA.
+ * SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "gemini-image.h"
+
+#include <csetjmp>
+#include <cstdarg>
+#include <cstdio>  /* jpeglib.h needs FILE */
+#include <cstring>
+
+#include <jerror.h>
+#include <jpeglib.h>
+#include <png.h>
+#include <webp/decode.h>
+
+namespace gemini {
+
+namespace {
+
+/* printf into a std::string (g++ 12 has no std::format). */
+G_GNUC_PRINTF (1, 2) std::string
+strprintf (const char *fmt, ...)
+{
+  va_list args;
+  va_start (args, fmt);
+  GCharPtr s (g_strdup_vprintf (fmt, args));
+  va_end (args);
+  return std::string (s.get ());
+}
+
+bool
+has_prefix (const guint8 * data, gsize size, gsize offset, const char *magic,
+    gsize len)
+{
+  return size >= offset + len && std::memcmp (data + offset, magic, len) == 0;
+}
+
+/* ISO-BMFF brands that mean HEIF/HEIC. AVIF ("avif"/"avis") shares the
+ * container but is a different codec that Gemini does not list. */
+bool
+is_heif_brand (const guint8 * b)
+{
+  static const char *const brands[] = {
+    "heic", "heix", "hevc", "hevx", "heim", "heis", "hevm", "hevs",
+    "mif1", "msf1",
+  };
+  for (const char *brand : brands) {
+    if (std::memcmp (b, brand, 4) == 0)
+      return true;
+  }
+  return false;
+}
+
+std::string
+first_bytes_hex (const guint8 * data, gsize size)
+{
+  std::string hex;
+  for (gsize i = 0; i < size && i < 8; i++)
+    hex += strprintf (i ? " %02x" : "%02x", data[i]);
+  return hex;
+}
+
+/* Checks dimensions against the limits and computes a 4-byte aligned stride
+ * and the buffer size; on failure fills `error` and returns false. Everything
+ * in 64 bits so hostile headers cannot overflow. */
+bool
+plan_buffer (ImageFormat format, guint64 width, guint64 height, bool alpha,
+    const DecodeLimits & limits, gsize & stride, gsize & size,
+    std::string & error)
+{
+  const char *name = image_format_name (format);
+  if (width == 0 || height == 0) {
+    error = strprintf ("%s image has no pixels (%" G_GUINT64_FORMAT "x%"
+        G_GUINT64_FORMAT ")", name, width, height);
+    return false;
+  }
+  guint64 row = width * (alpha ? 4 : 3);
+  guint64 aligned = (row + 3) & ~guint64 (3);
+  /* DecodedImage holds int sizes and decoders take the stride as an int;
+   * checked first so the products below cannot overflow 64 bits. */
+  if (width > G_MAXINT32 || height > G_MAXINT32 || aligned > G_MAXINT32
+      || aligned > G_MAXSIZE / height) {
+    error = strprintf ("%s image is %" G_GUINT64_FORMAT "x%" G_GUINT64_FORMAT
+        ", too large to decode on this system", name, width, height);
+    return false;
+  }
+  if (width * height > limits.max_pixels) {
+    error = strprintf ("%s image is %" G_GUINT64_FORMAT "x%" G_GUINT64_FORMAT
+        ", over the limit of %" G_GUINT64_FORMAT " pixels", name, width, height,
+        limits.max_pixels);
+    return false;
+  }
+  stride = aligned;
+  size = aligned * height;
+  return true;
+}
+
+bool
+allocate_pixels (ImageFormat format, int width, int height, gsize size,
+    DecodedImage & out, std::string & error)
+{
+  out.pixels.reset (static_cast<guint8 *> (g_try_malloc (size)));
+  if (!out.pixels) {
+    error = strprintf ("out of memory allocating %" G_GSIZE_FORMAT " bytes for "
+        "a %dx%d %s image", size, width, height, image_format_name (format));
+    return false;
+  }
+  return true;
+}
+
+/* ---------------------------------------------------------------- PNG */
+
+/* libpng stops reading after the last row, so a download cut inside or
+ * before the IEND chunk would decode; walk the chunk list to notice it. */
+bool
+png_has_iend (const guint8 * data, gsize size)
+{
+  guint64 offset = 8;
+  while (offset + 8 <= size) {
+    const guint8 *p = data + offset;
+    guint64 length = (guint64 (p[0]) << 24) | (p[1] << 16) | (p[2] << 8) | p[3];
+    guint64 next = offset + 12 + length;
+    if (std::memcmp (p + 4, "IEND", 4) == 0)
+      return next <= size;
+    offset = next;
+  }
+  return false;
+}
+
+struct PngImageFree {
+  png_image *image;
+  ~PngImageFree () { png_image_free (image); }
+};
+
+bool
+decode_png (const guint8 * data, gsize size, const DecodeLimits & limits,
+    DecodedImage & out, std::string & error)
+{
+  /* The simplified API does its own setjmp/longjmp inside libpng frames and
+   * reports failures through image.message, so it is safe to call from C++. */
+  png_image image;
+  std::memset (&image, 0, sizeof image);
+  image.version = PNG_IMAGE_VERSION;
+  PngImageFree guard{&image};
+
+  if (!png_image_begin_read_from_memory (&image, data, size)) {
+    error = strprintf ("PNG data is corrupt or truncated: %s", image.message);
+    return false;
+  }
+
+  bool alpha = (image.format & PNG_FORMAT_FLAG_ALPHA) != 0;
+  gsize stride = 0, bytes = 0;
+  if (!plan_buffer (ImageFormat::Png, image.width, image.height, alpha, limits,
+          stride, bytes, error))
+    return false;
+  int width = static_cast<int> (image.width);
+  int height = static_cast<int> (image.height);
+  if (!allocate_pixels (ImageFormat::Png, width, height, bytes, out, error))
+    return false;
+
+  image.format = alpha ? PNG_FORMAT_RGBA : PNG_FORMAT_RGB;
+  /* Without this libpng treats 16-bit samples as linear light, while almost
+   * every 16-bit PNG in the wild is sRGB-encoded like 8-bit ones. */
+  image.flags |= PNG_IMAGE_FLAG_16BIT_sRGB;
+  if (!png_image_finish_read (&image, nullptr, out.pixels.get (),
+          static_cast<png_int_32> (stride), nullptr)) {
+    error = strprintf ("PNG data is corrupt or truncated: %s", image.message);
+    out.pixels.reset ();
+    return false;
+  }
+  if (!png_has_iend (data, size)) {
+    error = "PNG data is truncated: the IEND chunk is missing";
+    out.pixels.reset ();
+    return false;
+  }
+
+  out.width = width;
+  out.height = height;
+  out.has_alpha = alpha;
+  out.stride = stride;
+  out.size = bytes;
+  return true;
+}
+
+/* --------------------------------------------------------------- JPEG */
+
+enum class JpegStatus { Ok, LibError, Planned, NoMemory };
+
+/* Everything the setjmp frame touches lives here, in memory owned by the
+ * caller, so nothing is clobbered by longjmp and no destructor is skipped. */
+struct JpegJob {
+  const guint8 *data;
+  gsize size;
+  /* Filled by the plain decoder after jpeg_read_header. */
+  JDIMENSION width;
+  JDIMENSION height;
+  /* Set by the caller's planner callback. */
+  bool (*plan) (JpegJob * job);
+  void *plan_data;
+  gsize stride;
+  gsize bytes;
+  /* g_try_malloc'ed by the decoder; ownership passes to the caller. */
+  guint8 *pixels;
+  int msg_code;
+  char message[JMSG_LENGTH_MAX];
+};
+
+struct JpegErrorMgr {
+  jpeg_error_mgr pub;
+  std::jmp_buf jump;
+  JpegJob *job;
+};
+
+extern "C" void
+jpeg_error_exit_cb (j_common_ptr cinfo)
+{
+  auto *err = reinterpret_cast<JpegErrorMgr *> (cinfo->err);
+  err->job->msg_code = cinfo->err->msg_code;
+  cinfo->err->format_message (cinfo, err->job->message);
+  std::longjmp (err->jump, 1);
+}
+
+extern "C" void
+jpeg_emit_message_cb (j_common_ptr cinfo, int msg_level)
+{
+  if (msg_level >= 0)
+    return;  /* trace messages */
+  /* libjpeg pads missing data with grey and only warns; for us a truncated
+   * download is a failure, not a half-grey picture. Other corrupt-data
+   * warnings are recoverable and common in camera files, so they pass. */
+  if (cinfo->err->msg_code == JWRN_JPEG_EOF)
+    jpeg_error_exit_cb (cinfo);
+  cinfo->err->num_warnings++;
+}
+
+extern "C" void
+jpeg_output_message_cb (j_common_ptr)
+{
+  /* Never print to stderr from a library. */
+}
+
+/* Same cap as TurboJPEG's TJFLAG_LIMITSCANS: a tiny progressive file with
+ * thousands of scans otherwise costs minutes of CPU (a known DoS). */
+constexpr int kJpegMaxScans = 500;
+
+extern "C" void
+jpeg_progress_cb (j_common_ptr cinfo)
+{
+  auto *dinfo = reinterpret_cast<j_decompress_ptr> (cinfo);
+  if (dinfo->input_scan_number > kJpegMaxScans) {
+    auto *err = reinterpret_cast<JpegErrorMgr *> (cinfo->err);
+    err->job->msg_code = -1;
+    g_snprintf (err->job->message, sizeof err->job->message,
+        "progressive JPEG has more than %d scans", kJpegMaxScans);
+    std::longjmp (err->jump, 1);
+  }
+}
+
+/* Adobe (Photoshop) CMYK JPEGs store inverted samples; libjpeg writes the
+ * Adobe marker for CMYK too, so that marker decides the convention. */
+void
+cmyk_row_to_rgb (const JSAMPLE * in, guint8 * out, JDIMENSION width,
+    bool inverted)
+{
+  for (JDIMENSION x = 0; x < width; x++, in += 4, out += 3) {
+    unsigned c = in[0], m = in[1], y = in[2], k = in[3];
+    if (!inverted) {
+      c = 255 - c; m = 255 - m; y = 255 - y; k = 255 - k;
+    }
+    out[0] = static_cast<guint8> ((c * k + 127) / 255);
+    out[1] = static_cast<guint8> ((m * k + 127) / 255);
+    out[2] = static_cast<guint8> ((y * k + 127) / 255);
+  }
+}
+
+/* Plain C-style function: the only frame with setjmp, no C++ objects. */
+JpegStatus
+jpeg_decode_plain (JpegJob * job)
+{
+  jpeg_decompress_struct cinfo;
+  JpegErrorMgr err;
+  jpeg_progress_mgr progress;
+  std::memset (&cinfo, 0, sizeof cinfo);
+  std::memset (&err, 0, sizeof err);
+  std::memset (&progress, 0, sizeof progress);
+
+  cinfo.err = jpeg_std_error (&err.pub);
+  err.pub.error_exit = jpeg_error_exit_cb;
+  err.pub.emit_message = jpeg_emit_message_cb;
+  err.pub.output_message = jpeg_output_message_cb;
+  err.job = job;
+
+  if (setjmp (err.jump)) {
+    jpeg_destroy_decompress (&cinfo);
+    g_free (job->pixels);
+    job->pixels = nullptr;
+    return JpegStatus::LibError;
+  }
+
+  jpeg_create_decompress (&cinfo);
+  progress.progress_monitor = jpeg_progress_cb;
+  cinfo.progress = &progress;
+  jpeg_mem_src (&cinfo, job->data, static_cast<unsigned long> (job->size));
+  jpeg_read_header (&cinfo, TRUE);
+
+  job->width = cinfo.image_width;
+  job->height = cinfo.image_height;
+  if (!job->plan (job)) {
+    jpeg_destroy_decompress (&cinfo);
+    return JpegStatus::Planned;
+  }
+
+  if (cinfo.jpeg_color_space == JCS_CMYK || cinfo.jpeg_color_space == JCS_YCCK)
+    cinfo.out_color_space = JCS_CMYK;  /* libjpeg cannot go CMYK -> RGB */
+  else
+    cinfo.out_color_space = JCS_RGB;   /* also expands grayscale */
+
+  job->pixels = static_cast<guint8 *> (g_try_malloc (job->bytes));
+  if (!job->pixels) {
+    jpeg_destroy_decompress (&cinfo);
+    return JpegStatus::NoMemory;
+  }
+
+  jpeg_start_decompress (&cinfo);
+  if (cinfo.out_color_space == JCS_CMYK) {
+    /* Pool memory is released by jpeg_destroy_decompress, even on error. */
+    JSAMPARRAY cmyk = cinfo.mem->alloc_sarray (reinterpret_cast<j_common_ptr> (&cinfo),
+        JPOOL_IMAGE, cinfo.output_width * 4, 1);
+    while (cinfo.output_scanline < cinfo.output_height) {
+      guint8 *row = job->pixels + cinfo.output_scanline * job->stride;
+      if (jpeg_read_scanlines (&cinfo, cmyk, 1) != 1)
+        ERREXIT (&cinfo, JERR_INPUT_EOF);
+      cmyk_row_to_rgb (cmyk[0], row, cinfo.output_width, cinfo.saw_Adobe_marker);
+    }
+  } else {
+    while (cinfo.output_scanline < cinfo.output_height) {
+      JSAMPROW row = job->pixels + cinfo.output_scanline * job->stride;
+      /* The memory source never suspends, so 0 rows means broken data. */
+      if (jpeg_read_scanlines (&cinfo, &row, 1) != 1)
+        ERREXIT (&cinfo, JERR_INPUT_EOF);
+    }
+  }
+  jpeg_finish_decompress (&cinfo);
+  jpeg_destroy_decompress (&cinfo);
+  return JpegStatus::Ok;
+}
+
+struct JpegPlan {
+  const DecodeLimits *limits;
+  std::string *error;
+};
+
+bool
+jpeg_plan (JpegJob * job)
+{
+  auto *plan = static_cast<JpegPlan *> (job->plan_data);
+  return plan_buffer (ImageFormat::Jpeg, job->width, job->height, false,
+      *plan->limits, job->stride, job->bytes, *plan->error);
+}
+
+bool
+decode_jpeg (const guint8 * data, gsize size, const DecodeLimits & limits,
+    DecodedImage & out, std::string & error)
+{
+  JpegPlan plan{&limits, &error};
+  JpegJob job;
+  std::memset (&job, 0, sizeof job);
+  job.data = data;
+  job.size = size;
+  job.plan = jpeg_plan;
+  job.plan_data = &plan;
+
+  switch (jpeg_decode_plain (&job)) {
+    case JpegStatus::Ok:
+      break;
+    case JpegStatus::LibError:
+      /* Valid files that libjpeg cannot turn into RGB are not "corrupt". */
+      if (job.msg_code == JERR_CONVERSION_NOTIMPL || job.msg_code == JERR_BAD_PRECISION
+          || job.msg_code == JERR_NOT_COMPILED)
+        error = strprintf ("JPEG variant is not supported: %s", job.message);
+      else
+        error = strprintf ("JPEG data is corrupt or truncated: %s", job.message);
+      return false;
+    case JpegStatus::Planned:
+      return false;  /* error set by plan_buffer */
+    case JpegStatus::NoMemory:
+      error = strprintf ("out of memory allocating %" G_GSIZE_FORMAT " bytes "
+          "for a %ux%u JPEG image", job.bytes, job.width, job.height);
+      return false;
+  }
+
+  out.pixels.reset (job.pixels);
+  out.width = static_cast<int> (job.width);
+  out.height = static_cast<int> (job.height);
+  out.has_alpha = false;
+  out.stride = job.stride;
+  out.size = job.bytes;
+  return true;
+}
+
+/* --------------------------------------------------------------- WebP */
+
+const char *
+webp_status_text (VP8StatusCode status)
+{
+  switch (status) {
+    case VP8_STATUS_OK: return "no error";
+    case VP8_STATUS_OUT_OF_MEMORY: return "out of memory";
+    case VP8_STATUS_INVALID_PARAM: return "invalid parameter";
+    case VP8_STATUS_BITSTREAM_ERROR: return "bitstream error";
+    case VP8_STATUS_UNSUPPORTED_FEATURE: return "unsupported feature";
+    case VP8_STATUS_SUSPENDED: return "suspended";
+    case VP8_STATUS_USER_ABORT: return "aborted";
+    case VP8_STATUS_NOT_ENOUGH_DATA: return "not enough data (truncated)";
+  }
+  return "unknown error";
+}
+
+struct WebPConfigFree {
+  WebPDecoderConfig *config;
+  ~WebPConfigFree () { WebPFreeDecBuffer (&config->output); }
+};
+
+bool
+decode_webp (const guint8 * data, gsize size, const DecodeLimits & limits,
+    DecodedImage & out, std::string & error)
+{
+  WebPDecoderConfig config;
+  if (!WebPInitDecoderConfig (&config)) {
+    error = "WebP decoder library version mismatch";
+    return false;
+  }
+  WebPConfigFree guard{&config};
+
+  VP8StatusCode status = WebPGetFeatures (data, size, &config.input);
+  if (status != VP8_STATUS_OK) {
+    error = strprintf ("WebP data is corrupt or truncated: %s",
+        webp_status_text (status));
+    return false;
+  }
+  if (config.input.has_animation) {
+    error = "animated WebP images are not supported";
+    return false;
+  }
+
+  bool alpha = config.input.has_alpha != 0;
+  gsize stride = 0, bytes = 0;
+  if (!plan_buffer (ImageFormat::Webp, static_cast<guint64> (config.input.width),
+          static_cast<guint64> (config.input.height), alpha, limits, stride,
+          bytes, error))
+    return false;
+  int width = config.input.width;
+  int height = config.input.height;
+  if (!allocate_pixels (ImageFormat::Webp, width, height, bytes, out, error))
+    return false;
+
+  /* Decode straight into our stride-aligned buffer. */
+  config.output.colorspace = alpha ? MODE_RGBA : MODE_RGB;
+  config.output.is_external_memory = 1;
+  config.output.u.RGBA.rgba = out.pixels.get ();
+  config.output.u.RGBA.stride = static_cast<int> (stride);
+  config.output.u.RGBA.size = bytes;
+  status = WebPDecode (data, size, &config);
+  if (status != VP8_STATUS_OK) {
+    error = strprintf ("WebP data is corrupt or truncated: %s",
+        webp_status_text (status));
+    out.pixels.reset ();
+    return false;
+  }
+
+  out.width = width;
+  out.height = height;
+  out.has_alpha = alpha;
+  out.stride = stride;
+  out.size = bytes;
+  return true;
+}
+
+}  // namespace
+
+ImageFormat
+sniff_image_format (const guint8 * data, gsize size)
+{
+  if (!data)
+    return ImageFormat::Unknown;
+  if (has_prefix (data, size, 0, "\x89PNG\r\n\x1a\n", 8))
+    return ImageFormat::Png;
+  if (has_prefix (data, size, 0, "\xff\xd8\xff", 3))
+    return ImageFormat::Jpeg;
+  if (has_prefix (data, size, 0, "RIFF", 4) && has_prefix (data, size, 8, "WEBP", 4))
+    return ImageFormat::Webp;
+  if (has_prefix (data, size, 0, "GIF87a", 6) || has_prefix (data, size, 0, "GIF89a", 6))
+    return ImageFormat::Gif;
+  if (has_prefix (data, size, 4, "ftyp", 4) && size >= 12 && is_heif_brand (data + 8))
+    return ImageFormat::Heif;
+  return ImageFormat::Unknown;
+}
+
+const char *
+image_format_mime_type (ImageFormat format)
+{
+  switch (format) {
+    case ImageFormat::Png: return "image/png";
+    case ImageFormat::Jpeg: return "image/jpeg";
+    case ImageFormat::Webp: return "image/webp";
+    case ImageFormat::Gif: return "image/gif";
+    case ImageFormat::Heif: return "image/heif";
+    case ImageFormat::Unknown: break;
+  }
+  return nullptr;
+}
+
+const char *
+image_format_name (ImageFormat format)
+{
+  switch (format) {
+    case ImageFormat::Png: return "PNG";
+    case ImageFormat::Jpeg: return "JPEG";
+    case ImageFormat::Webp: return "WebP";
+    case ImageFormat::Gif: return "GIF";
+    case ImageFormat::Heif: return "HEIF";
+    case ImageFormat::Unknown: break;
+  }
+  return "unknown";
+}
+
+bool
+decode_image (const guint8 * data, gsize size, const DecodeLimits & limits,
+    DecodedImage & out, std::string & error)
+{
+  out = DecodedImage ();
+  error.clear ();
+
+  if (!data || size == 0) {
+    error = "image data is empty";
+    return false;
+  }
+
+  ImageFormat format = sniff_image_format (data, size);
+  bool ok = false;
+  switch (format) {
+    case ImageFormat::Png:
+      ok = decode_png (data, size, limits, out, error);
+      break;
+    case ImageFormat::Jpeg:
+      ok = decode_jpeg (data, size, limits, out, error);
+      break;
+    case ImageFormat::Webp:
+      ok = decode_webp (data, size, limits, out, error);
+      break;
+    case ImageFormat::Gif:
+    case ImageFormat::Heif:
+      error = strprintf ("%s images are not supported; Gemini answers PNG or JPEG",
+          image_format_name (format));
+      return false;
+    case ImageFormat::Unknown:
+      /* A cut-off signature is more likely a truncated download than junk. */
+      if (size >= 2 && size < 8
+          && std::memcmp (data, "\x89PNG\r\n\x1a\n", size) == 0) {
+        error = strprintf ("PNG data is truncated (only %" G_GSIZE_FORMAT
+            " bytes)", size);
+        return false;
+      }
+      if (size == 2 && data[0] == 0xff && data[1] == 0xd8) {
+        error = "JPEG data is truncated (only 2 bytes)";
+        return false;
+      }
+      error = strprintf ("data is not a PNG, JPEG or WebP image (first bytes: %s)",
+          first_bytes_hex (data, size).c_str ());
+      return false;
+  }
+
+  if (!ok) {
+    out = DecodedImage ();
+    return false;
+  }
+  out.source_format = format;
+  return true;
+}
+
+}  // namespace gemini

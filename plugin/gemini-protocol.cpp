@@ -1,0 +1,766 @@
+/* gst-gemini: the Gemini generateContent protocol for image generation.
+ * SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "gemini-protocol.h"
+
+#include <gio/gio.h>
+#include <json-glib/json-glib.h>
+#include <libsoup/soup.h>
+
+#include <cmath>
+#include <cstring>
+
+namespace gemini {
+
+namespace {
+
+struct JsonNodeUnref {
+  void operator() (JsonNode * n) const { if (n) json_node_unref (n); }
+};
+using JsonNodePtr = std::unique_ptr<JsonNode, JsonNodeUnref>;
+
+/* json-glib accessors that tolerate absent members and wrong types: every
+ * field of a Gemini response is optional (gemini-api.md §3.1). */
+JsonObject *
+member_object (JsonObject * obj, const char *name)
+{
+  if (!obj)
+    return nullptr;
+  JsonNode *n = json_object_get_member (obj, name);
+  return (n && JSON_NODE_HOLDS_OBJECT (n)) ? json_node_get_object (n) : nullptr;
+}
+
+JsonArray *
+member_array (JsonObject * obj, const char *name)
+{
+  if (!obj)
+    return nullptr;
+  JsonNode *n = json_object_get_member (obj, name);
+  return (n && JSON_NODE_HOLDS_ARRAY (n)) ? json_node_get_array (n) : nullptr;
+}
+
+const char *
+member_string (JsonObject * obj, const char *name, gsize * length = nullptr)
+{
+  if (!obj)
+    return nullptr;
+  JsonNode *n = json_object_get_member (obj, name);
+  if (!n || !JSON_NODE_HOLDS_VALUE (n) || json_node_get_value_type (n) != G_TYPE_STRING)
+    return nullptr;
+  const char *s = json_node_get_string (n);
+  if (length)
+    *length = s ? strlen (s) : 0;
+  return s;
+}
+
+std::optional<gint64>
+member_int (JsonObject * obj, const char *name)
+{
+  if (!obj)
+    return std::nullopt;
+  JsonNode *n = json_object_get_member (obj, name);
+  if (!n || !JSON_NODE_HOLDS_VALUE (n))
+    return std::nullopt;
+  GType t = json_node_get_value_type (n);
+  if (t == G_TYPE_INT64)
+    return json_node_get_int (n);
+  if (t == G_TYPE_DOUBLE)
+    return (gint64) json_node_get_double (n);
+  return std::nullopt;
+}
+
+bool
+member_true (JsonObject * obj, const char *name)
+{
+  if (!obj)
+    return false;
+  JsonNode *n = json_object_get_member (obj, name);
+  return n && JSON_NODE_HOLDS_VALUE (n) && json_node_get_value_type (n) == G_TYPE_BOOLEAN
+      && json_node_get_boolean (n);
+}
+
+/* proto-JSON accepts snake_case too; real responses use camelCase. */
+JsonObject *
+member_object_any (JsonObject * obj, const char *camel, const char *snake)
+{
+  JsonObject *o = member_object (obj, camel);
+  return o ? o : member_object (obj, snake);
+}
+
+const char *
+member_string_any (JsonObject * obj, const char *camel, const char *snake, gsize * len = nullptr)
+{
+  const char *s = member_string (obj, camel, len);
+  return s ? s : member_string (obj, snake, len);
+}
+
+std::string
+truncate_for_message (const std::string & text, gsize max = 400)
+{
+  if (text.size () <= max)
+    return text;
+  /* Cut on a UTF-8 boundary. */
+  gsize cut = max;
+  while (cut > 0 && (text[cut] & 0xC0) == 0x80)
+    cut--;
+  return text.substr (0, cut) + "…";
+}
+
+void
+add_string_member (JsonBuilder * b, const char *name, const char *value)
+{
+  json_builder_set_member_name (b, name);
+  json_builder_add_string_value (b, value);
+}
+
+}  // namespace
+
+/* ---------------------------------------------------------------- request */
+
+GBytes *
+build_request_body (const RequestSettings & s)
+{
+  GObjectPtr<JsonBuilder> owner (json_builder_new ());
+  JsonBuilder *b = owner.get ();
+
+  json_builder_begin_object (b);
+
+  json_builder_set_member_name (b, "contents");
+  json_builder_begin_array (b);
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "parts");
+  json_builder_begin_array (b);
+  /* Text first, then the images, as in Google's editing examples. */
+  json_builder_begin_object (b);
+  add_string_member (b, "text", s.prompt.c_str ());
+  json_builder_end_object (b);
+  for (const auto & ref : s.references) {
+    gsize size = 0;
+    const guint8 *data = static_cast<const guint8 *> (g_bytes_get_data (ref.data.get (), &size));
+    GCharPtr b64 (g_base64_encode (data, size));
+    json_builder_begin_object (b);
+    json_builder_set_member_name (b, "inlineData");
+    json_builder_begin_object (b);
+    add_string_member (b, "data", b64.get ());
+    add_string_member (b, "mimeType", ref.mime_type.c_str ());
+    json_builder_end_object (b);
+    json_builder_end_object (b);
+  }
+  json_builder_end_array (b);
+  add_string_member (b, "role", "user");
+  json_builder_end_object (b);
+  json_builder_end_array (b);
+
+  if (!s.system_instruction.empty ()) {
+    json_builder_set_member_name (b, "systemInstruction");
+    json_builder_begin_object (b);
+    json_builder_set_member_name (b, "parts");
+    json_builder_begin_array (b);
+    json_builder_begin_object (b);
+    add_string_member (b, "text", s.system_instruction.c_str ());
+    json_builder_end_object (b);
+    json_builder_end_array (b);
+    add_string_member (b, "role", "user");
+    json_builder_end_object (b);
+  }
+
+  json_builder_set_member_name (b, "generationConfig");
+  json_builder_begin_object (b);
+  if (s.temperature) {
+    json_builder_set_member_name (b, "temperature");
+    json_builder_add_double_value (b, *s.temperature);
+  }
+  if (s.seed) {
+    json_builder_set_member_name (b, "seed");
+    json_builder_add_int_value (b, *s.seed);
+  }
+  /* Always explicit: the API's default is TEXT+IMAGE, and with it the model
+   * sometimes answers with text only (the lesson this project starts from). */
+  json_builder_set_member_name (b, "responseModalities");
+  json_builder_begin_array (b);
+  if (s.text_and_image)
+    json_builder_add_string_value (b, "TEXT");
+  json_builder_add_string_value (b, "IMAGE");
+  json_builder_end_array (b);
+  if (!s.aspect_ratio.empty () || !s.image_size.empty ()) {
+    json_builder_set_member_name (b, "imageConfig");
+    json_builder_begin_object (b);
+    if (!s.aspect_ratio.empty ())
+      add_string_member (b, "aspectRatio", s.aspect_ratio.c_str ());
+    if (!s.image_size.empty ())
+      add_string_member (b, "imageSize", s.image_size.c_str ());
+    json_builder_end_object (b);
+  }
+  json_builder_end_object (b);
+
+  json_builder_end_object (b);
+
+  JsonNodePtr root (json_builder_get_root (b));
+  GObjectPtr<JsonGenerator> gen (json_generator_new ());
+  json_generator_set_root (gen.get (), root.get ());
+  gsize length = 0;
+  gchar *text = json_generator_to_data (gen.get (), &length);
+  return g_bytes_new_take (text, length);
+}
+
+bool
+model_id_is_valid (const std::string & model)
+{
+  if (model.empty () || model.size () > 128)
+    return false;
+  for (char c : model) {
+    if (!g_ascii_isalnum (c) && c != '-' && c != '.' && c != '_')
+      return false;
+  }
+  return true;
+}
+
+bool
+model_supports_image_size (const std::string & model)
+{
+  /* gemini-2.5-flash-image is 1K only and several clients strip imageSize
+   * for it (gemini-api.md §2); the Gemini 3 image models take 1K/2K/4K. */
+  return !g_str_has_prefix (model.c_str (), "gemini-2.");
+}
+
+std::string
+build_request_url (const std::string & endpoint, const std::string & model)
+{
+  std::string base = endpoint;
+  while (!base.empty () && base.back () == '/')
+    base.pop_back ();
+  /* Accept ".../v1beta" or ".../v1" as given by the user. */
+  auto slash = base.rfind ('/');
+  std::string last = slash == std::string::npos ? "" : base.substr (slash + 1);
+  bool has_version = last.size () >= 2 && last[0] == 'v' && g_ascii_isdigit (last[1])
+      && base.find ("://") != std::string::npos && slash > base.find ("://") + 2;
+  if (!has_version)
+    base += std::string ("/") + kApiVersion;
+  return base + "/models/" + model + ":generateContent";
+}
+
+/* --------------------------------------------------------------- outcomes */
+
+const char *
+outcome_name (Outcome o)
+{
+  switch (o) {
+    case Outcome::Image: return "image";
+    case Outcome::TextOnly: return "text-only";
+    case Outcome::NoImage: return "no-image";
+    case Outcome::ImageOther: return "image-other";
+    case Outcome::ContentBlocked: return "content-blocked";
+    case Outcome::PromptBlocked: return "prompt-blocked";
+    case Outcome::OtherFinish: return "other-finish";
+    case Outcome::BadRequest: return "bad-request";
+    case Outcome::Unauthenticated: return "unauthenticated";
+    case Outcome::PermissionDenied: return "permission-denied";
+    case Outcome::NotFound: return "not-found";
+    case Outcome::RateLimited: return "rate-limited";
+    case Outcome::ServerError: return "server-error";
+    case Outcome::HttpError: return "http-error";
+    case Outcome::ErrorInBody: return "error-in-body";
+    case Outcome::MalformedResponse: return "malformed-response";
+    case Outcome::CorruptImageData: return "corrupt-image-data";
+    case Outcome::Transport: return "transport";
+    case Outcome::Timeout: return "timeout";
+    case Outcome::TooLarge: return "too-large";
+    case Outcome::Cancelled: return "cancelled";
+  }
+  return "unknown";
+}
+
+Action
+action_for (Outcome o)
+{
+  switch (o) {
+    case Outcome::Image:
+      return Action::Deliver;
+    case Outcome::RateLimited:
+    case Outcome::ServerError:
+    case Outcome::Transport:
+    case Outcome::Timeout:
+      return Action::Retry;
+    case Outcome::TextOnly:
+    case Outcome::NoImage:
+    case Outcome::ImageOther:
+      return Action::RetryContent;
+    case Outcome::Cancelled:
+      return Action::Stop;
+    case Outcome::ContentBlocked:
+    case Outcome::PromptBlocked:
+    case Outcome::OtherFinish:
+    case Outcome::BadRequest:
+    case Outcome::Unauthenticated:
+    case Outcome::PermissionDenied:
+    case Outcome::NotFound:
+    case Outcome::HttpError:
+    case Outcome::ErrorInBody:
+    case Outcome::MalformedResponse:
+    case Outcome::CorruptImageData:
+    case Outcome::TooLarge:
+      return Action::Fail;
+  }
+  return Action::Fail;
+}
+
+namespace {
+
+bool
+is_content_block_reason (const std::string & r)
+{
+  static const char *const reasons[] = {
+    "SAFETY", "PROHIBITED_CONTENT", "IMAGE_SAFETY", "IMAGE_PROHIBITED_CONTENT",
+    "RECITATION", "IMAGE_RECITATION", "BLOCKLIST", "SPII",
+  };
+  for (const char *x : reasons)
+    if (r == x)
+      return true;
+  return false;
+}
+
+Outcome
+outcome_for_status (guint status)
+{
+  switch (status) {
+    case 400: return Outcome::BadRequest;
+    case 401: return Outcome::Unauthenticated;
+    case 402:
+    case 403: return Outcome::PermissionDenied;
+    case 404: return Outcome::NotFound;
+    case 429: return Outcome::RateLimited;
+    case 408:
+    case 500:
+    case 502:
+    case 503:
+    case 504: return Outcome::ServerError;
+    default: return Outcome::HttpError;
+  }
+}
+
+/* Fills the error fields from a Google error object (gemini-api.md §4.1). */
+void
+read_error_object (JsonObject * err, Response & r)
+{
+  if (const char *s = member_string (err, "status"))
+    r.gemini_status = s;
+  if (const char *s = member_string (err, "message"))
+    r.error_message = s;
+  JsonArray *details = member_array (err, "details");
+  guint n = details ? json_array_get_length (details) : 0;
+  for (guint i = 0; i < n; i++) {
+    JsonNode *dn = json_array_get_element (details, i);
+    if (!JSON_NODE_HOLDS_OBJECT (dn))
+      continue;
+    JsonObject *d = json_node_get_object (dn);
+    const char *type = member_string (d, "@type");
+    if (!type)
+      continue;
+    if (g_str_has_suffix (type, "google.rpc.RetryInfo")) {
+      if (auto delay = parse_duration_seconds (member_string (d, "retryDelay")))
+        r.retry_delay_seconds = delay;
+    } else if (g_str_has_suffix (type, "google.rpc.ErrorInfo")) {
+      if (const char *reason = member_string (d, "reason"))
+        r.error_reason = reason;
+    } else if (g_str_has_suffix (type, "google.rpc.QuotaFailure")) {
+      JsonArray *violations = member_array (d, "violations");
+      guint nv = violations ? json_array_get_length (violations) : 0;
+      for (guint v = 0; v < nv; v++) {
+        JsonNode *vn = json_array_get_element (violations, v);
+        if (!JSON_NODE_HOLDS_OBJECT (vn))
+          continue;
+        const char *qid = member_string (json_node_get_object (vn), "quotaId");
+        if (!qid)
+          continue;
+        if (r.quota_id.empty ())
+          r.quota_id = qid;
+        if (strstr (qid, "PerDay"))
+          r.quota_exhausted_for_day = true;
+      }
+    }
+  }
+  /* "limit: 0" means the model has no quota at all on this tier. */
+  if (r.error_message.find ("limit: 0") != std::string::npos)
+    r.quota_exhausted_for_day = true;
+}
+
+JsonNodePtr
+parse_json (GBytes * body, std::string & error)
+{
+  gsize size = 0;
+  const char *data = body ? static_cast<const char *> (g_bytes_get_data (body, &size)) : nullptr;
+  if (!data || size == 0) {
+    error = "the response body is empty";
+    return nullptr;
+  }
+  GObjectPtr<JsonParser> parser (json_parser_new_immutable ());
+  GErrorPtr err;
+  if (!json_parser_load_from_data (parser.get (), data, (gssize) size, out_error (err))) {
+    error = std::string ("the response is not valid JSON: ") + (err ? err->message : "parse error");
+    return nullptr;
+  }
+  JsonNode *root = json_parser_get_root (parser.get ());
+  return JsonNodePtr (root ? json_node_ref (root) : nullptr);
+}
+
+void
+read_usage (JsonObject * root, Usage & u)
+{
+  JsonObject *m = member_object (root, "usageMetadata");
+  if (!m)
+    return;
+  u.prompt_tokens = member_int (m, "promptTokenCount").value_or (-1);
+  u.candidates_tokens = member_int (m, "candidatesTokenCount").value_or (-1);
+  u.thoughts_tokens = member_int (m, "thoughtsTokenCount").value_or (-1);
+  u.total_tokens = member_int (m, "totalTokenCount").value_or (-1);
+}
+
+/* A 200 body: candidates, prompt feedback, or an error object. */
+void
+classify_generate_content (JsonObject * root, Response & r)
+{
+  if (const char *s = member_string (root, "modelVersion"))
+    r.model_version = s;
+  if (const char *s = member_string (root, "responseId"))
+    r.response_id = s;
+  read_usage (root, r.usage);
+
+  if (JsonObject *err = member_object (root, "error")) {
+    read_error_object (err, r);
+    if (auto code = member_int (err, "code"))
+      r.http_status = (guint) *code;
+    r.outcome = Outcome::ErrorInBody;
+    return;
+  }
+
+  if (JsonObject *fb = member_object (root, "promptFeedback")) {
+    if (const char *s = member_string (fb, "blockReason"))
+      r.block_reason = s;
+    if (const char *s = member_string (fb, "blockReasonMessage"))
+      r.block_reason_message = s;
+  }
+
+  JsonArray *candidates = member_array (root, "candidates");
+  JsonObject *cand = nullptr;
+  if (candidates && json_array_get_length (candidates) > 0) {
+    JsonNode *cn = json_array_get_element (candidates, 0);
+    if (JSON_NODE_HOLDS_OBJECT (cn))
+      cand = json_node_get_object (cn);
+  }
+  if (!cand) {
+    r.outcome = r.block_reason.empty () ? Outcome::MalformedResponse : Outcome::PromptBlocked;
+    if (r.outcome == Outcome::MalformedResponse)
+      r.error_message = "the response has no candidates and no promptFeedback";
+    return;
+  }
+
+  if (const char *s = member_string (cand, "finishReason"))
+    r.finish_reason = s;
+  if (const char *s = member_string (cand, "finishMessage"))
+    r.finish_message = s;
+
+  /* Final image = the last inlineData image part that is not a thought:
+   * Pro may send draft thought images first (gemini-api.md §3.3). */
+  JsonObject *image_part = nullptr;
+  std::string text;
+  JsonArray *parts = member_array (member_object (cand, "content"), "parts");
+  guint np = parts ? json_array_get_length (parts) : 0;
+  for (guint i = 0; i < np; i++) {
+    JsonNode *pn = json_array_get_element (parts, i);
+    if (!JSON_NODE_HOLDS_OBJECT (pn))
+      continue;
+    JsonObject *part = json_node_get_object (pn);
+    bool thought = member_true (part, "thought");
+    JsonObject *inline_data = member_object_any (part, "inlineData", "inline_data");
+    if (inline_data) {
+      const char *mime = member_string_any (inline_data, "mimeType", "mime_type");
+      if (mime && !g_str_has_prefix (mime, "image/"))
+        continue;
+      if (thought) {
+        r.thought_image_parts++;
+      } else {
+        r.image_parts++;
+        image_part = inline_data;
+      }
+      continue;
+    }
+    const char *t = member_string (part, "text");
+    if (t && !thought && *t) {
+      if (!text.empty ())
+        text += "\n";
+      text += t;
+    }
+  }
+  r.model_text = std::move (text);
+
+  if (image_part) {
+    gsize len = 0;
+    const char *b64 = member_string (image_part, "data", &len);
+    if (const char *mime = member_string_any (image_part, "mimeType", "mime_type"))
+      r.image_mime_type = mime;
+    GBytes *bytes = b64 ? decode_base64_strict (b64, len) : nullptr;
+    if (!bytes || g_bytes_get_size (bytes) == 0) {
+      if (bytes)
+        g_bytes_unref (bytes);
+      r.outcome = Outcome::CorruptImageData;
+      r.error_message = b64 ? "the image part's data is not valid base64" : "the image part has no data";
+      return;
+    }
+    r.image.reset (bytes);
+    r.outcome = Outcome::Image;
+    return;
+  }
+
+  const std::string & fr = r.finish_reason;
+  if (fr.empty () || fr == "STOP")
+    r.outcome = Outcome::TextOnly;
+  else if (fr == "NO_IMAGE")
+    r.outcome = Outcome::NoImage;
+  else if (fr == "IMAGE_OTHER")
+    r.outcome = Outcome::ImageOther;
+  else if (is_content_block_reason (fr))
+    r.outcome = Outcome::ContentBlocked;
+  else
+    r.outcome = Outcome::OtherFinish;
+}
+
+}  // namespace
+
+Response
+classify_http_response (guint status, const char *retry_after, GBytes * body)
+{
+  Response r;
+  r.http_status = status;
+  if (retry_after)
+    r.retry_delay_seconds = parse_retry_after (retry_after);
+
+  std::string parse_error;
+  JsonNodePtr root = parse_json (body, parse_error);
+  /* Vertex sometimes wraps the error in a one-element array. */
+  if (root && JSON_NODE_HOLDS_ARRAY (root.get ())) {
+    JsonArray *a = json_node_get_array (root.get ());
+    if (json_array_get_length (a) == 1)
+      root.reset (json_node_ref (json_array_get_element (a, 0)));
+  }
+  JsonObject *obj = (root && JSON_NODE_HOLDS_OBJECT (root.get ()))
+      ? json_node_get_object (root.get ()) : nullptr;
+
+  if (status < 200 || status >= 300) {
+    r.outcome = outcome_for_status (status);
+    if (JsonObject *err = member_object (obj, "error")) {
+      /* Server's RetryInfo is more precise than a missing Retry-After. */
+      auto header_delay = r.retry_delay_seconds;
+      read_error_object (err, r);
+      if (header_delay && (!r.retry_delay_seconds || *header_delay > *r.retry_delay_seconds))
+        r.retry_delay_seconds = header_delay;
+    } else {
+      /* HTML from a proxy or load balancer: fall back to the status line. */
+      const char *phrase = soup_status_get_phrase (status);
+      r.error_message = phrase ? phrase : "HTTP error";
+    }
+    r.action = action_for (r.outcome);
+    return r;
+  }
+
+  if (!obj) {
+    r.outcome = Outcome::MalformedResponse;
+    r.error_message = parse_error.empty () ? "the response is not a JSON object" : parse_error;
+    r.action = action_for (r.outcome);
+    return r;
+  }
+  classify_generate_content (obj, r);
+  r.action = action_for (r.outcome);
+  return r;
+}
+
+Response
+classify_transport_error (const GError * error)
+{
+  Response r;
+  if (error && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return make_cancelled_response ();
+  r.outcome = Outcome::Transport;
+  r.error_message = error ? error->message : "unknown transport error";
+  r.action = action_for (r.outcome);
+  return r;
+}
+
+Response
+make_timeout_response (double seconds)
+{
+  Response r;
+  r.outcome = Outcome::Timeout;
+  GCharPtr msg (g_strdup_printf ("no complete answer within %.0f s", seconds));
+  r.error_message = msg.get ();
+  r.action = action_for (r.outcome);
+  return r;
+}
+
+Response
+make_too_large_response (gsize limit)
+{
+  Response r;
+  r.outcome = Outcome::TooLarge;
+  GCharPtr msg (g_strdup_printf ("the response body exceeded the limit of %" G_GSIZE_FORMAT " bytes", limit));
+  r.error_message = msg.get ();
+  r.action = action_for (r.outcome);
+  return r;
+}
+
+Response
+make_cancelled_response ()
+{
+  Response r;
+  r.outcome = Outcome::Cancelled;
+  r.error_message = "cancelled";
+  r.action = Action::Stop;
+  return r;
+}
+
+std::string
+Response::describe () const
+{
+  std::string s;
+  auto append_model_text = [&] () {
+    if (!model_text.empty ())
+      s += " The model said: \"" + truncate_for_message (model_text) + "\"";
+  };
+  switch (outcome) {
+    case Outcome::Image:
+      return "Gemini returned an image";
+    case Outcome::TextOnly:
+      s = "Gemini returned no image: finishReason=" + (finish_reason.empty () ? std::string ("none") : finish_reason)
+          + ", the model answered with text only.";
+      append_model_text ();
+      return s;
+    case Outcome::NoImage:
+    case Outcome::ImageOther:
+    case Outcome::ContentBlocked:
+    case Outcome::OtherFinish:
+      s = "Gemini returned no image: finishReason=" + finish_reason;
+      if (!finish_message.empty ())
+        s += ": " + truncate_for_message (finish_message);
+      s += ".";
+      if (outcome == Outcome::ContentBlocked)
+        s += " The request or the generated image was blocked by Gemini's safety or policy filters; rephrase the prompt or change the reference images.";
+      else if (outcome == Outcome::NoImage)
+        s += " The model did not produce an image for this prompt; describe a picture to draw.";
+      append_model_text ();
+      return s;
+    case Outcome::PromptBlocked:
+      s = "Gemini blocked the prompt: blockReason=" + block_reason;
+      if (!block_reason_message.empty ())
+        s += ": " + truncate_for_message (block_reason_message);
+      s += ". Rephrase the prompt or change the reference images.";
+      return s;
+    case Outcome::BadRequest:
+    case Outcome::Unauthenticated:
+    case Outcome::PermissionDenied:
+    case Outcome::NotFound:
+    case Outcome::RateLimited:
+    case Outcome::ServerError:
+    case Outcome::HttpError:
+    case Outcome::ErrorInBody: {
+      GCharPtr head (g_strdup_printf ("Gemini API error %u", http_status));
+      s = head.get ();
+      if (!gemini_status.empty ())
+        s += " " + gemini_status;
+      if (!error_message.empty ())
+        s += ": " + truncate_for_message (error_message);
+      if (outcome == Outcome::ErrorInBody)
+        s += " (error object inside a 200 response)";
+      if (error_reason == "API_KEY_INVALID")
+        s += " Check the api-key property or the GOOGLE_API_KEY / GEMINI_API_KEY environment variables.";
+      else if (outcome == Outcome::NotFound)
+        s += " Check the model property and the api-endpoint.";
+      return s;
+    }
+    case Outcome::MalformedResponse:
+      return "Gemini's response could not be understood: " + error_message;
+    case Outcome::CorruptImageData:
+      return "Gemini's image could not be read: " + error_message;
+    case Outcome::Transport:
+      return "Could not reach Gemini: " + error_message;
+    case Outcome::Timeout:
+      return "Gemini did not answer in time: " + error_message;
+    case Outcome::TooLarge:
+      return "Gemini's response was refused: " + error_message;
+    case Outcome::Cancelled:
+      return "The request was cancelled";
+  }
+  return error_message;
+}
+
+/* ---------------------------------------------------------------- parsing */
+
+std::optional<double>
+parse_duration_seconds (const char *text)
+{
+  if (!text || !*text)
+    return std::nullopt;
+  char *end = nullptr;
+  double v = g_ascii_strtod (text, &end);
+  if (end == text || !end || strcmp (end, "s") != 0 || !std::isfinite (v) || v < 0)
+    return std::nullopt;
+  return v;
+}
+
+std::optional<double>
+parse_retry_after (const char *value)
+{
+  if (!value)
+    return std::nullopt;
+  while (g_ascii_isspace (*value))
+    value++;
+  if (g_ascii_isdigit (*value)) {
+    char *end = nullptr;
+    guint64 secs = g_ascii_strtoull (value, &end, 10);
+    while (end && g_ascii_isspace (*end))
+      end++;
+    if (end && *end == '\0')
+      return (double) secs;
+    return std::nullopt;
+  }
+  /* An HTTP date. */
+  GDateTime *when = soup_date_time_new_from_http_string (value);
+  if (!when)
+    return std::nullopt;
+  GDateTime *now = g_date_time_new_now_utc ();
+  double delta = g_date_time_difference (when, now) / (double) G_TIME_SPAN_SECOND;
+  g_date_time_unref (when);
+  g_date_time_unref (now);
+  return delta > 0 ? delta : 0.0;
+}
+
+GBytes *
+decode_base64_strict (const char *text, gsize length)
+{
+  /* g_base64_decode skips invalid characters silently, which would turn
+   * corrupt data into a different, undecodable image: validate first. */
+  gsize significant = 0, padding = 0;
+  for (gsize i = 0; i < length; i++) {
+    char c = text[i];
+    if (g_ascii_isalnum (c) || c == '+' || c == '/') {
+      if (padding)
+        return nullptr;   /* data after padding */
+      significant++;
+    } else if (c == '=') {
+      padding++;
+      if (padding > 2)
+        return nullptr;
+    } else if (c == '\n' || c == '\r' || c == ' ' || c == '\t') {
+      continue;
+    } else {
+      return nullptr;
+    }
+  }
+  if ((significant + padding) % 4 == 1 || (padding && (significant + padding) % 4 != 0))
+    return nullptr;
+  /* The step API honours `length`: the text need not be NUL-terminated. */
+  guchar *out = static_cast<guchar *> (g_malloc ((length / 4) * 3 + 3));
+  gint state = 0;
+  guint save = 0;
+  gsize out_len = g_base64_decode_step (text, length, out, &state, &save);
+  return g_bytes_new_take (out, out_len);
+}
+
+}  // namespace gemini

@@ -1,0 +1,155 @@
+/* gst-gemini: the Gemini generateContent protocol for image generation.
+ *
+ * Builds request bodies and turns every HTTP exchange (or transport failure)
+ * into one classified Response. All knowledge of what Gemini answers, and
+ * what each answer means for a caller, lives in this file pair; the element
+ * only acts on Response::outcome and Response::action.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <glib.h>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "glib-raii.h"
+
+namespace gemini {
+
+inline constexpr const char *kDefaultEndpoint = "https://generativelanguage.googleapis.com";
+inline constexpr const char *kDefaultModel = "gemini-2.5-flash-image";
+inline constexpr const char *kApiVersion = "v1beta";
+
+/* One image sent along with the prompt as inlineData. */
+struct ReferenceImage {
+  std::string origin;     /* where it came from, for messages: a file path */
+  std::string mime_type;  /* detected from the bytes */
+  GBytesPtr data;
+};
+
+/* Everything a generateContent request for one image depends on. Empty
+ * strings and unset optionals are omitted from the JSON, so that the server
+ * applies its own defaults (as @google/genai does). */
+struct RequestSettings {
+  std::string prompt;
+  std::string system_instruction;
+  std::string aspect_ratio;       /* "16:9"; "" = server default */
+  std::string image_size;         /* "1K" | "2K" | "4K"; "" = server default */
+  bool text_and_image = false;    /* responseModalities ["TEXT","IMAGE"] vs ["IMAGE"] */
+  std::optional<double> temperature;
+  std::optional<gint64> seed;
+  std::vector<ReferenceImage> references;
+};
+
+/* The JSON body for :generateContent. */
+GBytes *build_request_body (const RequestSettings & settings);
+
+/* "https://host/v1beta/models/MODEL:generateContent". An endpoint that
+ * already ends in a version segment ("/v1beta", "/v1") is used as is. */
+std::string build_request_url (const std::string & endpoint, const std::string & model);
+
+/* Checks a model id before it goes into a URL path. */
+bool model_id_is_valid (const std::string & model);
+
+/* Models that accept imageConfig.imageSize (Gemini 3 image models). */
+bool model_supports_image_size (const std::string & model);
+
+/* What happened, one value per class the caller must treat differently. */
+enum class Outcome {
+  Image,              /* a final (non-thought) image came back */
+  TextOnly,           /* finishReason STOP (or none) but no image part */
+  NoImage,            /* finishReason NO_IMAGE */
+  ImageOther,         /* finishReason IMAGE_OTHER */
+  ContentBlocked,     /* SAFETY, IMAGE_SAFETY, PROHIBITED_CONTENT, RECITATION, BLOCKLIST, SPII, ... */
+  PromptBlocked,      /* promptFeedback.blockReason, HTTP 200, no candidates */
+  OtherFinish,        /* MAX_TOKENS, OTHER, LANGUAGE, ... without an image */
+  BadRequest,         /* HTTP 400 */
+  Unauthenticated,    /* HTTP 401 */
+  PermissionDenied,   /* HTTP 403 (and 402) */
+  NotFound,           /* HTTP 404 */
+  RateLimited,        /* HTTP 429 */
+  ServerError,        /* HTTP 408, 500, 502, 503, 504 */
+  HttpError,          /* any other non-2xx */
+  ErrorInBody,        /* HTTP 200 whose body is {"error": ...} */
+  MalformedResponse,  /* body is not the JSON we expect */
+  CorruptImageData,   /* inlineData.data is not valid base64 */
+  Transport,          /* DNS, connect, TLS, reset, premature end of body */
+  Timeout,            /* the attempt's deadline passed */
+  TooLarge,           /* the body exceeded the response size limit */
+  Cancelled,          /* we cancelled it (flush, state change) */
+};
+
+/* What a caller should do about an outcome. */
+enum class Action {
+  Deliver,       /* use the image */
+  Retry,         /* transient: back off and try again */
+  RetryContent,  /* the model did not draw; a retry may help, budget kept small */
+  Fail,          /* retrying cannot help: report the reason */
+  Stop,          /* cancelled: say nothing */
+};
+
+const char *outcome_name (Outcome outcome);
+Action action_for (Outcome outcome);
+
+struct Usage {
+  gint64 prompt_tokens = -1;
+  gint64 candidates_tokens = -1;
+  gint64 thoughts_tokens = -1;
+  gint64 total_tokens = -1;
+};
+
+struct Response {
+  Outcome outcome = Outcome::MalformedResponse;
+  Action action = Action::Fail;
+
+  guint http_status = 0;
+  std::string gemini_status;      /* error.status, e.g. RESOURCE_EXHAUSTED */
+  std::string error_message;      /* error.message, or the transport error */
+  std::string error_reason;       /* google.rpc.ErrorInfo.reason, e.g. API_KEY_INVALID */
+
+  std::string finish_reason;
+  std::string finish_message;
+  std::string block_reason;
+  std::string block_reason_message;
+  std::string model_text;         /* the model's non-thought text parts, joined */
+
+  std::string model_version;
+  std::string response_id;
+  Usage usage;
+
+  /* Server-requested wait before a retry: RetryInfo.retryDelay or Retry-After. */
+  std::optional<double> retry_delay_seconds;
+  std::string quota_id;           /* first QuotaFailure violation's quotaId */
+  bool quota_exhausted_for_day = false; /* per-day quota or "limit: 0": not worth retrying */
+
+  /* The final image: the last inlineData image part that is not a thought. */
+  GBytesPtr image;
+  std::string image_mime_type;    /* as declared; decode by magic bytes anyway */
+  guint image_parts = 0;          /* final image parts seen */
+  guint thought_image_parts = 0;  /* draft images skipped */
+
+  /* One sentence for a user: what happened and, where it helps, what to do. */
+  std::string describe () const;
+};
+
+/* Classifies a complete HTTP exchange. `retry_after` is the Retry-After
+ * header value or nullptr. `body` may be nullptr (empty). */
+Response classify_http_response (guint status, const char *retry_after, GBytes * body);
+
+/* Classifies a failure before or while the body arrived. */
+Response classify_transport_error (const GError * error);
+Response make_timeout_response (double seconds);
+Response make_too_large_response (gsize limit);
+Response make_cancelled_response ();
+
+/* Parses a google.protobuf.Duration JSON string ("53s", "34.4s"). */
+std::optional<double> parse_duration_seconds (const char *text);
+/* Parses a Retry-After value: delta-seconds or an HTTP date. */
+std::optional<double> parse_retry_after (const char *value);
+
+/* Strict base64 (standard alphabet, padding optional, whitespace ignored). */
+GBytes *decode_base64_strict (const char *text, gsize length);
+
+}  // namespace gemini
