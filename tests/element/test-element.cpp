@@ -1,0 +1,713 @@
+/* geminiimagesrc end to end: real pipelines (gst_parse_launch, GstHarness)
+ * against the gemini-emulator process over loopback HTTP.
+ * SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The check framework defines fail(): C++ headers go first. */
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "emulator-image.h"
+#include "emulator-process.h"
+#include "gemini-image.h"
+
+#include <gst/app/gstappsink.h>
+#include <gst/check/gstcheck.h>
+#include <gst/check/gstharness.h>
+#include <gst/video/video.h>
+#include <json-glib/json-glib.h>
+
+using namespace gemini;
+using gemini::test::EmulatorProcess;
+
+static EmulatorProcess *emu;
+static gchar *tmpdir;
+
+static void
+start_emulator (void)
+{
+  emu = new EmulatorProcess ();
+  tmpdir = g_dir_make_tmp ("gemini-element-XXXXXX", nullptr);
+}
+
+static void
+stop_emulator (void)
+{
+  delete emu;
+  emu = nullptr;
+  GCharPtr cmd (g_strdup_printf ("rm -rf '%s'", tmpdir));
+  if (system (cmd.get ()) != 0)
+    g_printerr ("could not remove %s\n", tmpdir);
+  g_free (tmpdir);
+}
+
+static std::string
+tmp_path (const char *name)
+{
+  GCharPtr p (g_build_filename (tmpdir, name, nullptr));
+  return p.get ();
+}
+
+/* "geminiimagesrc api-endpoint=... api-key=test-key <props>" */
+static std::string
+src_desc (const std::string & props)
+{
+  return "geminiimagesrc name=src api-endpoint=" + emu->base_url () + " api-key=test-key " + props;
+}
+
+struct RunResult {
+  GstMessageType type = GST_MESSAGE_UNKNOWN;   /* EOS or ERROR */
+  GErrorPtr error;
+  std::string debug;
+  GstStructure *details = nullptr;
+  std::vector<GstSample *> samples;
+  std::vector<GstStructure *> image_messages;
+  ~RunResult ()
+  {
+    if (details)
+      gst_structure_free (details);
+    for (auto s : samples)
+      gst_sample_unref (s);
+    for (auto s : image_messages)
+      gst_structure_free (s);
+  }
+  bool error_is (GQuark domain, gint code) const
+  {
+    return error && g_error_matches (error.get (), domain, code);
+  }
+  std::string message () const { return error ? error->message : ""; }
+};
+
+/* Runs a pipeline to EOS or error. An appsink named "sink" is drained. */
+static void
+run_pipeline (const std::string & desc, RunResult & res, guint timeout_s = 60)
+{
+  GErrorPtr err;
+  GstElement *pipeline = gst_parse_launch (desc.c_str (), out_error (err));
+  fail_unless (pipeline != nullptr, "%s: %s", desc.c_str (), err ? err->message : "");
+  GstElement *sink = gst_bin_get_by_name (GST_BIN (pipeline), "sink");
+  GstBus *bus = gst_element_get_bus (pipeline);
+
+  gst_element_set_state (pipeline, GST_STATE_PLAYING);
+  auto deadline = g_get_monotonic_time () + timeout_s * G_TIME_SPAN_SECOND;
+  while (res.type == GST_MESSAGE_UNKNOWN) {
+    if (sink) {
+      while (GstSample *s = gst_app_sink_try_pull_sample (GST_APP_SINK (sink), 0))
+        res.samples.push_back (s);
+    }
+    GstMessage *msg = gst_bus_timed_pop (bus, 20 * GST_MSECOND);
+    if (msg) {
+      switch (GST_MESSAGE_TYPE (msg)) {
+        case GST_MESSAGE_EOS:
+          res.type = GST_MESSAGE_EOS;
+          break;
+        case GST_MESSAGE_ERROR: {
+          GError *e = nullptr;
+          gchar *dbg = nullptr;
+          gst_message_parse_error (msg, &e, &dbg);
+          res.error.reset (e);
+          res.debug = dbg ? dbg : "";
+          g_free (dbg);
+          const GstStructure *d = nullptr;
+          gst_message_parse_error_details (msg, &d);
+          if (d)
+            res.details = gst_structure_copy (d);
+          res.type = GST_MESSAGE_ERROR;
+          break;
+        }
+        case GST_MESSAGE_ELEMENT: {
+          const GstStructure *s = gst_message_get_structure (msg);
+          if (s && gst_structure_has_name (s, "gemini-image"))
+            res.image_messages.push_back (gst_structure_copy (s));
+          break;
+        }
+        default:
+          break;
+      }
+      gst_message_unref (msg);
+    }
+    fail_if (g_get_monotonic_time () > deadline, "pipeline did not finish: %s", desc.c_str ());
+  }
+  if (sink) {
+    while (GstSample *s = gst_app_sink_try_pull_sample (GST_APP_SINK (sink), 0))
+      res.samples.push_back (s);
+    gst_object_unref (sink);
+  }
+  fail_unless_equals_int (gst_element_set_state (pipeline, GST_STATE_NULL), GST_STATE_CHANGE_SUCCESS);
+  gst_object_unref (bus);
+  gst_object_unref (pipeline);
+}
+
+static void
+load_file_image (const std::string & path, DecodedImage & img)
+{
+  gchar *data = nullptr;
+  gsize size = 0;
+  fail_unless (g_file_get_contents (path.c_str (), &data, &size, nullptr), "cannot read %s", path.c_str ());
+  std::string error;
+  bool ok = decode_image (reinterpret_cast<const guint8 *> (data), size, DecodeLimits (), img, error);
+  g_free (data);
+  fail_unless (ok, "%s: %s", path.c_str (), error.c_str ());
+}
+
+static const guint8 *
+pixel_at (const DecodedImage & img, int x, int y)
+{
+  return img.pixels.get () + y * img.stride + x * (img.has_alpha ? 4 : 3);
+}
+
+static void
+assert_color (const guint8 *px, const emulator::Rgb & c, int tolerance, const char *what)
+{
+  fail_unless (ABS (px[0] - c.r) <= tolerance && ABS (px[1] - c.g) <= tolerance
+      && ABS (px[2] - c.b) <= tolerance, "%s: got %d,%d,%d expected %d,%d,%d", what,
+      px[0], px[1], px[2], c.r, c.g, c.b);
+}
+
+/* A solid red 64x48 PNG made by GStreamer's own encoder. */
+static std::string
+make_reference (const char *name, const char *pattern = "red")
+{
+  std::string path = tmp_path (name);
+  RunResult r;
+  run_pipeline (std::string ("videotestsrc num-buffers=1 pattern=") + pattern +
+      " ! video/x-raw,format=RGB,width=64,height=48 ! pngenc ! filesink location=\"" + path + "\"", r);
+  fail_unless_equals_int (r.type, GST_MESSAGE_EOS);
+  return path;
+}
+
+/* The request bodies the emulator received, newest last. */
+static JsonArray *
+received_requests (JsonNode ** owner)
+{
+  *owner = emu->requests ();
+  fail_unless (*owner && JSON_NODE_HOLDS_ARRAY (*owner));
+  return json_node_get_array (*owner);
+}
+
+static JsonObject *
+last_request_body (JsonNode ** owner)
+{
+  JsonArray *a = received_requests (owner);
+  guint n = json_array_get_length (a);
+  fail_unless (n > 0, "the emulator received no request");
+  JsonObject *req = json_array_get_object_element (a, n - 1);
+  return json_object_get_object_member (req, "body");
+}
+
+static guint
+request_count ()
+{
+  JsonNode *owner;
+  guint n = json_array_get_length (received_requests (&owner));
+  json_node_unref (owner);
+  return n;
+}
+
+/* ------------------------------------------------------------------ tests */
+
+GST_START_TEST (test_prompt_to_png_file)
+{
+  emu->reset ();
+  const char *prompt = "a banana astronaut, watercolor";
+  std::string out = tmp_path ("banana.png");
+  RunResult r;
+  run_pipeline (src_desc (std::string ("prompt=\"") + prompt + "\"") +
+      " ! videoconvert ! pngenc ! filesink location=\"" + out + "\"", r);
+  fail_unless_equals_int (r.type, GST_MESSAGE_EOS);
+
+  DecodedImage img;
+  load_file_image (out, img);
+  fail_unless_equals_int (img.width, 1024);
+  fail_unless_equals_int (img.height, 1024);
+  /* The emulator paints the prompt's colour: the right prompt reached it. */
+  assert_color (pixel_at (img, 16, 16), emulator::prompt_color (prompt), 0, "prompt colour");
+
+  JsonNode *owner;
+  JsonObject *body = last_request_body (&owner);
+  JsonObject *config = json_object_get_object_member (body, "generationConfig");
+  JsonArray *mods = json_object_get_array_member (config, "responseModalities");
+  fail_unless_equals_int (json_array_get_length (mods), 1);
+  fail_unless_equals_string (json_array_get_string_element (mods, 0), "IMAGE");
+  fail_if (json_object_has_member (config, "imageConfig"));
+  fail_if (json_object_has_member (config, "temperature"));
+  fail_if (json_object_has_member (config, "seed"));
+  fail_if (json_object_has_member (body, "systemInstruction"));
+  json_node_unref (owner);
+
+  /* The key went in the header, never in the URL. */
+  JsonArray *reqs = received_requests (&owner);
+  JsonObject *req = json_array_get_object_element (reqs, json_array_get_length (reqs) - 1);
+  fail_unless (json_object_get_boolean_member (req, "api_key_present"));
+  fail_if (json_object_get_boolean_member (req, "query_key_present"));
+  fail_unless (strstr (json_object_get_string_member (req, "path"), "test-key") == nullptr);
+  json_node_unref (owner);
+
+  fail_unless_equals_int (r.image_messages.size (), 1);
+  fail_unless_equals_string (gst_structure_get_string (r.image_messages[0], "mime-type"), "image/png");
+}
+GST_END_TEST;
+
+GST_START_TEST (test_reference_and_aspect_ratio)
+{
+  emu->reset ();
+  std::string day = make_reference ("day.png");
+  const char *prompt = "make it night";
+  RunResult r;
+  run_pipeline (src_desc (std::string ("prompt=\"") + prompt + "\" reference-images=\"" + day +
+          "\" aspect-ratio=16:9") + " ! videoconvert ! video/x-raw,format=RGB ! appsink name=sink", r);
+  fail_unless_equals_int (r.type, GST_MESSAGE_EOS);
+  fail_unless_equals_int (r.samples.size (), 1);
+
+  GstVideoInfo info;
+  fail_unless (gst_video_info_from_caps (&info, gst_sample_get_caps (r.samples[0])));
+  fail_unless_equals_int (GST_VIDEO_INFO_WIDTH (&info), 1344);
+  fail_unless_equals_int (GST_VIDEO_INFO_HEIGHT (&info), 768);
+
+  GstVideoFrame frame;
+  fail_unless (gst_video_frame_map (&frame, &info, gst_sample_get_buffer (r.samples[0]), GST_MAP_READ));
+  auto px = [&] (int x, int y) {
+    return static_cast<const guint8 *> (GST_VIDEO_FRAME_PLANE_DATA (&frame, 0))
+        + y * GST_VIDEO_FRAME_PLANE_STRIDE (&frame, 0) + x * 3;
+  };
+  assert_color (px (16, 16), emulator::prompt_color (prompt), 0, "prompt colour");
+  /* Reference swatch 0 holds the reference's mean colour: pure red. */
+  assert_color (px (40, 768 - 40), emulator::Rgb {255, 0, 0}, 0, "reference swatch");
+  gst_video_frame_unmap (&frame);
+
+  JsonNode *owner;
+  JsonObject *body = last_request_body (&owner);
+  JsonObject *config = json_object_get_object_member (body, "generationConfig");
+  JsonObject *image_config = json_object_get_object_member (config, "imageConfig");
+  fail_unless_equals_string (json_object_get_string_member (image_config, "aspectRatio"), "16:9");
+  fail_if (json_object_has_member (image_config, "imageSize"));
+  JsonArray *contents = json_object_get_array_member (body, "contents");
+  JsonArray *parts = json_object_get_array_member (json_array_get_object_element (contents, 0), "parts");
+  fail_unless_equals_int (json_array_get_length (parts), 2);
+  fail_unless_equals_string (json_object_get_string_member (json_array_get_object_element (parts, 0),
+          "text"), prompt);
+  JsonObject *inline_data = json_object_get_object_member (json_array_get_object_element (parts, 1),
+      "inlineData");
+  fail_unless_equals_string (json_object_get_string_member (inline_data, "mimeType"), "image/png");
+  gchar *file_data;
+  gsize file_size;
+  fail_unless (g_file_get_contents (day.c_str (), &file_data, &file_size, nullptr));
+  GCharPtr b64 (g_base64_encode (reinterpret_cast<guint8 *> (file_data), file_size));
+  g_free (file_data);
+  fail_unless_equals_string (json_object_get_string_member (inline_data, "data"), b64.get ());
+  json_node_unref (owner);
+}
+GST_END_TEST;
+
+GST_START_TEST (test_output_formats)
+{
+  const char *prompt = "formats";
+  emulator::Rgb c = emulator::prompt_color (prompt);
+  const char *formats[] = { "RGBA", "RGB", "BGRA", "I420", "NV12", "GRAY8" };
+  for (const char *fmt : formats) {
+    RunResult r;
+    run_pipeline (src_desc (std::string ("prompt=") + prompt) + " ! video/x-raw,format=" + fmt +
+        " ! appsink name=sink", r);
+    fail_unless_equals_int (r.type, GST_MESSAGE_EOS);
+    fail_unless_equals_int (r.samples.size (), 1);
+    GstVideoInfo info;
+    fail_unless (gst_video_info_from_caps (&info, gst_sample_get_caps (r.samples[0])));
+    fail_unless_equals_string (gst_video_format_to_string (GST_VIDEO_INFO_FORMAT (&info)), fmt);
+    fail_unless_equals_int (GST_VIDEO_INFO_WIDTH (&info), 1024);
+
+    /* Convert the first pixel back to RGB with GStreamer and compare. */
+    GstVideoFrame frame;
+    fail_unless (gst_video_frame_map (&frame, &info, gst_sample_get_buffer (r.samples[0]), GST_MAP_READ));
+    GstVideoInfo rgb_info;
+    gst_video_info_set_format (&rgb_info, GST_VIDEO_FORMAT_RGB, 1024, 1024);
+    GstBuffer *rgb = gst_buffer_new_allocate (nullptr, GST_VIDEO_INFO_SIZE (&rgb_info), nullptr);
+    GstVideoFrame rgb_frame;
+    fail_unless (gst_video_frame_map (&rgb_frame, &rgb_info, rgb, GST_MAP_WRITE));
+    GstVideoConverter *conv = gst_video_converter_new (&info, &rgb_info, nullptr);
+    gst_video_converter_frame (conv, &frame, &rgb_frame);
+    gst_video_converter_free (conv);
+    const guint8 *p = static_cast<const guint8 *> (GST_VIDEO_FRAME_PLANE_DATA (&rgb_frame, 0))
+        + 16 * GST_VIDEO_FRAME_PLANE_STRIDE (&rgb_frame, 0) + 16 * 3;
+    if (g_str_equal (fmt, "GRAY8")) {
+      fail_unless (ABS (p[0] - p[1]) <= 1 && ABS (p[1] - p[2]) <= 1, "%s not grey", fmt);
+    } else {
+      /* 8-bit limited-range YUV round trips lose a few levels per channel. */
+      int tolerance = g_str_has_prefix (fmt, "RGB") || g_str_has_prefix (fmt, "BGR") ? 0 : 10;
+      assert_color (p, c, tolerance, fmt);
+    }
+    gst_video_frame_unmap (&rgb_frame);
+    gst_video_frame_unmap (&frame);
+    gst_buffer_unref (rgb);
+  }
+}
+GST_END_TEST;
+
+/* A pure source under GstHarness: events, timestamps, EOS. */
+GST_START_TEST (test_harness_timestamps_and_eos)
+{
+  emu->reset ();
+  GstHarness *h = gst_harness_new_parse (src_desc (
+          "prompt=slideshow num-images=3 image-duration=500000000").c_str ());
+  gst_harness_set_sink_caps_str (h, "video/x-raw,format=RGBA");
+  gst_harness_play (h);
+
+  for (guint i = 0; i < 3; i++) {
+    GstBuffer *buf = gst_harness_pull (h);
+    fail_unless (buf != nullptr);
+    fail_unless_equals_uint64 (GST_BUFFER_PTS (buf), i * 500 * GST_MSECOND);
+    fail_unless_equals_uint64 (GST_BUFFER_DURATION (buf), 500 * GST_MSECOND);
+    fail_unless_equals_int (gst_buffer_get_size (buf), 1024 * 1024 * 4);
+    fail_unless_equals_int (GST_BUFFER_FLAG_IS_SET (buf, GST_BUFFER_FLAG_DISCONT), i == 0);
+    gst_buffer_unref (buf);
+  }
+
+  /* stream-start, caps, segment, then EOS after the third image. */
+  GstEvent *ev = gst_harness_pull_event (h);
+  fail_unless_equals_int (GST_EVENT_TYPE (ev), GST_EVENT_STREAM_START);
+  gst_event_unref (ev);
+  ev = gst_harness_pull_event (h);
+  fail_unless_equals_int (GST_EVENT_TYPE (ev), GST_EVENT_CAPS);
+  GstCaps *caps;
+  gst_event_parse_caps (ev, &caps);
+  GstStructure *st = gst_caps_get_structure (caps, 0);
+  fail_unless_equals_string (gst_structure_get_string (st, "format"), "RGBA");
+  gint fps_n, fps_d;
+  fail_unless (gst_structure_get_fraction (st, "framerate", &fps_n, &fps_d));
+  fail_unless_equals_int (fps_n, 0);
+  gst_event_unref (ev);
+  ev = gst_harness_pull_event (h);
+  fail_unless_equals_int (GST_EVENT_TYPE (ev), GST_EVENT_SEGMENT);
+  const GstSegment *seg;
+  gst_event_parse_segment (ev, &seg);
+  fail_unless_equals_int (seg->format, GST_FORMAT_TIME);
+  gst_event_unref (ev);
+  ev = gst_harness_pull_event (h);
+  fail_unless_equals_int (GST_EVENT_TYPE (ev), GST_EVENT_EOS);
+  gst_event_unref (ev);
+
+  fail_unless_equals_int (request_count (), 3);
+  gst_harness_teardown (h);
+}
+GST_END_TEST;
+
+/* A second image of another size renegotiates the caps. */
+GST_START_TEST (test_caps_renegotiation)
+{
+  emu->reset ();
+  emu->set_script ("{\"steps\":[{\"do\":\"image\"},{\"do\":\"replay\",\"file\":"
+      "\"test_google_image_generation_with_text.yaml\"}]}");
+  GstHarness *h = gst_harness_new_parse (src_desc ("prompt=two num-images=2").c_str ());
+  gst_harness_set_sink_caps_str (h, "video/x-raw,format=RGB");
+  gst_harness_play (h);
+  GstBuffer *b1 = gst_harness_pull (h);
+  GstBuffer *b2 = gst_harness_pull (h);
+  fail_unless (b1 && b2);
+  fail_unless_equals_int (gst_buffer_get_size (b1), 1024 * 1024 * 3);
+  fail_unless_equals_int (gst_buffer_get_size (b2), 1408 * 768 * 3);
+  gst_buffer_unref (b1);
+  gst_buffer_unref (b2);
+
+  std::vector<std::pair<int, int>> sizes;
+  while (GstEvent *ev = gst_harness_try_pull_event (h)) {
+    if (GST_EVENT_TYPE (ev) == GST_EVENT_CAPS) {
+      GstCaps *caps;
+      gst_event_parse_caps (ev, &caps);
+      GstVideoInfo info;
+      gst_video_info_from_caps (&info, caps);
+      sizes.emplace_back (info.width, info.height);
+    }
+    gst_event_unref (ev);
+  }
+  fail_unless_equals_int (sizes.size (), 2);
+  fail_unless_equals_int (sizes[0].first, 1024);
+  fail_unless_equals_int (sizes[1].first, 1408);
+  fail_unless_equals_int (sizes[1].second, 768);
+  gst_harness_teardown (h);
+}
+GST_END_TEST;
+
+GST_START_TEST (test_pro_model_sizes)
+{
+  emu->reset ();
+  const char *prompt = "a neon city at night";
+  RunResult r;
+  run_pipeline (src_desc (std::string ("prompt=\"") + prompt + "\" model=gemini-3-pro-image-preview "
+          "image-size=2K aspect-ratio=16:9 response-modalities=text-and-image system-instruction=\"Always "
+          "produce an image.\" temperature=0.5 seed=7") + " ! videoconvert ! video/x-raw,format=RGB ! "
+      "appsink name=sink", r);
+  fail_unless_equals_int (r.type, GST_MESSAGE_EOS);
+  fail_unless_equals_int (r.samples.size (), 1);
+  GstVideoInfo info;
+  fail_unless (gst_video_info_from_caps (&info, gst_sample_get_caps (r.samples[0])));
+  fail_unless_equals_int (GST_VIDEO_INFO_WIDTH (&info), 2752);
+  fail_unless_equals_int (GST_VIDEO_INFO_HEIGHT (&info), 1536);
+  fail_unless_equals_int (r.image_messages.size (), 1);
+  fail_unless_equals_string (gst_structure_get_string (r.image_messages[0], "mime-type"), "image/jpeg");
+  /* With TEXT allowed, the model's text is kept for the application. */
+  fail_unless (strlen (gst_structure_get_string (r.image_messages[0], "model-text")) > 0);
+
+  JsonNode *owner;
+  JsonObject *body = last_request_body (&owner);
+  JsonObject *config = json_object_get_object_member (body, "generationConfig");
+  fail_unless_equals_string (json_object_get_string_member (
+          json_object_get_object_member (config, "imageConfig"), "imageSize"), "2K");
+  fail_unless_equals_float (json_object_get_double_member (config, "temperature"), 0.5);
+  fail_unless_equals_int (json_object_get_int_member (config, "seed"), 7);
+  JsonArray *mods = json_object_get_array_member (config, "responseModalities");
+  fail_unless_equals_int (json_array_get_length (mods), 2);
+  JsonObject *si = json_object_get_object_member (body, "systemInstruction");
+  fail_unless_equals_string (json_object_get_string_member (json_array_get_object_element (
+              json_object_get_array_member (si, "parts"), 0), "text"), "Always produce an image.");
+  json_node_unref (owner);
+
+  /* imageSize is never sent to the 1K-only Flash model. */
+  RunResult r2;
+  run_pipeline (src_desc ("prompt=flash image-size=4K") + " ! fakesink", r2);
+  fail_unless_equals_int (r2.type, GST_MESSAGE_EOS);
+  body = last_request_body (&owner);
+  fail_if (json_object_has_member (json_object_get_object_member (body, "generationConfig"), "imageConfig"));
+  json_node_unref (owner);
+}
+GST_END_TEST;
+
+/* The real recorded responses, replayed through the element. */
+GST_START_TEST (test_recorded_responses)
+{
+  struct {
+    const char *file;
+    int interaction;
+    int width, height;
+    const char *mime;
+  } cases[] = {
+    {"test_google_image_generation_with_text.yaml", 0, 1408, 768, "image/jpeg"},
+    {"test_google_image_or_text_output.yaml", 1, 1024, 1024, "image/png"},
+    {"test_google_vertexai_image_generation_with_output_format.yaml", 0, 1024, 1024, "image/jpeg"},
+  };
+  for (const auto & c : cases) {
+    GCharPtr script (g_strdup_printf ("{\"steps\":[{\"do\":\"replay\",\"file\":\"%s\",\"interaction\":%d}]}",
+            c.file, c.interaction));
+    emu->set_script (script.get ());
+    RunResult r;
+    run_pipeline (src_desc ("prompt=recorded") + " ! videoconvert ! video/x-raw,format=RGBA ! appsink name=sink", r);
+    fail_unless_equals_int (r.type, GST_MESSAGE_EOS);
+    fail_unless_equals_int (r.samples.size (), 1);
+    GstVideoInfo info;
+    fail_unless (gst_video_info_from_caps (&info, gst_sample_get_caps (r.samples[0])));
+    fail_unless_equals_int (GST_VIDEO_INFO_WIDTH (&info), c.width);
+    fail_unless_equals_int (GST_VIDEO_INFO_HEIGHT (&info), c.height);
+    fail_unless_equals_string (gst_structure_get_string (r.image_messages[0], "mime-type"), c.mime);
+    /* Not a blank frame: the image has more than one colour. */
+    GstMapInfo map;
+    GstBuffer *buf = gst_sample_get_buffer (r.samples[0]);
+    fail_unless (gst_buffer_map (buf, &map, GST_MAP_READ));
+    bool varied = false;
+    for (gsize i = 4; i < map.size && !varied; i += 4 * 97)
+      varied = memcmp (map.data, map.data + i, 3) != 0;
+    gst_buffer_unmap (buf, &map);
+    fail_unless (varied, "%s gave a uniform frame", c.file);
+  }
+
+  /* The recorded text-only answer is a clear error quoting the model. */
+  emu->set_script ("{\"steps\":[{\"do\":\"replay\",\"file\":\"test_google_image_or_text_output.yaml\","
+      "\"interaction\":0}]}");
+  RunResult r;
+  run_pipeline (src_desc ("prompt=recorded") + " ! videoconvert ! appsink name=sink", r);
+  fail_unless_equals_int (r.type, GST_MESSAGE_ERROR);
+  fail_unless (r.error_is (GST_STREAM_ERROR, GST_STREAM_ERROR_FAILED), "%s", r.message ().c_str ());
+  fail_unless (r.message ().find ("finishReason=STOP") != std::string::npos, "%s", r.message ().c_str ());
+  fail_unless (r.message ().find ("axolotl") != std::string::npos, "%s", r.message ().c_str ());
+  fail_unless_equals_int (r.samples.size (), 0);
+  fail_unless_equals_string (gst_structure_get_string (r.details, "outcome"), "text-only");
+  emu->set_script ("[]");
+}
+GST_END_TEST;
+
+/* No image in the answer: an error quoting Gemini's reason, never a frame. */
+GST_START_TEST (test_no_image_answers_are_errors)
+{
+  struct {
+    const char *script;
+    const char *expect;
+  } cases[] = {
+    {"{\"do\":\"finish\",\"reason\":\"IMAGE_SAFETY\",\"message\":\"The model output could not be generated. Support code: 42876398.\"}",
+        "finishReason=IMAGE_SAFETY: The model output could not be generated. Support code: 42876398."},
+    {"{\"do\":\"finish\",\"reason\":\"NO_IMAGE\"}", "finishReason=NO_IMAGE"},
+    {"{\"do\":\"prompt-blocked\",\"reason\":\"PROHIBITED_CONTENT\"}", "blockReason=PROHIBITED_CONTENT"},
+    {"{\"do\":\"text-only\",\"text\":\"I would rather write a poem.\"}", "I would rather write a poem."},
+  };
+  for (const auto & c : cases) {
+    emu->set_script (std::string ("[") + c.script + "]");
+    RunResult r;
+    run_pipeline (src_desc ("prompt=nothing") + " ! appsink name=sink", r);
+    fail_unless_equals_int (r.type, GST_MESSAGE_ERROR);
+    fail_unless (r.error_is (GST_STREAM_ERROR, GST_STREAM_ERROR_FAILED), "%s", r.message ().c_str ());
+    fail_unless (r.message ().find (c.expect) != std::string::npos, "%s", r.message ().c_str ());
+    fail_unless_equals_int (r.samples.size (), 0);
+  }
+  emu->set_script ("[]");
+}
+GST_END_TEST;
+
+/* Settings errors fail READY->PAUSED with a message naming the property. */
+static void
+expect_state_change_error (const std::string & desc, GQuark domain, gint code, const char *expect)
+{
+  GstElement *pipeline = gst_parse_launch (desc.c_str (), nullptr);
+  fail_unless (pipeline != nullptr);
+  GstBus *bus = gst_element_get_bus (pipeline);
+  fail_unless_equals_int (gst_element_set_state (pipeline, GST_STATE_PAUSED), GST_STATE_CHANGE_FAILURE);
+  GstMessage *msg = gst_bus_timed_pop_filtered (bus, 5 * GST_SECOND, GST_MESSAGE_ERROR);
+  fail_unless (msg != nullptr, "no error for %s", desc.c_str ());
+  GError *err = nullptr;
+  gst_message_parse_error (msg, &err, nullptr);
+  fail_unless (g_error_matches (err, domain, code), "%s: %s", desc.c_str (), err->message);
+  fail_unless (strstr (err->message, expect) != nullptr, "'%s' not in '%s'", expect, err->message);
+  g_error_free (err);
+  gst_message_unref (msg);
+  gst_element_set_state (pipeline, GST_STATE_NULL);
+  gst_object_unref (bus);
+  gst_object_unref (pipeline);
+}
+
+GST_START_TEST (test_settings_errors)
+{
+  guint before = request_count ();
+  g_unsetenv ("GOOGLE_API_KEY");
+  g_unsetenv ("GEMINI_API_KEY");
+  expect_state_change_error ("geminiimagesrc prompt=x api-endpoint=" + emu->base_url () + " ! fakesink",
+      GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_NOT_AUTHORIZED, "api-key property or the GOOGLE_API_KEY");
+  expect_state_change_error (src_desc ("") + " ! fakesink",
+      GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_SETTINGS, "prompt property is empty");
+  expect_state_change_error (src_desc ("prompt=\"   \"") + " ! fakesink",
+      GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_SETTINGS, "prompt property is empty");
+  expect_state_change_error (src_desc ("prompt=x reference-images=/nonexistent/day.jpg") + " ! fakesink",
+      GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_OPEN_READ, "\"/nonexistent/day.jpg\"");
+  std::string not_image = tmp_path ("notes.txt");
+  g_file_set_contents (not_image.c_str (), "hello", -1, nullptr);
+  expect_state_change_error (src_desc ("prompt=x reference-images=" + not_image) + " ! fakesink",
+      GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_SETTINGS, "not an image file");
+  expect_state_change_error (src_desc ("prompt=x model=\"../admin\"") + " ! fakesink",
+      GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_SETTINGS, "model property");
+  expect_state_change_error ("geminiimagesrc prompt=x api-key=k api-endpoint=ftp://host ! fakesink",
+      GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_SETTINGS, "api-endpoint");
+  /* None of these reached the network. */
+  fail_unless_equals_int (request_count (), before);
+}
+GST_END_TEST;
+
+GST_START_TEST (test_unknown_model_is_not_found)
+{
+  emu->reset ();
+  RunResult r;
+  run_pipeline (src_desc ("prompt=x model=gemini-9-imaginary") + " ! fakesink", r);
+  fail_unless_equals_int (r.type, GST_MESSAGE_ERROR);
+  fail_unless (r.error_is (GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_NOT_FOUND), "%s", r.message ().c_str ());
+  fail_unless (r.message ().find ("models/gemini-9-imaginary is not found") != std::string::npos,
+      "%s", r.message ().c_str ());
+  fail_unless (r.message ().find ("Check the model property") != std::string::npos);
+  guint status = 0;
+  fail_unless (gst_structure_get_uint (r.details, "http-status-code", &status));
+  fail_unless_equals_int (status, 404);
+  fail_unless_equals_string (gst_structure_get_string (r.details, "gemini-status"), "NOT_FOUND");
+}
+GST_END_TEST;
+
+/* Keys: property, then GOOGLE_API_KEY, then GEMINI_API_KEY; a wrong key
+ * gives Gemini's own message. */
+GST_START_TEST (test_api_key_sources)
+{
+  EmulatorProcess strict ({"--api-key", "right-key"});
+  std::string base = "geminiimagesrc prompt=x api-endpoint=" + strict.base_url ();
+
+  g_setenv ("GEMINI_API_KEY", "right-key", TRUE);
+  g_unsetenv ("GOOGLE_API_KEY");
+  RunResult r1;
+  run_pipeline (base + " ! fakesink", r1);
+  fail_unless_equals_int (r1.type, GST_MESSAGE_EOS);
+
+  g_setenv ("GOOGLE_API_KEY", "right-key", TRUE);
+  g_setenv ("GEMINI_API_KEY", "wrong-key", TRUE);
+  RunResult r2;
+  run_pipeline (base + " ! fakesink", r2);
+  fail_unless_equals_int (r2.type, GST_MESSAGE_EOS);
+
+  RunResult r3;
+  run_pipeline (base + " api-key=wrong-key ! fakesink", r3);
+  fail_unless_equals_int (r3.type, GST_MESSAGE_ERROR);
+  fail_unless (r3.error_is (GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_SETTINGS), "%s", r3.message ().c_str ());
+  fail_unless (r3.message ().find ("API key not valid") != std::string::npos, "%s", r3.message ().c_str ());
+  fail_unless (r3.message ().find ("wrong-key") == std::string::npos, "key leaked: %s", r3.message ().c_str ());
+  fail_unless (r3.debug.find ("wrong-key") == std::string::npos);
+  g_unsetenv ("GOOGLE_API_KEY");
+  g_unsetenv ("GEMINI_API_KEY");
+}
+GST_END_TEST;
+
+/* A state change during a slow request returns at once. */
+GST_START_TEST (test_state_change_during_request)
+{
+  emu->reset ();
+  emu->set_script ("[{\"do\":\"image\",\"delay_ms\":30000}]");
+  GstElement *pipeline = gst_parse_launch ((src_desc ("prompt=slow") + " ! fakesink").c_str (), nullptr);
+  fail_unless (pipeline != nullptr);
+  fail_unless_equals_int (gst_element_set_state (pipeline, GST_STATE_PLAYING), GST_STATE_CHANGE_ASYNC);
+  /* Wait until the request is on the wire. */
+  auto deadline = g_get_monotonic_time () + 10 * G_TIME_SPAN_SECOND;
+  while (request_count () == 0 && g_get_monotonic_time () < deadline)
+    g_usleep (10 * 1000);
+  fail_unless_equals_int (request_count (), 1);
+  gint64 start = g_get_monotonic_time ();
+  fail_unless_equals_int (gst_element_set_state (pipeline, GST_STATE_NULL), GST_STATE_CHANGE_SUCCESS);
+  gint64 took_ms = (g_get_monotonic_time () - start) / 1000;
+  fail_unless (took_ms < 500, "state change took %" G_GINT64_FORMAT " ms", took_ms);
+  gst_object_unref (pipeline);
+  emu->set_script ("[]");
+}
+GST_END_TEST;
+
+GST_START_TEST (test_inspect)
+{
+  gchar *out = nullptr, *err = nullptr;
+  gint status = 0;
+  const gchar *argv[] = { "gst-inspect-1.0", "geminiimagesrc", nullptr };
+  fail_unless (g_spawn_sync (nullptr, (gchar **) argv, nullptr, G_SPAWN_SEARCH_PATH, nullptr, nullptr,
+          &out, &err, &status, nullptr));
+  fail_unless (g_spawn_check_wait_status (status, nullptr), "gst-inspect failed: %s", err);
+  const char *expected[] = {
+    "Gemini image generator source", "Source/Video/Image/Network", "prompt", "api-key",
+    "GOOGLE_API_KEY", "api-endpoint", "GstGeminiAspectRatio", "(9): 16:9", "GstGeminiImageSize",
+    "GstGeminiResponseModalities", "text-and-image", "reference-images", "num-images",
+    "request-timeout", "max-image-pixels",
+  };
+  for (const char *e : expected)
+    fail_unless (strstr (out, e) != nullptr, "'%s' missing from gst-inspect output", e);
+  g_free (out);
+  g_free (err);
+}
+GST_END_TEST;
+
+static Suite *
+element_suite (void)
+{
+  Suite *s = suite_create ("geminiimagesrc");
+  TCase *tc = tcase_create ("pipelines");
+  suite_add_tcase (s, tc);
+  tcase_add_unchecked_fixture (tc, start_emulator, stop_emulator);
+  tcase_set_timeout (tc, 120);
+  tcase_add_test (tc, test_prompt_to_png_file);
+  tcase_add_test (tc, test_reference_and_aspect_ratio);
+  tcase_add_test (tc, test_output_formats);
+  tcase_add_test (tc, test_harness_timestamps_and_eos);
+  tcase_add_test (tc, test_caps_renegotiation);
+  tcase_add_test (tc, test_pro_model_sizes);
+  tcase_add_test (tc, test_recorded_responses);
+  tcase_add_test (tc, test_no_image_answers_are_errors);
+  tcase_add_test (tc, test_settings_errors);
+  tcase_add_test (tc, test_unknown_model_is_not_found);
+  tcase_add_test (tc, test_api_key_sources);
+  tcase_add_test (tc, test_state_change_during_request);
+  tcase_add_test (tc, test_inspect);
+  return s;
+}
+
+GST_CHECK_MAIN (element);

@@ -1,0 +1,934 @@
+/* gst-gemini: unit tests for image sniffing and decoding (gemini-image.h).
+ * Fixtures are encoded in-process with libpng/libjpeg/libwebp so the tests
+ * need no files and cover exact pixel values.
+ * SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <cstdio>  /* jpeglib.h needs FILE */
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include <jpeglib.h>
+#include <png.h>
+#include <webp/encode.h>
+
+#include "gemini-image.h"
+
+/* Last: gstcheck's fail() macro breaks <ios> if included before it. */
+#include <gst/check/gstcheck.h>
+
+using namespace gemini;
+
+namespace {
+
+using Bytes = std::vector<guint8>;
+
+/* ------------------------------------------------------------ encoders */
+
+extern "C" void
+png_write_cb (png_structp png, png_bytep data, png_size_t len)
+{
+  auto *out = static_cast<Bytes *> (png_get_io_ptr (png));
+  out->insert (out->end (), data, data + len);
+}
+
+extern "C" void
+png_flush_cb (png_structp)
+{
+}
+
+struct PngSpec {
+  int width;
+  int height;
+  int color_type;
+  int bit_depth;
+  /* Tightly packed rows; 16-bit samples big-endian as in the file. */
+  Bytes rows;
+  std::vector<png_color> palette;
+  Bytes trns;
+  bool interlaced = false;
+};
+
+int
+png_channels (int color_type)
+{
+  switch (color_type) {
+    case PNG_COLOR_TYPE_GRAY: return 1;
+    case PNG_COLOR_TYPE_GRAY_ALPHA: return 2;
+    case PNG_COLOR_TYPE_RGB: return 3;
+    case PNG_COLOR_TYPE_RGB_ALPHA: return 4;
+    case PNG_COLOR_TYPE_PALETTE: return 1;
+  }
+  return 0;
+}
+
+/* libpng's default error handler aborts when no jmp_buf is set, which is
+ * what a test fixture should do on a bug anyway. */
+Bytes
+encode_png (const PngSpec & spec)
+{
+  Bytes out;
+  png_structp png = png_create_write_struct (PNG_LIBPNG_VER_STRING, nullptr,
+      nullptr, nullptr);
+  png_infop info = png_create_info_struct (png);
+  png_set_write_fn (png, &out, png_write_cb, png_flush_cb);
+  png_set_IHDR (png, info, spec.width, spec.height, spec.bit_depth,
+      spec.color_type, spec.interlaced ? PNG_INTERLACE_ADAM7 : PNG_INTERLACE_NONE,
+      PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
+  if (!spec.palette.empty ())
+    png_set_PLTE (png, info, spec.palette.data (),
+        static_cast<int> (spec.palette.size ()));
+  if (!spec.trns.empty ())
+    png_set_tRNS (png, info, spec.trns.data (),
+        static_cast<int> (spec.trns.size ()), nullptr);
+  png_write_info (png, info);
+  int passes = png_set_interlace_handling (png);
+  gsize row_bytes = static_cast<gsize> (spec.width) *
+      png_channels (spec.color_type) * spec.bit_depth / 8;
+  for (int pass = 0; pass < passes; pass++)
+    for (int y = 0; y < spec.height; y++)
+      png_write_row (png, spec.rows.data () + y * row_bytes);
+  png_write_end (png, info);
+  png_destroy_write_struct (&png, &info);
+  return out;
+}
+
+/* libjpeg's default error_exit() exits the process: fine for fixtures. */
+Bytes
+encode_jpeg (int width, int height, int components, J_COLOR_SPACE in_space,
+    const Bytes & pixels, int quality = 95,
+    J_COLOR_SPACE file_space = JCS_UNKNOWN, bool progressive = false)
+{
+  jpeg_compress_struct cinfo;
+  jpeg_error_mgr err;
+  cinfo.err = jpeg_std_error (&err);
+  jpeg_create_compress (&cinfo);
+  unsigned char *buf = nullptr;
+  unsigned long size = 0;
+  jpeg_mem_dest (&cinfo, &buf, &size);
+  cinfo.image_width = width;
+  cinfo.image_height = height;
+  cinfo.input_components = components;
+  cinfo.in_color_space = in_space;
+  jpeg_set_defaults (&cinfo);
+  if (file_space != JCS_UNKNOWN)
+    jpeg_set_colorspace (&cinfo, file_space);
+  jpeg_set_quality (&cinfo, quality, TRUE);
+  /* 4:4:4 so colour blocks come back close to their input. */
+  for (int c = 0; c < cinfo.num_components; c++) {
+    cinfo.comp_info[c].h_samp_factor = 1;
+    cinfo.comp_info[c].v_samp_factor = 1;
+  }
+  if (progressive)
+    jpeg_simple_progression (&cinfo);
+  jpeg_start_compress (&cinfo, TRUE);
+  while (cinfo.next_scanline < cinfo.image_height) {
+    JSAMPROW row = const_cast<JSAMPROW> (pixels.data () +
+        static_cast<gsize> (cinfo.next_scanline) * width * components);
+    jpeg_write_scanlines (&cinfo, &row, 1);
+  }
+  jpeg_finish_compress (&cinfo);
+  Bytes out (buf, buf + size);
+  jpeg_destroy_compress (&cinfo);
+  free (buf);
+  return out;
+}
+
+/* A greyscale progressive JPEG whose scan script refines each of the first
+ * `bands` AC coefficients bit by bit: 11 + 11 * bands scans. */
+Bytes
+encode_jpeg_many_scans (int bands)
+{
+  std::vector<jpeg_scan_info> scans;
+  auto add = [&scans] (int ss, int se, int ah, int al) {
+    jpeg_scan_info scan{};
+    scan.comps_in_scan = 1;
+    scan.component_index[0] = 0;
+    scan.Ss = ss;
+    scan.Se = se;
+    scan.Ah = ah;
+    scan.Al = al;
+    scans.push_back (scan);
+  };
+  for (int band = 0; band <= bands; band++) {
+    add (band, band, 0, 10);
+    for (int al = 9; al >= 0; al--)
+      add (band, band, al + 1, al);
+  }
+  jpeg_compress_struct cinfo;
+  jpeg_error_mgr err;
+  cinfo.err = jpeg_std_error (&err);
+  jpeg_create_compress (&cinfo);
+  unsigned char *buf = nullptr;
+  unsigned long size = 0;
+  jpeg_mem_dest (&cinfo, &buf, &size);
+  cinfo.image_width = 8;
+  cinfo.image_height = 8;
+  cinfo.input_components = 1;
+  cinfo.in_color_space = JCS_GRAYSCALE;
+  jpeg_set_defaults (&cinfo);
+  cinfo.scan_info = scans.data ();
+  cinfo.num_scans = static_cast<int> (scans.size ());
+  jpeg_start_compress (&cinfo, TRUE);
+  guint8 row_data[8] = { 0, 32, 64, 96, 128, 160, 192, 224 };
+  for (int y = 0; y < 8; y++) {
+    JSAMPROW row = row_data;
+    jpeg_write_scanlines (&cinfo, &row, 1);
+  }
+  jpeg_finish_compress (&cinfo);
+  Bytes out (buf, buf + size);
+  jpeg_destroy_compress (&cinfo);
+  free (buf);
+  return out;
+}
+
+Bytes
+webp_bytes (uint8_t * data, size_t size)
+{
+  fail_unless (size > 0 && data != nullptr, "WebP encoding failed");
+  Bytes out (data, data + size);
+  WebPFree (data);
+  return out;
+}
+
+Bytes
+encode_webp_lossless_rgba (int width, int height, const Bytes & rgba)
+{
+  uint8_t *data = nullptr;
+  size_t size = WebPEncodeLosslessRGBA (rgba.data (), width, height, width * 4,
+      &data);
+  return webp_bytes (data, size);
+}
+
+Bytes
+encode_webp_lossless_rgb (int width, int height, const Bytes & rgb)
+{
+  uint8_t *data = nullptr;
+  size_t size = WebPEncodeLosslessRGB (rgb.data (), width, height, width * 3,
+      &data);
+  return webp_bytes (data, size);
+}
+
+Bytes
+encode_webp_lossy_rgb (int width, int height, const Bytes & rgb)
+{
+  uint8_t *data = nullptr;
+  size_t size = WebPEncodeRGB (rgb.data (), width, height, width * 3, 95.0f,
+      &data);
+  return webp_bytes (data, size);
+}
+
+/* --------------------------------------------------- hand-built PNGs */
+
+guint32
+crc32_png (const guint8 * data, gsize len, guint32 crc = 0)
+{
+  crc = ~crc;
+  for (gsize i = 0; i < len; i++) {
+    crc ^= data[i];
+    for (int k = 0; k < 8; k++)
+      crc = (crc >> 1) ^ (0xedb88320u & (0u - (crc & 1u)));
+  }
+  return ~crc;
+}
+
+void
+put_be32 (Bytes & out, guint32 v)
+{
+  out.push_back (v >> 24);
+  out.push_back ((v >> 16) & 0xff);
+  out.push_back ((v >> 8) & 0xff);
+  out.push_back (v & 0xff);
+}
+
+void
+put_chunk (Bytes & out, const char *type, const Bytes & payload)
+{
+  put_be32 (out, static_cast<guint32> (payload.size ()));
+  gsize start = out.size ();
+  out.insert (out.end (), type, type + 4);
+  out.insert (out.end (), payload.begin (), payload.end ());
+  put_be32 (out, crc32_png (out.data () + start, out.size () - start));
+}
+
+/* A structurally valid PNG header announcing any size, with valid CRCs; the
+ * IDAT is a tiny zlib stream that does not hold the announced rows. */
+Bytes
+handmade_png (guint32 width, guint32 height)
+{
+  Bytes out = { 0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n' };
+  Bytes ihdr;
+  put_be32 (ihdr, width);
+  put_be32 (ihdr, height);
+  ihdr.insert (ihdr.end (), { 8, PNG_COLOR_TYPE_RGB, 0, 0, 0 });
+  put_chunk (out, "IHDR", ihdr);
+  put_chunk (out, "IDAT", { 0x78, 0x9c, 0x63, 0x00, 0x00, 0x00, 0x01, 0x00,
+          0x01 });
+  put_chunk (out, "IEND", {});
+  return out;
+}
+
+/* ------------------------------------------------------------ helpers */
+
+const guint8 *
+pixel (const DecodedImage & img, int x, int y)
+{
+  return img.pixels.get () + static_cast<gsize> (y) * img.stride +
+      static_cast<gsize> (x) * (img.has_alpha ? 4 : 3);
+}
+
+void
+check_layout (const DecodedImage & img, int width, int height, bool alpha,
+    ImageFormat format)
+{
+  fail_unless_equals_int (img.width, width);
+  fail_unless_equals_int (img.height, height);
+  fail_unless (img.has_alpha == alpha, "has_alpha is %d, expected %d",
+      img.has_alpha, alpha);
+  fail_unless (img.stride % 4 == 0, "stride %" G_GSIZE_FORMAT " not aligned",
+      img.stride);
+  fail_unless (img.stride >= static_cast<gsize> (width) * (alpha ? 4 : 3));
+  fail_unless (img.stride < static_cast<gsize> (width) * (alpha ? 4 : 3) + 4);
+  fail_unless_equals_uint64 (img.size, img.stride * height);
+  fail_unless (img.pixels != nullptr);
+  fail_unless (img.source_format == format);
+}
+
+void
+check_pixel (const DecodedImage & img, int x, int y, int r, int g, int b,
+    int a = 255, int tolerance = 0)
+{
+  const guint8 *p = pixel (img, x, y);
+  int got_a = img.has_alpha ? p[3] : 255;
+  fail_unless (std::abs (p[0] - r) <= tolerance && std::abs (p[1] - g) <= tolerance
+      && std::abs (p[2] - b) <= tolerance && std::abs (got_a - a) <= tolerance,
+      "pixel (%d,%d) is %d,%d,%d,%d; expected %d,%d,%d,%d (+-%d)", x, y, p[0],
+      p[1], p[2], got_a, r, g, b, a, tolerance);
+}
+
+bool
+decode (const Bytes & data, DecodedImage & img, std::string & error,
+    const DecodeLimits & limits = DecodeLimits ())
+{
+  /* An exactly-sized heap copy, so sanitizers see any over-read. */
+  GCharPtr copy (static_cast<gchar *> (g_memdup2 (data.data (), data.size ())));
+  return decode_image (reinterpret_cast<const guint8 *> (copy.get ()),
+      data.size (), limits, img, error);
+}
+
+void
+expect_failure (const Bytes & data, const char *needle,
+    const DecodeLimits & limits = DecodeLimits ())
+{
+  DecodedImage img;
+  std::string error;
+  fail_if (decode (data, img, error, limits), "decoding should fail");
+  fail_unless (img.pixels == nullptr && img.size == 0 && img.width == 0,
+      "failed decode left data in the result");
+  fail_if (error.empty (), "no error message");
+  if (needle)
+    fail_unless (error.find (needle) != std::string::npos,
+        "error '%s' does not contain '%s'", error.c_str (), needle);
+}
+
+/* Four 8x8 blocks: red, green / blue, grey; aligned to JPEG blocks. */
+Bytes
+quadrants_rgb (int width, int height)
+{
+  Bytes rgb (static_cast<gsize> (width) * height * 3);
+  for (int y = 0; y < height; y++) {
+    for (int x = 0; x < width; x++) {
+      guint8 *p = &rgb[(static_cast<gsize> (y) * width + x) * 3];
+      bool right = x >= 8, bottom = y >= 8;
+      if (!right && !bottom) { p[0] = 220; p[1] = 20; p[2] = 30; }
+      else if (right && !bottom) { p[0] = 20; p[1] = 200; p[2] = 40; }
+      else if (!right) { p[0] = 30; p[1] = 40; p[2] = 210; }
+      else { p[0] = 128; p[1] = 128; p[2] = 128; }
+    }
+  }
+  return rgb;
+}
+
+/* Distinct value per pixel and channel. */
+Bytes
+pattern (int width, int height, int channels)
+{
+  Bytes out (static_cast<gsize> (width) * height * channels);
+  for (gsize i = 0; i < out.size (); i++)
+    out[i] = static_cast<guint8> ((i * 37 + 11) & 0xff);
+  return out;
+}
+
+Bytes
+small_png ()
+{
+  return encode_png ({5, 3, PNG_COLOR_TYPE_RGB_ALPHA, 8, pattern (5, 3, 4), {}, {}});
+}
+
+Bytes
+small_jpeg ()
+{
+  return encode_jpeg (16, 16, 3, JCS_RGB, quadrants_rgb (16, 16));
+}
+
+}  // namespace
+
+/* ------------------------------------------------------------ sniffing */
+
+GST_START_TEST (test_sniff_formats)
+{
+  const guint8 png[] = { 0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n', 0, 0 };
+  const guint8 jpeg[] = { 0xff, 0xd8, 0xff, 0xe0 };
+  const guint8 webp[] = { 'R', 'I', 'F', 'F', 1, 2, 3, 4, 'W', 'E', 'B', 'P', 'V' };
+  const guint8 wav[] = { 'R', 'I', 'F', 'F', 1, 2, 3, 4, 'W', 'A', 'V', 'E' };
+  const guint8 gif87[] = { 'G', 'I', 'F', '8', '7', 'a', 1, 0 };
+  const guint8 gif89[] = { 'G', 'I', 'F', '8', '9', 'a' };
+  const guint8 heic[] = { 0, 0, 0, 0x18, 'f', 't', 'y', 'p', 'h', 'e', 'i', 'c' };
+  const guint8 mif1[] = { 0, 0, 0, 0x18, 'f', 't', 'y', 'p', 'm', 'i', 'f', '1' };
+  const guint8 avif[] = { 0, 0, 0, 0x18, 'f', 't', 'y', 'p', 'a', 'v', 'i', 'f' };
+  const guint8 mp4[] = { 0, 0, 0, 0x18, 'f', 't', 'y', 'p', 'i', 's', 'o', 'm' };
+  const guint8 html[] = { '<', 'h', 't', 'm', 'l', '>' };
+
+  fail_unless (sniff_image_format (png, sizeof png) == ImageFormat::Png);
+  fail_unless (sniff_image_format (png, 8) == ImageFormat::Png);
+  fail_unless (sniff_image_format (jpeg, sizeof jpeg) == ImageFormat::Jpeg);
+  fail_unless (sniff_image_format (jpeg, 3) == ImageFormat::Jpeg);
+  fail_unless (sniff_image_format (webp, sizeof webp) == ImageFormat::Webp);
+  fail_unless (sniff_image_format (wav, sizeof wav) == ImageFormat::Unknown);
+  fail_unless (sniff_image_format (gif87, sizeof gif87) == ImageFormat::Gif);
+  fail_unless (sniff_image_format (gif89, sizeof gif89) == ImageFormat::Gif);
+  fail_unless (sniff_image_format (heic, sizeof heic) == ImageFormat::Heif);
+  fail_unless (sniff_image_format (mif1, sizeof mif1) == ImageFormat::Heif);
+  fail_unless (sniff_image_format (avif, sizeof avif) == ImageFormat::Unknown);
+  fail_unless (sniff_image_format (mp4, sizeof mp4) == ImageFormat::Unknown);
+  fail_unless (sniff_image_format (html, sizeof html) == ImageFormat::Unknown);
+
+  Bytes p = small_png ();
+  fail_unless (sniff_image_format (p.data (), p.size ()) == ImageFormat::Png);
+  Bytes j = small_jpeg ();
+  fail_unless (sniff_image_format (j.data (), j.size ()) == ImageFormat::Jpeg);
+}
+GST_END_TEST;
+
+GST_START_TEST (test_sniff_short)
+{
+  const guint8 png[] = { 0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n' };
+  const guint8 webp[] = { 'R', 'I', 'F', 'F', 1, 2, 3, 4, 'W', 'E', 'B', 'P' };
+  const guint8 heic[] = { 0, 0, 0, 0x18, 'f', 't', 'y', 'p', 'h', 'e', 'i', 'c' };
+  const guint8 gif[] = { 'G', 'I', 'F', '8', '9', 'a' };
+
+  fail_unless (sniff_image_format (nullptr, 0) == ImageFormat::Unknown);
+  fail_unless (sniff_image_format (nullptr, 100) == ImageFormat::Unknown);
+  /* Every strict prefix of a signature is "unknown", never an over-read. */
+  for (gsize len = 0; len < sizeof png; len++) {
+    GCharPtr copy (static_cast<gchar *> (g_memdup2 (png, len)));
+    fail_unless (sniff_image_format (reinterpret_cast<guint8 *> (copy.get ()), len)
+        == ImageFormat::Unknown, "PNG prefix of %" G_GSIZE_FORMAT, len);
+  }
+  for (gsize len = 0; len < sizeof webp; len++)
+    fail_unless (sniff_image_format (webp, len) == ImageFormat::Unknown);
+  for (gsize len = 0; len < sizeof heic; len++)
+    fail_unless (sniff_image_format (heic, len) == ImageFormat::Unknown);
+  for (gsize len = 0; len < sizeof gif; len++)
+    fail_unless (sniff_image_format (gif, len) == ImageFormat::Unknown);
+  const guint8 jpeg[] = { 0xff, 0xd8 };
+  fail_unless (sniff_image_format (jpeg, 2) == ImageFormat::Unknown);
+  fail_unless (sniff_image_format (jpeg, 1) == ImageFormat::Unknown);
+}
+GST_END_TEST;
+
+GST_START_TEST (test_format_names)
+{
+  fail_unless_equals_string (image_format_mime_type (ImageFormat::Png), "image/png");
+  fail_unless_equals_string (image_format_mime_type (ImageFormat::Jpeg), "image/jpeg");
+  fail_unless_equals_string (image_format_mime_type (ImageFormat::Webp), "image/webp");
+  fail_unless_equals_string (image_format_mime_type (ImageFormat::Gif), "image/gif");
+  fail_unless_equals_string (image_format_mime_type (ImageFormat::Heif), "image/heif");
+  fail_unless (image_format_mime_type (ImageFormat::Unknown) == nullptr);
+  fail_unless_equals_string (image_format_name (ImageFormat::Png), "PNG");
+  fail_unless_equals_string (image_format_name (ImageFormat::Jpeg), "JPEG");
+  fail_unless_equals_string (image_format_name (ImageFormat::Webp), "WebP");
+  fail_unless_equals_string (image_format_name (ImageFormat::Gif), "GIF");
+  fail_unless_equals_string (image_format_name (ImageFormat::Heif), "HEIF");
+  fail_unless_equals_string (image_format_name (ImageFormat::Unknown), "unknown");
+}
+GST_END_TEST;
+
+/* ----------------------------------------------------------------- PNG */
+
+GST_START_TEST (test_png_rgb)
+{
+  Bytes rgb = pattern (5, 3, 3);
+  Bytes png = encode_png ({5, 3, PNG_COLOR_TYPE_RGB, 8, rgb, {}, {}});
+  DecodedImage img;
+  std::string error;
+  fail_unless (decode (png, img, error), "%s", error.c_str ());
+  check_layout (img, 5, 3, false, ImageFormat::Png);
+  fail_unless_equals_uint64 (img.stride, 16);
+  for (int y = 0; y < 3; y++)
+    for (int x = 0; x < 5; x++)
+      fail_unless (std::memcmp (pixel (img, x, y), &rgb[(y * 5 + x) * 3], 3) == 0,
+          "pixel %d,%d differs", x, y);
+
+  /* Adam7 interlacing gives the same pixels. */
+  Bytes big = pattern (19, 11, 3);
+  png = encode_png ({19, 11, PNG_COLOR_TYPE_RGB, 8, big, {}, {}, true});
+  fail_unless (decode (png, img, error), "%s", error.c_str ());
+  check_layout (img, 19, 11, false, ImageFormat::Png);
+  for (int y = 0; y < 11; y++)
+    for (int x = 0; x < 19; x++)
+      fail_unless (std::memcmp (pixel (img, x, y), &big[(y * 19 + x) * 3], 3) == 0,
+          "interlaced pixel %d,%d differs", x, y);
+}
+GST_END_TEST;
+
+GST_START_TEST (test_png_rgba)
+{
+  Bytes rgba = pattern (5, 3, 4);
+  Bytes png = encode_png ({5, 3, PNG_COLOR_TYPE_RGB_ALPHA, 8, rgba, {}, {}});
+  DecodedImage img;
+  std::string error;
+  fail_unless (decode (png, img, error), "%s", error.c_str ());
+  check_layout (img, 5, 3, true, ImageFormat::Png);
+  fail_unless_equals_uint64 (img.stride, 20);
+  /* Straight (not premultiplied) alpha, exactly as stored. */
+  for (int y = 0; y < 3; y++)
+    for (int x = 0; x < 5; x++)
+      fail_unless (std::memcmp (pixel (img, x, y), &rgba[(y * 5 + x) * 4], 4) == 0,
+          "pixel %d,%d differs", x, y);
+}
+GST_END_TEST;
+
+GST_START_TEST (test_png_gray)
+{
+  Bytes gray = pattern (7, 2, 1);
+  Bytes png = encode_png ({7, 2, PNG_COLOR_TYPE_GRAY, 8, gray, {}, {}});
+  DecodedImage img;
+  std::string error;
+  fail_unless (decode (png, img, error), "%s", error.c_str ());
+  check_layout (img, 7, 2, false, ImageFormat::Png);
+  fail_unless_equals_uint64 (img.stride, 24);
+  for (int y = 0; y < 2; y++)
+    for (int x = 0; x < 7; x++) {
+      int v = gray[y * 7 + x];
+      check_pixel (img, x, y, v, v, v);
+    }
+
+  /* Grey + alpha becomes RGBA. */
+  Bytes ga = pattern (3, 3, 2);
+  png = encode_png ({3, 3, PNG_COLOR_TYPE_GRAY_ALPHA, 8, ga, {}, {}});
+  fail_unless (decode (png, img, error), "%s", error.c_str ());
+  check_layout (img, 3, 3, true, ImageFormat::Png);
+  for (int i = 0; i < 9; i++)
+    check_pixel (img, i % 3, i / 3, ga[i * 2], ga[i * 2], ga[i * 2], ga[i * 2 + 1]);
+}
+GST_END_TEST;
+
+GST_START_TEST (test_png_palette)
+{
+  std::vector<png_color> palette = { {255, 0, 0}, {0, 255, 0}, {0, 0, 255},
+    {10, 20, 30} };
+  Bytes indices = { 0, 1, 2, 3, 3, 2, 1, 0, 0 };
+  Bytes png = encode_png ({3, 3, PNG_COLOR_TYPE_PALETTE, 8, indices, palette, {}});
+  DecodedImage img;
+  std::string error;
+  fail_unless (decode (png, img, error), "%s", error.c_str ());
+  check_layout (img, 3, 3, false, ImageFormat::Png);
+  for (int i = 0; i < 9; i++) {
+    const png_color & c = palette[indices[i]];
+    check_pixel (img, i % 3, i / 3, c.red, c.green, c.blue);
+  }
+
+  /* A tRNS chunk makes a palette image RGBA. */
+  png = encode_png ({3, 3, PNG_COLOR_TYPE_PALETTE, 8, indices, palette,
+          {0, 128}});
+  fail_unless (decode (png, img, error), "%s", error.c_str ());
+  check_layout (img, 3, 3, true, ImageFormat::Png);
+  check_pixel (img, 0, 0, 255, 0, 0, 0);
+  check_pixel (img, 1, 0, 0, 255, 0, 128);
+  check_pixel (img, 2, 0, 0, 0, 255, 255);
+}
+GST_END_TEST;
+
+GST_START_TEST (test_png_16bit)
+{
+  /* 16-bit sRGB samples are reduced to their high byte (+-1 rounding). */
+  const int w = 3, h = 2;
+  Bytes rows;
+  for (int i = 0; i < w * h; i++) {
+    guint8 v = static_cast<guint8> (i * 40 + 10);
+    rows.insert (rows.end (), { v, 0x80, static_cast<guint8> (255 - v), 0x10,
+            0x00, 0x00 });
+  }
+  Bytes png = encode_png ({w, h, PNG_COLOR_TYPE_RGB, 16, rows, {}, {}});
+  DecodedImage img;
+  std::string error;
+  fail_unless (decode (png, img, error), "%s", error.c_str ());
+  check_layout (img, w, h, false, ImageFormat::Png);
+  for (int i = 0; i < w * h; i++) {
+    int v = i * 40 + 10;
+    check_pixel (img, i % w, i / w, v, 255 - v, 0, 255, 1);
+  }
+
+  Bytes rgba16;
+  for (int i = 0; i < 4; i++)
+    rgba16.insert (rgba16.end (), { 0xff, 0xff, 0x00, 0x00, 0x7f, 0xff,
+            static_cast<guint8> (i * 80), 0x00 });
+  png = encode_png ({2, 2, PNG_COLOR_TYPE_RGB_ALPHA, 16, rgba16, {}, {}});
+  fail_unless (decode (png, img, error), "%s", error.c_str ());
+  check_layout (img, 2, 2, true, ImageFormat::Png);
+  /* Fully transparent pixels have undefined colour; check alpha only. */
+  for (int i = 1; i < 4; i++)
+    check_pixel (img, i % 2, i / 2, 255, 0, 127, i * 80, 2);
+  fail_unless_equals_int (pixel (img, 0, 0)[3], 0);
+}
+GST_END_TEST;
+
+/* ---------------------------------------------------------------- JPEG */
+
+GST_START_TEST (test_jpeg_rgb)
+{
+  Bytes jpeg = encode_jpeg (16, 16, 3, JCS_RGB, quadrants_rgb (16, 16));
+  DecodedImage img;
+  std::string error;
+  fail_unless (decode (jpeg, img, error), "%s", error.c_str ());
+  check_layout (img, 16, 16, false, ImageFormat::Jpeg);
+  fail_unless_equals_uint64 (img.stride, 48);
+  check_pixel (img, 3, 3, 220, 20, 30, 255, 8);
+  check_pixel (img, 12, 3, 20, 200, 40, 255, 8);
+  check_pixel (img, 3, 12, 30, 40, 210, 255, 8);
+  check_pixel (img, 12, 12, 128, 128, 128, 255, 8);
+
+  /* Progressive JPEGs decode the same. */
+  jpeg = encode_jpeg (16, 16, 3, JCS_RGB, quadrants_rgb (16, 16), 95,
+      JCS_UNKNOWN, true);
+  fail_unless (decode (jpeg, img, error), "%s", error.c_str ());
+  check_layout (img, 16, 16, false, ImageFormat::Jpeg);
+  check_pixel (img, 3, 3, 220, 20, 30, 255, 8);
+  check_pixel (img, 12, 12, 128, 128, 128, 255, 8);
+}
+GST_END_TEST;
+
+GST_START_TEST (test_jpeg_scan_limit)
+{
+  /* 11 + 11 * 40 = 451 scans: decodes. */
+  DecodedImage img;
+  std::string error;
+  fail_unless (decode (encode_jpeg_many_scans (40), img, error), "%s", error.c_str ());
+  check_layout (img, 8, 8, false, ImageFormat::Jpeg);
+  check_pixel (img, 4, 4, 128, 128, 128, 255, 4);
+  /* 11 + 11 * 63 = 704 scans: refused like TurboJPEG's TJFLAG_LIMITSCANS. */
+  expect_failure (encode_jpeg_many_scans (63), "more than 500 scans");
+}
+GST_END_TEST;
+
+GST_START_TEST (test_jpeg_gray)
+{
+  Bytes gray (16 * 8);
+  for (int y = 0; y < 8; y++)
+    for (int x = 0; x < 16; x++)
+      gray[y * 16 + x] = x < 8 ? 60 : 200;
+  Bytes jpeg = encode_jpeg (16, 8, 1, JCS_GRAYSCALE, gray);
+  DecodedImage img;
+  std::string error;
+  fail_unless (decode (jpeg, img, error), "%s", error.c_str ());
+  check_layout (img, 16, 8, false, ImageFormat::Jpeg);
+  check_pixel (img, 3, 3, 60, 60, 60, 255, 4);
+  check_pixel (img, 12, 4, 200, 200, 200, 255, 4);
+}
+GST_END_TEST;
+
+GST_START_TEST (test_jpeg_odd_sizes)
+{
+  const int sizes[][2] = { {1, 1}, {3, 2}, {17, 5}, {33, 7}, {2, 31} };
+  for (const auto & s : sizes) {
+    int w = s[0], h = s[1];
+    Bytes rgb (static_cast<gsize> (w) * h * 3, 0);
+    for (gsize i = 0; i < rgb.size (); i += 3)
+      rgb[i] = 200;  /* solid red-ish */
+    Bytes jpeg = encode_jpeg (w, h, 3, JCS_RGB, rgb);
+    DecodedImage img;
+    std::string error;
+    fail_unless (decode (jpeg, img, error), "%dx%d: %s", w, h, error.c_str ());
+    check_layout (img, w, h, false, ImageFormat::Jpeg);
+    check_pixel (img, w - 1, h - 1, 200, 0, 0, 255, 8);
+  }
+}
+GST_END_TEST;
+
+GST_START_TEST (test_jpeg_cmyk)
+{
+  /* Adobe convention (libjpeg writes the Adobe marker): stored samples are
+   * inverted ink, so C=255,M=0,Y=0,K=255 is pure red. */
+  Bytes cmyk;
+  for (int i = 0; i < 16 * 8; i++)
+    cmyk.insert (cmyk.end (), { 255, 0, 0, 255 });
+  for (J_COLOR_SPACE space : { JCS_CMYK, JCS_YCCK }) {
+    Bytes jpeg = encode_jpeg (16, 8, 4, JCS_CMYK, cmyk, 95, space);
+    DecodedImage img;
+    std::string error;
+    fail_unless (decode (jpeg, img, error), "%s", error.c_str ());
+    check_layout (img, 16, 8, false, ImageFormat::Jpeg);
+    check_pixel (img, 4, 4, 255, 0, 0, 255, 8);
+  }
+}
+GST_END_TEST;
+
+/* ---------------------------------------------------------------- WebP */
+
+GST_START_TEST (test_webp_lossless)
+{
+  const int w = 7, h = 3;
+  Bytes rgba = pattern (w, h, 4);
+  for (gsize i = 3; i < rgba.size (); i += 4)
+    rgba[i] |= 1;  /* keep alpha non-zero: libwebp may alter RGB under alpha 0 */
+  Bytes webp = encode_webp_lossless_rgba (w, h, rgba);
+  DecodedImage img;
+  std::string error;
+  fail_unless (decode (webp, img, error), "%s", error.c_str ());
+  check_layout (img, w, h, true, ImageFormat::Webp);
+  for (int y = 0; y < h; y++)
+    for (int x = 0; x < w; x++)
+      fail_unless (std::memcmp (pixel (img, x, y), &rgba[(y * w + x) * 4], 4) == 0,
+          "pixel %d,%d differs", x, y);
+
+  /* Without alpha: RGB with a padded stride. */
+  Bytes rgb = pattern (w, h, 3);
+  webp = encode_webp_lossless_rgb (w, h, rgb);
+  fail_unless (decode (webp, img, error), "%s", error.c_str ());
+  check_layout (img, w, h, false, ImageFormat::Webp);
+  fail_unless_equals_uint64 (img.stride, 24);
+  for (int y = 0; y < h; y++)
+    for (int x = 0; x < w; x++)
+      fail_unless (std::memcmp (pixel (img, x, y), &rgb[(y * w + x) * 3], 3) == 0,
+          "pixel %d,%d differs", x, y);
+}
+GST_END_TEST;
+
+GST_START_TEST (test_webp_lossy)
+{
+  Bytes webp = encode_webp_lossy_rgb (16, 16, quadrants_rgb (16, 16));
+  DecodedImage img;
+  std::string error;
+  fail_unless (decode (webp, img, error), "%s", error.c_str ());
+  check_layout (img, 16, 16, false, ImageFormat::Webp);
+  check_pixel (img, 3, 3, 220, 20, 30, 255, 16);
+  check_pixel (img, 12, 12, 128, 128, 128, 255, 16);
+}
+GST_END_TEST;
+
+/* -------------------------------------------------------------- limits */
+
+GST_START_TEST (test_limit_png_bomb)
+{
+  /* 100000x100000 RGB would be 30 GB: refused from the header alone. */
+  Bytes png = handmade_png (100000, 100000);
+  expect_failure (png, "100000x100000");
+  expect_failure (png, "67108864");
+
+  /* Same header under a generous limit still fails (no rows), but cleanly. */
+  expect_failure (handmade_png (4, 4), "PNG");
+  /* 0x0 is invalid per spec. */
+  expect_failure (handmade_png (0, 0), "PNG");
+  expect_failure (handmade_png (0, 5), "PNG");
+}
+GST_END_TEST;
+
+GST_START_TEST (test_limit_custom)
+{
+  DecodeLimits limits;
+  limits.max_pixels = 100;
+  expect_failure (small_jpeg (), "16x16", limits);
+  expect_failure (small_jpeg (), "over the limit of 100 pixels", limits);
+  expect_failure (encode_webp_lossy_rgb (16, 16, quadrants_rgb (16, 16)),
+      "16x16", limits);
+  expect_failure (encode_webp_lossless_rgba (20, 6, pattern (20, 6, 4)),
+      "20x6, over the limit of 100 pixels", limits);
+  Bytes png = encode_png ({11, 10, PNG_COLOR_TYPE_RGB, 8, pattern (11, 10, 3), {}, {}});
+  expect_failure (png, "11x10", limits);
+
+  /* Exactly at the limit is fine. */
+  png = encode_png ({10, 10, PNG_COLOR_TYPE_RGB, 8, pattern (10, 10, 3), {}, {}});
+  DecodedImage img;
+  std::string error;
+  fail_unless (decode (png, img, error, limits), "%s", error.c_str ());
+}
+GST_END_TEST;
+
+GST_START_TEST (test_limit_jpeg_header)
+{
+  /* Patch the SOF0 dimensions of a real JPEG to 60000x60000. */
+  Bytes jpeg = small_jpeg ();
+  gsize i = 2;
+  bool patched = false;
+  while (i + 9 < jpeg.size ()) {
+    if (jpeg[i] == 0xff && jpeg[i + 1] == 0xc0) {
+      jpeg[i + 5] = 60000 >> 8;
+      jpeg[i + 6] = 60000 & 0xff;
+      jpeg[i + 7] = 60000 >> 8;
+      jpeg[i + 8] = 60000 & 0xff;
+      patched = true;
+      break;
+    }
+    i++;
+  }
+  fail_unless (patched, "no SOF0 marker");
+  expect_failure (jpeg, "60000x60000, over the limit of 67108864 pixels");
+}
+GST_END_TEST;
+
+/* ---------------------------------------------------------- bad input */
+
+GST_START_TEST (test_truncated)
+{
+  struct Case { const char *name; Bytes data; };
+  std::vector<Case> cases;
+  cases.push_back ({"PNG", small_png ()});
+  cases.push_back ({"PNG", encode_png ({40, 30, PNG_COLOR_TYPE_RGB, 8,
+              pattern (40, 30, 3), {}, {}})});
+  cases.push_back ({"JPEG", small_jpeg ()});
+  cases.push_back ({"JPEG", encode_jpeg (16, 8, 1, JCS_GRAYSCALE, pattern (16, 8, 1))});
+  cases.push_back ({"JPEG", encode_jpeg (16, 16, 3, JCS_RGB, quadrants_rgb (16, 16),
+              90, JCS_UNKNOWN, true)});
+  cases.push_back ({"PNG", encode_png ({9, 9, PNG_COLOR_TYPE_GRAY, 8,
+              pattern (9, 9, 1), {}, {}, true})});
+  cases.push_back ({"WebP", encode_webp_lossless_rgba (7, 3, pattern (7, 3, 4))});
+  cases.push_back ({"WebP", encode_webp_lossy_rgb (16, 16, quadrants_rgb (16, 16))});
+
+  for (const Case & c : cases) {
+    DecodedImage img;
+    std::string error;
+    fail_unless (decode (c.data, img, error), "full %s: %s", c.name, error.c_str ());
+    /* Every length: short ones are "not an image", longer ones name the format. */
+    for (gsize len = 0; len < c.data.size (); len++) {
+      Bytes cut (c.data.begin (), c.data.begin () + len);
+      fail_if (decode (cut, img, error), "%s truncated to %" G_GSIZE_FORMAT
+          " of %" G_GSIZE_FORMAT " bytes decoded", c.name, len, c.data.size ());
+      fail_if (error.empty ());
+      fail_unless (img.pixels == nullptr);
+      if (len >= 16)
+        fail_unless (error.find (c.name) != std::string::npos,
+            "'%s' does not name %s", error.c_str (), c.name);
+    }
+  }
+}
+GST_END_TEST;
+
+GST_START_TEST (test_unsupported)
+{
+  Bytes gif = { 'G', 'I', 'F', '8', '9', 'a', 1, 0, 1, 0, 0, 0, 0, ';' };
+  expect_failure (gif, "GIF images are not supported; Gemini answers PNG or JPEG");
+  Bytes heic = { 0, 0, 0, 0x18, 'f', 't', 'y', 'p', 'h', 'e', 'i', 'c', 0, 0 };
+  expect_failure (heic, "HEIF images are not supported");
+  Bytes html = { '<', 'h', 't', 'm', 'l', '>', '<', 'b', 'o', 'd', 'y' };
+  expect_failure (html, "data is not a PNG, JPEG or WebP image (first bytes: 3c 68 74 6d");
+  expect_failure ({}, "empty");
+  expect_failure ({0x89}, "first bytes: 89)");
+  /* A cut-off signature is reported as truncation, not as junk. */
+  expect_failure ({0x89, 'P', 'N', 'G'}, "PNG data is truncated");
+  expect_failure ({0xff, 0xd8}, "JPEG data is truncated");
+
+  DecodedImage img;
+  std::string error;
+  fail_if (decode_image (nullptr, 0, DecodeLimits (), img, error));
+  fail_if (error.empty ());
+}
+GST_END_TEST;
+
+GST_START_TEST (test_corrupt)
+{
+  /* A bad CRC in a critical chunk is reported with libpng's reason. */
+  Bytes png = small_png ();
+  png[20] ^= 0x40;  /* inside IHDR data */
+  expect_failure (png, "PNG data is corrupt");
+
+  /* Deterministic mutation fuzzing: results may go either way, but the
+   * decoder must never crash, leak or return an inconsistent image. */
+  DecodeLimits limits;
+  limits.max_pixels = 1 << 20;
+  std::vector<Bytes> seeds = {
+    small_png (),
+    encode_png ({3, 3, PNG_COLOR_TYPE_PALETTE, 8, {0, 1, 0, 1, 0, 1, 0, 1, 0},
+          {{1, 2, 3}, {4, 5, 6}}, {7}}),
+    small_jpeg (),
+    encode_jpeg (16, 8, 4, JCS_CMYK, pattern (16, 8, 4)),
+    encode_webp_lossless_rgba (7, 3, pattern (7, 3, 4)),
+    encode_webp_lossy_rgb (16, 16, quadrants_rgb (16, 16)),
+  };
+  GRand *rand = g_rand_new_with_seed (20240601);
+  for (const Bytes & seed : seeds) {
+    for (int iter = 0; iter < 400; iter++) {
+      Bytes data = seed;
+      int flips = g_rand_int_range (rand, 1, 5);
+      for (int f = 0; f < flips; f++) {
+        /* Leave the signature alone so the format decoder gets the data. */
+        gsize at = g_rand_int_range (rand, 4, static_cast<gint32> (data.size ()));
+        data[at] = static_cast<guint8> (g_rand_int (rand));
+      }
+      if (g_rand_boolean (rand))
+        data.resize (g_rand_int_range (rand, 1, static_cast<gint32> (data.size ())));
+      DecodedImage img;
+      std::string error;
+      if (decode (data, img, error, limits)) {
+        fail_unless (img.pixels != nullptr && img.width > 0 && img.height > 0);
+        fail_unless (img.stride % 4 == 0);
+        fail_unless_equals_uint64 (img.size, img.stride * img.height);
+        fail_unless (static_cast<guint64> (img.width) * img.height <= limits.max_pixels);
+      } else {
+        fail_if (error.empty ());
+        fail_unless (img.pixels == nullptr);
+      }
+    }
+  }
+  g_rand_free (rand);
+}
+GST_END_TEST;
+
+static Suite *
+gemini_image_suite (void)
+{
+  Suite *s = suite_create ("gemini-image");
+
+  TCase *tc = tcase_create ("sniff");
+  suite_add_tcase (s, tc);
+  tcase_add_test (tc, test_sniff_formats);
+  tcase_add_test (tc, test_sniff_short);
+  tcase_add_test (tc, test_format_names);
+
+  tc = tcase_create ("png");
+  suite_add_tcase (s, tc);
+  tcase_add_test (tc, test_png_rgb);
+  tcase_add_test (tc, test_png_rgba);
+  tcase_add_test (tc, test_png_gray);
+  tcase_add_test (tc, test_png_palette);
+  tcase_add_test (tc, test_png_16bit);
+
+  tc = tcase_create ("jpeg");
+  suite_add_tcase (s, tc);
+  tcase_add_test (tc, test_jpeg_rgb);
+  tcase_add_test (tc, test_jpeg_gray);
+  tcase_add_test (tc, test_jpeg_odd_sizes);
+  tcase_add_test (tc, test_jpeg_cmyk);
+  tcase_add_test (tc, test_jpeg_scan_limit);
+
+  tc = tcase_create ("webp");
+  suite_add_tcase (s, tc);
+  tcase_add_test (tc, test_webp_lossless);
+  tcase_add_test (tc, test_webp_lossy);
+
+  tc = tcase_create ("limits");
+  suite_add_tcase (s, tc);
+  tcase_add_test (tc, test_limit_png_bomb);
+  tcase_add_test (tc, test_limit_custom);
+  tcase_add_test (tc, test_limit_jpeg_header);
+
+  tc = tcase_create ("bad-input");
+  suite_add_tcase (s, tc);
+  tcase_add_test (tc, test_truncated);
+  tcase_add_test (tc, test_unsupported);
+  tcase_add_test (tc, test_corrupt);
+
+  return s;
+}
+
+GST_CHECK_MAIN (gemini_image);

@@ -1,0 +1,416 @@
+/* Unit tests of the Gemini protocol: request bodies, response
+ * classification, and the real recorded responses.
+ * SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The check framework defines fail(): C++ headers go first. */
+#include <string>
+
+#include "cassette.h"
+#include "gemini-image.h"
+#include "gemini-protocol.h"
+
+#include <gst/check/gstcheck.h>
+#include <json-glib/json-glib.h>
+
+using namespace gemini;
+
+static GBytes *
+bytes_of (const std::string & s)
+{
+  return g_bytes_new (s.data (), s.size ());
+}
+
+static Response
+classify (guint status, const std::string & body, const char *retry_after = nullptr)
+{
+  GBytesPtr b (bytes_of (body));
+  return classify_http_response (status, retry_after, b.get ());
+}
+
+/* Parses a request body built by build_request_body. */
+static JsonNode *
+parse_body (GBytes * body)
+{
+  GObjectPtr<JsonParser> parser (json_parser_new ());
+  gsize size;
+  const char *data = static_cast<const char *> (g_bytes_get_data (body, &size));
+  fail_unless (json_parser_load_from_data (parser.get (), data, (gssize) size, nullptr));
+  return json_node_ref (json_parser_get_root (parser.get ()));
+}
+
+static std::string
+to_json (JsonNode * node)
+{
+  GObjectPtr<JsonGenerator> gen (json_generator_new ());
+  json_generator_set_root (gen.get (), node);
+  GCharPtr s (json_generator_to_data (gen.get (), nullptr));
+  return s.get ();
+}
+
+GST_START_TEST (test_request_minimal)
+{
+  RequestSettings s;
+  s.prompt = "a banana astronaut, watercolor";
+  GBytesPtr body (build_request_body (s));
+  JsonNode *root = parse_body (body.get ());
+  std::string json = to_json (root);
+  fail_unless_equals_string (json.c_str (),
+      "{\"contents\":[{\"parts\":[{\"text\":\"a banana astronaut, watercolor\"}],\"role\":\"user\"}],"
+      "\"generationConfig\":{\"responseModalities\":[\"IMAGE\"]}}");
+  json_node_unref (root);
+}
+GST_END_TEST;
+
+GST_START_TEST (test_request_full)
+{
+  RequestSettings s;
+  s.prompt = "make it night";
+  s.system_instruction = "Always produce an image.";
+  s.aspect_ratio = "16:9";
+  s.image_size = "2K";
+  s.text_and_image = true;
+  s.temperature = 0.5;
+  s.seed = 42;
+  const guint8 png[] = { 0x89, 'P', 'N', 'G', 0x0d, 0x0a, 0x1a, 0x0a };
+  s.references.push_back (ReferenceImage {"day.png", "image/png",
+          GBytesPtr (g_bytes_new (png, sizeof png))});
+  GBytesPtr body (build_request_body (s));
+  JsonNode *root = parse_body (body.get ());
+  std::string json = to_json (root);
+  fail_unless_equals_string (json.c_str (),
+      "{\"contents\":[{\"parts\":[{\"text\":\"make it night\"},"
+      "{\"inlineData\":{\"data\":\"iVBORw0KGgo=\",\"mimeType\":\"image/png\"}}],\"role\":\"user\"}],"
+      "\"systemInstruction\":{\"parts\":[{\"text\":\"Always produce an image.\"}],\"role\":\"user\"},"
+      "\"generationConfig\":{\"temperature\":0.5,\"seed\":42,"
+      "\"responseModalities\":[\"TEXT\",\"IMAGE\"],"
+      "\"imageConfig\":{\"aspectRatio\":\"16:9\",\"imageSize\":\"2K\"}}}");
+  json_node_unref (root);
+}
+GST_END_TEST;
+
+GST_START_TEST (test_request_url)
+{
+  std::string url = build_request_url ("https://generativelanguage.googleapis.com",
+      "gemini-2.5-flash-image");
+  fail_unless_equals_string (url.c_str (),
+      "https://generativelanguage.googleapis.com/v1beta/models/gemini-2.5-flash-image:generateContent");
+  url = build_request_url ("http://127.0.0.1:8080/", "m");
+  fail_unless_equals_string (url.c_str (), "http://127.0.0.1:8080/v1beta/models/m:generateContent");
+  url = build_request_url ("https://proxy.example/gemini/v1", "m");
+  fail_unless_equals_string (url.c_str (), "https://proxy.example/gemini/v1/models/m:generateContent");
+  fail_unless (model_id_is_valid ("gemini-3-pro-image-preview"));
+  fail_if (model_id_is_valid (""));
+  fail_if (model_id_is_valid ("../../etc"));
+  fail_if (model_id_is_valid ("a b"));
+  fail_unless (model_supports_image_size ("gemini-3-pro-image-preview"));
+  fail_if (model_supports_image_size ("gemini-2.5-flash-image"));
+}
+GST_END_TEST;
+
+static const char *kImagePart =
+    "{\"inlineData\":{\"mimeType\":\"image/png\",\"data\":\"iVBORw0KGgo=\"}}";
+
+GST_START_TEST (test_classify_image_last_non_thought)
+{
+  /* A thought draft first, then text, then two final images: the last wins. */
+  std::string body = std::string ("{\"candidates\":[{\"content\":{\"role\":\"model\",\"parts\":[")
+      + "{\"text\":\"**Composing**\",\"thought\":true},"
+      + "{\"inlineData\":{\"mimeType\":\"image/jpeg\",\"data\":\"/9j/\"},\"thought\":true},"
+      + "{\"text\":\"Here you go\",\"thoughtSignature\":\"c2ln\"},"
+      + "{\"inlineData\":{\"mimeType\":\"image/png\",\"data\":\"AAAA\"}},"
+      + kImagePart
+      + "]},\"finishReason\":\"STOP\",\"index\":0}],"
+      + "\"usageMetadata\":{\"promptTokenCount\":7,\"candidatesTokenCount\":1290,\"totalTokenCount\":1297},"
+      + "\"modelVersion\":\"gemini-2.5-flash-image\",\"responseId\":\"abc\"}";
+  Response r = classify (200, body);
+  fail_unless_equals_int ((int) r.outcome, (int) Outcome::Image);
+  fail_unless_equals_int ((int) r.action, (int) Action::Deliver);
+  fail_unless_equals_int (r.image_parts, 2);
+  fail_unless_equals_int (r.thought_image_parts, 1);
+  fail_unless_equals_int (g_bytes_get_size (r.image.get ()), 8);
+  const guint8 *d = static_cast<const guint8 *> (g_bytes_get_data (r.image.get (), nullptr));
+  fail_unless_equals_int (d[0], 0x89);
+  fail_unless_equals_string (r.model_text.c_str (), "Here you go");
+  fail_unless_equals_string (r.response_id.c_str (), "abc");
+  fail_unless_equals_int (r.usage.total_tokens, 1297);
+}
+GST_END_TEST;
+
+GST_START_TEST (test_classify_text_only)
+{
+  Response r = classify (200, "{\"candidates\":[{\"content\":{\"parts\":[{\"text\":\"I can't draw that.\"}],"
+      "\"role\":\"model\"},\"finishReason\":\"STOP\"}]}");
+  fail_unless_equals_int ((int) r.outcome, (int) Outcome::TextOnly);
+  fail_unless_equals_int ((int) r.action, (int) Action::RetryContent);
+  std::string msg = r.describe ();
+  fail_unless (msg.find ("finishReason=STOP") != std::string::npos, "%s", msg.c_str ());
+  fail_unless (msg.find ("I can't draw that.") != std::string::npos, "%s", msg.c_str ());
+  fail_if (r.image);
+}
+GST_END_TEST;
+
+GST_START_TEST (test_classify_finish_reasons)
+{
+  struct { const char *reason; Outcome outcome; Action action; } cases[] = {
+    {"NO_IMAGE", Outcome::NoImage, Action::RetryContent},
+    {"IMAGE_OTHER", Outcome::ImageOther, Action::RetryContent},
+    {"IMAGE_SAFETY", Outcome::ContentBlocked, Action::Fail},
+    {"IMAGE_PROHIBITED_CONTENT", Outcome::ContentBlocked, Action::Fail},
+    {"SAFETY", Outcome::ContentBlocked, Action::Fail},
+    {"PROHIBITED_CONTENT", Outcome::ContentBlocked, Action::Fail},
+    {"RECITATION", Outcome::ContentBlocked, Action::Fail},
+    {"IMAGE_RECITATION", Outcome::ContentBlocked, Action::Fail},
+    {"BLOCKLIST", Outcome::ContentBlocked, Action::Fail},
+    {"SPII", Outcome::ContentBlocked, Action::Fail},
+    {"MAX_TOKENS", Outcome::OtherFinish, Action::Fail},
+    {"OTHER", Outcome::OtherFinish, Action::Fail},
+  };
+  for (const auto & c : cases) {
+    std::string body = std::string ("{\"candidates\":[{\"content\":{},\"finishReason\":\"") + c.reason
+        + "\",\"finishMessage\":\"Support code: 42876398.\"}]}";
+    Response r = classify (200, body);
+    fail_unless_equals_int ((int) r.outcome, (int) c.outcome);
+    fail_unless_equals_int ((int) r.action, (int) c.action);
+    std::string msg = r.describe ();
+    fail_unless (msg.find (std::string ("finishReason=") + c.reason + ": Support code: 42876398.")
+        != std::string::npos, "%s", msg.c_str ());
+  }
+}
+GST_END_TEST;
+
+GST_START_TEST (test_classify_prompt_blocked)
+{
+  Response r = classify (200, "{\"promptFeedback\":{\"blockReason\":\"PROHIBITED_CONTENT\"},"
+      "\"usageMetadata\":{\"promptTokenCount\":5,\"totalTokenCount\":5}}");
+  fail_unless_equals_int ((int) r.outcome, (int) Outcome::PromptBlocked);
+  fail_unless_equals_int ((int) r.action, (int) Action::Fail);
+  fail_unless (r.describe ().find ("blockReason=PROHIBITED_CONTENT") != std::string::npos);
+}
+GST_END_TEST;
+
+GST_START_TEST (test_classify_http_errors)
+{
+  Response r = classify (429, "{\"error\":{\"code\":429,\"message\":\"You exceeded your current quota. "
+      "Please retry in 53.016342224s.\",\"status\":\"RESOURCE_EXHAUSTED\",\"details\":["
+      "{\"@type\":\"type.googleapis.com/google.rpc.QuotaFailure\",\"violations\":[{\"quotaId\":"
+      "\"GenerateRequestsPerMinutePerProjectPerModel-FreeTier\"}]},"
+      "{\"@type\":\"type.googleapis.com/google.rpc.RetryInfo\",\"retryDelay\":\"34.4s\"}]}}");
+  fail_unless_equals_int ((int) r.outcome, (int) Outcome::RateLimited);
+  fail_unless_equals_int ((int) r.action, (int) Action::Retry);
+  fail_unless (r.retry_delay_seconds.has_value ());
+  fail_unless (*r.retry_delay_seconds > 34.39 && *r.retry_delay_seconds < 34.41);
+  fail_unless_equals_string (r.quota_id.c_str (), "GenerateRequestsPerMinutePerProjectPerModel-FreeTier");
+  fail_if (r.quota_exhausted_for_day);
+
+  r = classify (429, "{\"error\":{\"code\":429,\"message\":\"Quota exceeded, limit: 0\","
+      "\"status\":\"RESOURCE_EXHAUSTED\"}}", "7");
+  fail_unless (r.quota_exhausted_for_day);
+  fail_unless_equals_int ((int) *r.retry_delay_seconds, 7);
+
+  r = classify (400, "{\"error\":{\"code\":400,\"message\":\"API key not valid. Please pass a valid API key.\","
+      "\"status\":\"INVALID_ARGUMENT\",\"details\":[{\"@type\":\"type.googleapis.com/google.rpc.ErrorInfo\","
+      "\"reason\":\"API_KEY_INVALID\",\"domain\":\"googleapis.com\"}]}}");
+  fail_unless_equals_int ((int) r.outcome, (int) Outcome::BadRequest);
+  fail_unless_equals_int ((int) r.action, (int) Action::Fail);
+  fail_unless_equals_string (r.error_reason.c_str (), "API_KEY_INVALID");
+  fail_unless (r.describe ().find ("API key not valid") != std::string::npos);
+  fail_unless (r.describe ().find ("api-key property") != std::string::npos);
+
+  r = classify (404, "{\"error\":{\"code\":404,\"message\":\"models/nope is not found for API version v1beta\","
+      "\"status\":\"NOT_FOUND\"}}");
+  fail_unless_equals_int ((int) r.outcome, (int) Outcome::NotFound);
+
+  struct { guint status; Outcome outcome; } statuses[] = {
+    {401, Outcome::Unauthenticated}, {403, Outcome::PermissionDenied}, {408, Outcome::ServerError},
+    {500, Outcome::ServerError}, {502, Outcome::ServerError}, {503, Outcome::ServerError},
+    {504, Outcome::ServerError}, {418, Outcome::HttpError},
+  };
+  for (const auto & c : statuses) {
+    /* HTML bodies from load balancers still classify by status. */
+    r = classify (c.status, "<html><body>Bad Gateway</body></html>");
+    fail_unless_equals_int ((int) r.outcome, (int) c.outcome);
+    fail_unless (!r.error_message.empty ());
+  }
+
+  /* Vertex wraps errors in a one-element array. */
+  r = classify (503, "[{\"error\":{\"code\":503,\"message\":\"The model is overloaded.\",\"status\":\"UNAVAILABLE\"}}]");
+  fail_unless_equals_string (r.gemini_status.c_str (), "UNAVAILABLE");
+}
+GST_END_TEST;
+
+GST_START_TEST (test_classify_broken_bodies)
+{
+  Response r = classify (200, "{\"error\":{\"code\":500,\"message\":\"Internal error\",\"status\":\"INTERNAL\"}}");
+  fail_unless_equals_int ((int) r.outcome, (int) Outcome::ErrorInBody);
+  fail_unless_equals_int (r.http_status, 500);
+
+  r = classify (200, "{\"candidates\": [{\"content\": ");
+  fail_unless_equals_int ((int) r.outcome, (int) Outcome::MalformedResponse);
+  r = classify (200, "");
+  fail_unless_equals_int ((int) r.outcome, (int) Outcome::MalformedResponse);
+  r = classify (200, "[1,2]");
+  fail_unless_equals_int ((int) r.outcome, (int) Outcome::MalformedResponse);
+  r = classify (200, "{}");
+  fail_unless_equals_int ((int) r.outcome, (int) Outcome::MalformedResponse);
+
+  r = classify (200, "{\"candidates\":[{\"content\":{\"parts\":[{\"inlineData\":{\"mimeType\":\"image/png\","
+      "\"data\":\"!!!not base64###\"}}]},\"finishReason\":\"STOP\"}]}");
+  fail_unless_equals_int ((int) r.outcome, (int) Outcome::CorruptImageData);
+  fail_unless_equals_int ((int) r.action, (int) Action::Fail);
+
+  /* Wrong JSON types where objects are expected must not crash. */
+  r = classify (200, "{\"candidates\":[{\"content\":{\"parts\":[1,\"x\",null,{\"inlineData\":5}]},"
+      "\"finishReason\":7}]}");
+  fail_unless_equals_int ((int) r.outcome, (int) Outcome::TextOnly);
+}
+GST_END_TEST;
+
+GST_START_TEST (test_transport_and_limits)
+{
+  GErrorPtr err (g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CONNECTION_REFUSED, "Connection refused"));
+  Response r = classify_transport_error (err.get ());
+  fail_unless_equals_int ((int) r.outcome, (int) Outcome::Transport);
+  fail_unless_equals_int ((int) r.action, (int) Action::Retry);
+  fail_unless (r.describe ().find ("Connection refused") != std::string::npos);
+
+  err.reset (g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED, "cancelled"));
+  r = classify_transport_error (err.get ());
+  fail_unless_equals_int ((int) r.action, (int) Action::Stop);
+
+  r = make_timeout_response (30);
+  fail_unless_equals_int ((int) r.outcome, (int) Outcome::Timeout);
+  fail_unless_equals_int ((int) r.action, (int) Action::Retry);
+  r = make_too_large_response (1024);
+  fail_unless_equals_int ((int) r.action, (int) Action::Fail);
+}
+GST_END_TEST;
+
+GST_START_TEST (test_durations)
+{
+  fail_unless_equals_float (*parse_duration_seconds ("53s"), 53.0);
+  fail_unless_equals_float (*parse_duration_seconds ("34.4s"), 34.4);
+  fail_if (parse_duration_seconds ("34.4").has_value ());
+  fail_if (parse_duration_seconds ("-1s").has_value ());
+  fail_if (parse_duration_seconds ("").has_value ());
+  fail_unless_equals_float (*parse_retry_after ("120"), 120.0);
+  fail_if (parse_retry_after ("soon").has_value ());
+  /* An HTTP date in the past means "now". */
+  fail_unless_equals_float (*parse_retry_after ("Wed, 21 Oct 2015 07:28:00 GMT"), 0.0);
+}
+GST_END_TEST;
+
+GST_START_TEST (test_base64_strict)
+{
+  GBytes *b = decode_base64_strict ("aGVsbG8=", 8);
+  fail_unless (b);
+  fail_unless_equals_int (g_bytes_get_size (b), 5);
+  g_bytes_unref (b);
+  b = decode_base64_strict ("aGVs\nbG8=", 9);
+  fail_unless (b);
+  g_bytes_unref (b);
+  fail_if (decode_base64_strict ("aGVsbG8=x", 9));
+  fail_if (decode_base64_strict ("a*b=", 4));
+  fail_if (decode_base64_strict ("a", 1));
+  fail_if (decode_base64_strict ("a===", 4));
+}
+GST_END_TEST;
+
+/* The real recorded responses: the final image, its size and the text. */
+static std::string
+recorded_path (const char *name)
+{
+  const char *dir = g_getenv ("GEMINI_RECORDED_DIR");
+  fail_unless (dir != nullptr, "GEMINI_RECORDED_DIR is not set");
+  GCharPtr p (g_build_filename (dir, name, nullptr));
+  return p.get ();
+}
+
+static Response
+classify_recorded (const char *file, guint index)
+{
+  std::vector<emulator::Interaction> interactions;
+  std::string error;
+  fail_unless (emulator::load_cassette (recorded_path (file), interactions, error), "%s", error.c_str ());
+  fail_unless (index < interactions.size ());
+  const auto & it = interactions[index];
+  std::string body = to_json (it.response_body.get ());
+  return classify (it.status, body);
+}
+
+static void
+check_decoded (const Response & r, ImageFormat format, int width, int height)
+{
+  fail_unless_equals_int ((int) r.outcome, (int) Outcome::Image);
+  DecodedImage img;
+  std::string error;
+  gsize size;
+  auto data = static_cast<const guint8 *> (g_bytes_get_data (r.image.get (), &size));
+  fail_unless (decode_image (data, size, DecodeLimits (), img, error), "%s", error.c_str ());
+  fail_unless_equals_int ((int) img.source_format, (int) format);
+  fail_unless_equals_int (img.width, width);
+  fail_unless_equals_int (img.height, height);
+}
+
+GST_START_TEST (test_recorded_pro_jpeg)
+{
+  Response r = classify_recorded ("test_google_image_generation_with_text.yaml", 0);
+  check_decoded (r, ImageFormat::Jpeg, 1408, 768);
+  fail_unless_equals_string (r.image_mime_type.c_str (), "image/jpeg");
+  fail_unless_equals_int (r.thought_image_parts, 0);
+  fail_unless (!r.model_text.empty ());
+  fail_unless_equals_string (r.finish_reason.c_str (), "STOP");
+  fail_unless_equals_int (r.usage.thoughts_tokens, 174);
+}
+GST_END_TEST;
+
+GST_START_TEST (test_recorded_flash)
+{
+  Response text = classify_recorded ("test_google_image_or_text_output.yaml", 0);
+  fail_unless_equals_int ((int) text.outcome, (int) Outcome::TextOnly);
+  std::string msg = text.describe ();
+  fail_unless (msg.find ("axolotl") != std::string::npos, "%s", msg.c_str ());
+  fail_unless (msg.find ("finishReason=STOP") != std::string::npos, "%s", msg.c_str ());
+
+  Response img = classify_recorded ("test_google_image_or_text_output.yaml", 1);
+  check_decoded (img, ImageFormat::Png, 1024, 1024);
+  fail_unless (!img.model_text.empty ());
+}
+GST_END_TEST;
+
+GST_START_TEST (test_recorded_vertex_jpeg)
+{
+  Response r = classify_recorded ("test_google_vertexai_image_generation_with_output_format.yaml", 0);
+  check_decoded (r, ImageFormat::Jpeg, 1024, 1024);
+}
+GST_END_TEST;
+
+static Suite *
+protocol_suite (void)
+{
+  Suite *s = suite_create ("gemini-protocol");
+  TCase *tc = tcase_create ("request");
+  suite_add_tcase (s, tc);
+  tcase_add_test (tc, test_request_minimal);
+  tcase_add_test (tc, test_request_full);
+  tcase_add_test (tc, test_request_url);
+
+  tc = tcase_create ("classify");
+  suite_add_tcase (s, tc);
+  tcase_add_test (tc, test_classify_image_last_non_thought);
+  tcase_add_test (tc, test_classify_text_only);
+  tcase_add_test (tc, test_classify_finish_reasons);
+  tcase_add_test (tc, test_classify_prompt_blocked);
+  tcase_add_test (tc, test_classify_http_errors);
+  tcase_add_test (tc, test_classify_broken_bodies);
+  tcase_add_test (tc, test_transport_and_limits);
+  tcase_add_test (tc, test_durations);
+  tcase_add_test (tc, test_base64_strict);
+
+  tc = tcase_create ("recorded");
+  suite_add_tcase (s, tc);
+  tcase_add_test (tc, test_recorded_pro_jpeg);
+  tcase_add_test (tc, test_recorded_flash);
+  tcase_add_test (tc, test_recorded_vertex_jpeg);
+  return s;
+}
+
+GST_CHECK_MAIN (protocol);

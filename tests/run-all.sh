@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Installs the dependencies, builds, and runs every test. Ends with the line
+# "N passed, N failed" (N counts individual test cases, not binaries).
+set -uo pipefail
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+build=${BUILD_DIR:-"$top/build"}
+
+"$top/.ci/install-deps.sh" || exit 1
+if [ ! -f "$build/build.ninja" ]; then
+  meson setup "$build" "$top" ${MESON_ARGS:-} || exit 1
+fi
+ninja -C "$build" || exit 1
+
+# Google's own client, for the interoperability test (skipped without node/npm).
+if command -v npm >/dev/null 2>&1 && [ ! -d "$top/tests/genai/node_modules/@google/genai" ]; then
+  (cd "$top/tests/genai" && npm install --no-audit --no-fund --loglevel=error) ||
+    echo "npm install failed: the genai-client test will be skipped"
+fi
+
+meson test -C "$build" --print-errorlogs ${MESON_TEST_ARGS:-}
+rc=$?
+python3 "$top/tests/summarize.py" "$build/meson-logs/testlog.json" || rc=1
+exit $rc
