@@ -40,4 +40,6 @@ fi
 
 gst-launch-1.0 -q geminiimagesrc prompt="$prompt" "${endpoint_args[@]}" "$@" \
   ! videoconvert ! pngenc ! filesink location="$out"
-echo "Wrote $out ($(gst-discoverer-1.0 "$out" 2>/dev/null | sed -n 's/.*Width: \([0-9]*\).*/\1/p' | head -1)x$(gst-discoverer-1.0 "$out" 2>/dev/null | sed -n 's/.*Height: \([0-9]*\).*/\1/p' | head -1))"
+# PNG stores width and height big-endian at bytes 16..23.
+size=$(od -An -tu1 -j16 -N8 "$out" | awk '{printf "%dx%d", $1*16777216+$2*65536+$3*256+$4, $5*16777216+$6*65536+$7*256+$8}')
+echo "Wrote $out ($size PNG)."

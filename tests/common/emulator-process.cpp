@@ -1,0 +1,249 @@
+/* gst-gemini tests: the gemini-emulator child process.
+ * SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "emulator-process.h"
+
+#include <gio/gio.h>
+#include <libsoup/soup.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <cstring>
+
+#include "plugin/glib-raii.h"
+
+namespace gemini::test {
+
+namespace {
+
+constexpr gint64 kStartTimeoutUs = 10 * G_TIME_SPAN_SECOND;
+constexpr gint64 kStopTimeoutUs = 5 * G_TIME_SPAN_SECOND;
+constexpr char kListening[] = "gemini-emulator listening on ";
+
+/* Runs a private main context until `done` or the deadline. Async GIO
+ * callbacks of operations started under it are dispatched here only. */
+class PrivateLoop {
+public:
+  PrivateLoop () : ctx_ (g_main_context_new ()) { g_main_context_push_thread_default (ctx_.get ()); }
+  ~PrivateLoop () { g_main_context_pop_thread_default (ctx_.get ()); }
+  PrivateLoop (const PrivateLoop &) = delete;
+  PrivateLoop & operator= (const PrivateLoop &) = delete;
+
+  /* Returns false on timeout. */
+  bool run_until (const bool & done, gint64 timeout_us)
+  {
+    const gint64 deadline = g_get_monotonic_time () + timeout_us;
+    while (!done) {
+      if (g_get_monotonic_time () >= deadline)
+        return false;
+      /* Wake up at least every 50 ms to look at the clock. */
+      GSource *tick = g_timeout_source_new (50);
+      g_source_set_callback (tick, [] (gpointer) { return G_SOURCE_REMOVE; }, nullptr, nullptr);
+      g_source_attach (tick, ctx_.get ());
+      g_main_context_iteration (ctx_.get (), TRUE);
+      g_source_destroy (tick);
+      g_source_unref (tick);
+    }
+    return true;
+  }
+
+  void drain () { while (g_main_context_iteration (ctx_.get (), FALSE)) {} }
+
+private:
+  GMainContextPtr ctx_;
+};
+
+struct ReadLine {
+  bool done = false;
+  GCharPtr line;
+  GErrorPtr error;
+};
+
+void
+on_line (GObject * source, GAsyncResult * res, gpointer data)
+{
+  auto *r = static_cast<ReadLine *> (data);
+  r->line.reset (g_data_input_stream_read_line_finish_utf8 (G_DATA_INPUT_STREAM (source), res, nullptr,
+      out_error (r->error)));
+  r->done = true;
+}
+
+void
+on_exited (GObject * source, GAsyncResult * res, gpointer data)
+{
+  g_subprocess_wait_finish (G_SUBPROCESS (source), res, nullptr);
+  *static_cast<bool *> (data) = true;
+}
+
+/* One request on a fresh session: the helper may be used from a process
+ * forked after it was created, and no proxy may ever be involved. */
+std::string
+http (const std::string & method, const std::string & url, const std::string * body, guint & status)
+{
+  GObjectPtr<GProxyResolver> direct (g_simple_proxy_resolver_new (nullptr, nullptr));
+  GObjectPtr<SoupSession> session (soup_session_new_with_options ("proxy-resolver", direct.get (),
+      "timeout", 60, nullptr));
+  GObjectPtr<SoupMessage> msg (soup_message_new (method.c_str (), url.c_str ()));
+  if (!msg)
+    g_error ("EmulatorProcess: bad URL %s", url.c_str ());
+  if (body) {
+    GBytesPtr b (g_bytes_new (body->data (), body->size ()));
+    soup_message_set_request_body_from_bytes (msg.get (), "application/json", b.get ());
+  }
+  GErrorPtr err;
+  GBytesPtr reply (soup_session_send_and_read (session.get (), msg.get (), nullptr, out_error (err)));
+  if (!reply)
+    g_error ("EmulatorProcess: %s %s failed: %s", method.c_str (), url.c_str (), err->message);
+  status = soup_message_get_status (msg.get ());
+  gsize len = 0;
+  const char *data = static_cast<const char *> (g_bytes_get_data (reply.get (), &len));
+  return std::string (data ? data : "", len);
+}
+
+}  // namespace
+
+struct EmulatorProcess::Impl {
+  GObjectPtr<GSubprocess> proc;
+  /* Kept open: the emulator's stdout must not become a broken pipe. */
+  GObjectPtr<GDataInputStream> out;
+  std::string url;
+  guint16 port = 0;
+  pid_t owner = 0;
+
+  void spawn (const std::vector<std::string> & extra_args);
+  void wait_listening ();
+  void terminate ();
+};
+
+void
+EmulatorProcess::Impl::spawn (const std::vector<std::string> & extra_args)
+{
+  const char *exe = g_getenv ("GEMINI_EMULATOR");
+  if (!exe || !*exe)
+    g_error ("EmulatorProcess: GEMINI_EMULATOR is not set (run the tests with meson test)");
+  std::vector<const char *> argv {exe, "--host", "127.0.0.1", "--port", "0"};
+  const char *recorded = g_getenv ("GEMINI_RECORDED_DIR");
+  bool has_recorded = false;
+  for (const std::string & a : extra_args)
+    has_recorded = has_recorded || a.starts_with ("--recorded-dir");
+  if (recorded && *recorded && !has_recorded) {
+    argv.push_back ("--recorded-dir");
+    argv.push_back (recorded);
+  }
+  for (const std::string & a : extra_args)
+    argv.push_back (a.c_str ());
+  argv.push_back (nullptr);
+  GErrorPtr err;
+  proc.reset (g_subprocess_newv (argv.data (), G_SUBPROCESS_FLAGS_STDOUT_PIPE, out_error (err)));
+  if (!proc)
+    g_error ("EmulatorProcess: cannot start %s: %s", exe, err->message);
+  owner = getpid ();
+  out.reset (g_data_input_stream_new (g_subprocess_get_stdout_pipe (proc.get ())));
+}
+
+void
+EmulatorProcess::Impl::wait_listening ()
+{
+  PrivateLoop loop;
+  ReadLine r;
+  GObjectPtr<GCancellable> cancel (g_cancellable_new ());
+  g_data_input_stream_read_line_async (out.get (), G_PRIORITY_DEFAULT, cancel.get (), on_line, &r);
+  if (!loop.run_until (r.done, kStartTimeoutUs)) {
+    g_cancellable_cancel (cancel.get ());
+    loop.run_until (r.done, kStopTimeoutUs);
+    terminate ();
+    g_error ("EmulatorProcess: no \"listening on\" line within 10 s");
+  }
+  if (!r.line) {
+    terminate ();
+    g_error ("EmulatorProcess: the emulator exited before listening%s%s", r.error ? ": " : "",
+        r.error ? r.error->message : "");
+  }
+  const char *line = r.line.get ();
+  if (!g_str_has_prefix (line, kListening)) {
+    terminate ();
+    g_error ("EmulatorProcess: unexpected first line \"%s\"", line);
+  }
+  url = line + strlen (kListening);
+  const char *colon = strrchr (url.c_str (), ':');
+  port = colon ? static_cast<guint16> (g_ascii_strtoull (colon + 1, nullptr, 10)) : 0;
+  if (port == 0)
+    g_error ("EmulatorProcess: no port in \"%s\"", line);
+}
+
+void
+EmulatorProcess::Impl::terminate ()
+{
+  if (!proc || owner != getpid ())
+    return;
+  PrivateLoop loop;
+  bool exited = false;
+  g_subprocess_send_signal (proc.get (), SIGTERM);
+  g_subprocess_wait_async (proc.get (), nullptr, on_exited, &exited);
+  if (!loop.run_until (exited, kStopTimeoutUs)) {
+    g_printerr ("EmulatorProcess: no exit 5 s after SIGTERM, killing it\n");
+    g_subprocess_force_exit (proc.get ());
+    loop.run_until (exited, kStopTimeoutUs);
+  }
+  loop.drain ();
+  proc.reset ();
+}
+
+EmulatorProcess::EmulatorProcess (const std::vector<std::string> & extra_args) : impl_ (std::make_unique<Impl> ())
+{
+  impl_->spawn (extra_args);
+  impl_->wait_listening ();
+}
+
+EmulatorProcess::~EmulatorProcess ()
+{
+  impl_->terminate ();
+}
+
+const std::string &
+EmulatorProcess::base_url () const
+{
+  return impl_->url;
+}
+
+guint16
+EmulatorProcess::port () const
+{
+  return impl_->port;
+}
+
+void
+EmulatorProcess::set_script (const std::string & script_json)
+{
+  guint status = 0;
+  std::string reply = http ("POST", impl_->url + "/emulator/script", &script_json, status);
+  if (status != 200)
+    g_error ("EmulatorProcess: the emulator rejected the script (HTTP %u): %s", status, reply.c_str ());
+}
+
+JsonNode *
+EmulatorProcess::requests ()
+{
+  guint status = 0;
+  std::string reply = http ("GET", impl_->url + "/emulator/requests", nullptr, status);
+  if (status != 200)
+    g_error ("EmulatorProcess: GET /emulator/requests gave HTTP %u", status);
+  GObjectPtr<JsonParser> parser (json_parser_new ());
+  GErrorPtr err;
+  if (!json_parser_load_from_data (parser.get (), reply.data (), static_cast<gssize> (reply.size ()),
+          out_error (err)))
+    g_error ("EmulatorProcess: /emulator/requests is not JSON: %s", err->message);
+  return json_node_copy (json_parser_get_root (parser.get ()));
+}
+
+void
+EmulatorProcess::reset ()
+{
+  guint status = 0;
+  const std::string empty;
+  http ("POST", impl_->url + "/emulator/reset", &empty, status);
+  if (status != 200)
+    g_error ("EmulatorProcess: POST /emulator/reset gave HTTP %u", status);
+}
+
+}  // namespace gemini::test
