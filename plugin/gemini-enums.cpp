@@ -68,6 +68,27 @@ gst_gemini_response_modalities_get_type (void)
   return type;
 }
 
+GType
+gst_gemini_error_policy_get_type (void)
+{
+  static GType type = 0;
+  static std::once_flag once;
+  std::call_once (once, [] {
+    static const GEnumValue values[] = {
+      {GST_GEMINI_ERROR_POLICY_ERROR,
+          "Post an error and stop (EOS): the application decides", "error"},
+      {GST_GEMINI_ERROR_POLICY_SKIP,
+          "Post a warning, send a GAP for the image's time slot and go on with the next image", "skip"},
+      {GST_GEMINI_ERROR_POLICY_REPEAT_LAST,
+          "Post a warning and push the last good image again in the failed image's slot "
+          "(like skip before the first image)", "repeat-last"},
+      {0, nullptr, nullptr},
+    };
+    type = g_enum_register_static ("GstGeminiErrorPolicy", values);
+  });
+  return type;
+}
+
 const gchar *
 gst_gemini_aspect_ratio_to_string (GstGeminiAspectRatio ratio)
 {

@@ -32,6 +32,15 @@ typedef enum {
   GST_GEMINI_RESPONSE_MODALITIES_TEXT_AND_IMAGE,
 } GstGeminiResponseModalities;
 
+typedef enum {
+  GST_GEMINI_ERROR_POLICY_ERROR,
+  GST_GEMINI_ERROR_POLICY_SKIP,
+  GST_GEMINI_ERROR_POLICY_REPEAT_LAST,
+} GstGeminiErrorPolicy;
+
+#define GST_TYPE_GEMINI_ERROR_POLICY (gst_gemini_error_policy_get_type ())
+GType gst_gemini_error_policy_get_type (void);
+
 #define GST_TYPE_GEMINI_ASPECT_RATIO (gst_gemini_aspect_ratio_get_type ())
 GType gst_gemini_aspect_ratio_get_type (void);
 #define GST_TYPE_GEMINI_IMAGE_SIZE (gst_gemini_image_size_get_type ())

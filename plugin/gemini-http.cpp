@@ -83,6 +83,18 @@ HttpCall::complete ()
 
 /* ---------------------------------------------------------------- engine */
 
+std::string
+HttpEngine::redact_log_line (const char *line, const std::vector<std::string> & secret_headers)
+{
+  if (!line)
+    return "";
+  for (const auto & name : secret_headers) {
+    if (g_ascii_strncasecmp (line, name.c_str (), name.size ()) == 0 && line[name.size ()] == ':')
+      return std::string (line, name.size ()) + ": [REDACTED]";
+  }
+  return line;
+}
+
 HttpEngine::~HttpEngine ()
 {
   stop ();
@@ -122,6 +134,28 @@ HttpEngine::thread_main (std::promise<bool> *ready)
       "user-agent", config_.user_agent.c_str (),
       "timeout", config_.io_timeout_s,
       nullptr);
+  if (config_.tls_database)
+    soup_session_set_tls_database (session, config_.tls_database.get ());
+  if (!config_.proxy.empty ()) {
+    GProxyResolver *resolver = g_simple_proxy_resolver_new (config_.proxy.c_str (), nullptr);
+    soup_session_set_proxy_resolver (session, resolver);
+    g_object_unref (resolver);
+  }
+  if (config_.log_level > 0 && config_.log) {
+    SoupLogger *logger = soup_logger_new ((SoupLoggerLogLevel) config_.log_level);
+    /* Bodies carry megabytes of base64: log their start only. */
+    soup_logger_set_max_body_size (logger, 4096);
+    soup_logger_set_printer (logger,
+        [] (SoupLogger *, SoupLoggerLogLevel, char direction, const char *data, gpointer user_data) {
+          auto engine = static_cast<HttpEngine *> (user_data);
+          std::string line (1, direction);
+          line += " ";
+          line += redact_log_line (data, engine->config_.secret_headers);
+          engine->config_.log (line.c_str ());
+        }, this, nullptr);
+    soup_session_add_feature (session, SOUP_SESSION_FEATURE (logger));
+    g_object_unref (logger);
+  }
   session_ = G_OBJECT (session);
   ready->set_value (true);
 

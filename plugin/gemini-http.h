@@ -14,6 +14,7 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <future>
 #include <memory>
 #include <mutex>
@@ -95,7 +96,19 @@ public:
      * so the per-attempt deadline is what bounds a request. */
     guint io_timeout_s = 0;
     gsize max_response_bytes = 64 * 1024 * 1024;
+    /* nullptr: the system's CA store. A test server's certificate otherwise. */
+    GObjectRef<GTlsDatabase> tls_database;
+    /* "" = GIO's default resolver (http_proxy & co.), else this proxy URI. */
+    std::string proxy;
+    /* SoupLoggerLogLevel; 0 = no HTTP log. Lines go to `log`, with the
+     * value of every header in `secret_headers` replaced by [REDACTED]. */
+    int log_level = 0;
+    std::function<void (const char *line)> log;
+    std::vector<std::string> secret_headers {"x-goog-api-key", "authorization"};
   };
+
+  /* A SoupLogger line with secret header values replaced; exposed for tests. */
+  static std::string redact_log_line (const char *line, const std::vector<std::string> & secret_headers);
 
   HttpEngine () = default;
   ~HttpEngine ();

@@ -59,6 +59,11 @@ first_bytes_hex (const guint8 * data, gsize size)
   return hex;
 }
 
+/* Set by plan_buffer when DecodeLimits refused the size; copied into
+ * DecodedImage::over_limit by decode_image (the decoders' callbacks cannot
+ * reach `out`). */
+thread_local bool t_over_limit = false;
+
 /* Checks dimensions against the limits and computes a 4-byte aligned stride
  * and the buffer size; on failure fills `error` and returns false. Everything
  * in 64 bits so hostile headers cannot overflow. */
@@ -84,6 +89,7 @@ plan_buffer (ImageFormat format, guint64 width, guint64 height, bool alpha,
     return false;
   }
   if (width * height > limits.max_pixels) {
+    t_over_limit = true;
     error = strprintf ("%s image is %" G_GUINT64_FORMAT "x%" G_GUINT64_FORMAT
         ", over the limit of %" G_GUINT64_FORMAT " pixels", name, width, height,
         limits.max_pixels);
@@ -529,6 +535,11 @@ decode_image (const guint8 * data, gsize size, const DecodeLimits & limits,
 {
   out = DecodedImage ();
   error.clear ();
+  t_over_limit = false;
+  struct PublishLimitFlag {
+    DecodedImage & out;
+    ~PublishLimitFlag () { out.over_limit = t_over_limit; }
+  } publish {out};
 
   if (!data || size == 0) {
     error = "image data is empty";

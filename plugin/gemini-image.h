@@ -43,6 +43,8 @@ struct DecodedImage {
   std::unique_ptr<guint8, GFreeDeleter> pixels;
   gsize size = 0;
   ImageFormat source_format = ImageFormat::Unknown;
+  /* After a failed decode_image: the size was refused by DecodeLimits. */
+  bool over_limit = false;
 };
 
 /* Decodes PNG, JPEG or WebP. On failure returns false and sets `error` to a

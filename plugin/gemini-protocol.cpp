@@ -261,7 +261,10 @@ outcome_name (Outcome o)
     case Outcome::ErrorInBody: return "error-in-body";
     case Outcome::MalformedResponse: return "malformed-response";
     case Outcome::CorruptImageData: return "corrupt-image-data";
+    case Outcome::UndecodableImage: return "undecodable-image";
+    case Outcome::ImageTooLarge: return "image-too-large";
     case Outcome::Transport: return "transport";
+    case Outcome::TlsError: return "tls-error";
     case Outcome::Timeout: return "timeout";
     case Outcome::TooLarge: return "too-large";
     case Outcome::Cancelled: return "cancelled";
@@ -275,17 +278,25 @@ action_for (Outcome o)
   switch (o) {
     case Outcome::Image:
       return Action::Deliver;
+    /* Transient: the same request may well succeed (gemini-api.md §4.2). A
+     * malformed body is usually a cut-off proxy answer. */
     case Outcome::RateLimited:
     case Outcome::ServerError:
     case Outcome::Transport:
     case Outcome::Timeout:
+    case Outcome::MalformedResponse:
       return Action::Retry;
+    /* The model answered without a usable image: a new generation may draw. */
     case Outcome::TextOnly:
     case Outcome::NoImage:
     case Outcome::ImageOther:
+    case Outcome::CorruptImageData:
+    case Outcome::UndecodableImage:
       return Action::RetryContent;
     case Outcome::Cancelled:
       return Action::Stop;
+    /* Retrying cannot change these: policy blocks, bad settings, refused
+     * credentials, hostile sizes. */
     case Outcome::ContentBlocked:
     case Outcome::PromptBlocked:
     case Outcome::OtherFinish:
@@ -295,8 +306,8 @@ action_for (Outcome o)
     case Outcome::NotFound:
     case Outcome::HttpError:
     case Outcome::ErrorInBody:
-    case Outcome::MalformedResponse:
-    case Outcome::CorruptImageData:
+    case Outcome::ImageTooLarge:
+    case Outcome::TlsError:
     case Outcome::TooLarge:
       return Action::Fail;
   }
@@ -558,6 +569,9 @@ classify_http_response (guint status, const char *retry_after, GBytes * body)
       r.error_message = phrase ? phrase : "HTTP error";
     }
     r.action = action_for (r.outcome);
+    /* A per-day quota or a zero limit will not recover in minutes. */
+    if (r.outcome == Outcome::RateLimited && r.quota_exhausted_for_day)
+      r.action = Action::Fail;
     return r;
   }
 
@@ -569,6 +583,11 @@ classify_http_response (guint status, const char *retry_after, GBytes * body)
   }
   classify_generate_content (obj, r);
   r.action = action_for (r.outcome);
+  /* An error object inside a 200 is treated like that HTTP status. */
+  if (r.outcome == Outcome::ErrorInBody)
+    r.action = action_for (outcome_for_status (r.http_status));
+  if (r.action == Action::Retry && r.quota_exhausted_for_day)
+    r.action = Action::Fail;
   return r;
 }
 
@@ -578,10 +597,18 @@ classify_transport_error (const GError * error)
   Response r;
   if (error && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     return make_cancelled_response ();
-  r.outcome = Outcome::Transport;
+  r.outcome = error && error->domain == G_TLS_ERROR ? Outcome::TlsError : Outcome::Transport;
   r.error_message = error ? error->message : "unknown transport error";
   r.action = action_for (r.outcome);
   return r;
+}
+
+void
+mark_undecodable (Response & r, const std::string & decode_error, bool over_pixel_limit)
+{
+  r.outcome = over_pixel_limit ? Outcome::ImageTooLarge : Outcome::UndecodableImage;
+  r.error_message = decode_error;
+  r.action = action_for (r.outcome);
 }
 
 Response
@@ -668,6 +695,9 @@ Response::describe () const
         s += ": " + truncate_for_message (error_message);
       if (outcome == Outcome::ErrorInBody)
         s += " (error object inside a 200 response)";
+      if (outcome == Outcome::RateLimited && quota_exhausted_for_day)
+        s += " The quota is per day or its limit is 0 on this tier: retrying soon cannot help; "
+            "check the project's quota and billing (https://ai.google.dev/gemini-api/docs/rate-limits).";
       if (error_reason == "API_KEY_INVALID")
         s += " Check the api-key property or the GOOGLE_API_KEY / GEMINI_API_KEY environment variables.";
       else if (outcome == Outcome::NotFound)
@@ -678,8 +708,16 @@ Response::describe () const
       return "Gemini's response could not be understood: " + error_message;
     case Outcome::CorruptImageData:
       return "Gemini's image could not be read: " + error_message;
+    case Outcome::UndecodableImage:
+      return "Gemini's image could not be decoded: " + error_message;
+    case Outcome::ImageTooLarge:
+      return "Gemini's image was refused: " + error_message
+          + ". Raise max-image-pixels if this size is expected.";
     case Outcome::Transport:
       return "Could not reach Gemini: " + error_message;
+    case Outcome::TlsError:
+      return "TLS failure talking to Gemini: " + error_message
+          + ". The server's certificate is not trusted; for a test server set tls-database.";
     case Outcome::Timeout:
       return "Gemini did not answer in time: " + error_message;
     case Outcome::TooLarge:

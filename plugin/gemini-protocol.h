@@ -75,7 +75,10 @@ enum class Outcome {
   ErrorInBody,        /* HTTP 200 whose body is {"error": ...} */
   MalformedResponse,  /* body is not the JSON we expect */
   CorruptImageData,   /* inlineData.data is not valid base64 */
-  Transport,          /* DNS, connect, TLS, reset, premature end of body */
+  UndecodableImage,   /* the image bytes do not decode */
+  ImageTooLarge,      /* the image header announces more pixels than allowed */
+  Transport,          /* DNS, connect, reset, premature end of body */
+  TlsError,           /* certificate not trusted, handshake refused */
   Timeout,            /* the attempt's deadline passed */
   TooLarge,           /* the body exceeded the response size limit */
   Cancelled,          /* we cancelled it (flush, state change) */
@@ -143,6 +146,10 @@ Response classify_transport_error (const GError * error);
 Response make_timeout_response (double seconds);
 Response make_too_large_response (gsize limit);
 Response make_cancelled_response ();
+
+/* Turns an Image response whose bytes did not decode into the matching
+ * failure: UndecodableImage, or ImageTooLarge for a pixel-limit refusal. */
+void mark_undecodable (Response & response, const std::string & decode_error, bool over_pixel_limit);
 
 /* Parses a google.protobuf.Duration JSON string ("53s", "34.4s"). */
 std::optional<double> parse_duration_seconds (const char *text);

@@ -39,6 +39,27 @@ using GErrorPtr = std::unique_ptr<GError, GErrorFree>;
 using GMainContextPtr = std::unique_ptr<GMainContext, GMainContextUnref>;
 using GMainLoopPtr = std::unique_ptr<GMainLoop, GMainLoopUnref>;
 
+/* A copyable owner: copies share the object by taking a reference. For
+ * settings structs that are copied under a lock. */
+template <typename T>
+class GObjectRef {
+public:
+  GObjectRef () = default;
+  /* Adopts `obj` (takes over the caller's reference). */
+  explicit GObjectRef (T * obj) : p_ (obj) {}
+  GObjectRef (const GObjectRef & o) : p_ (o.p_ ? static_cast<T *> (g_object_ref (o.p_)) : nullptr) {}
+  GObjectRef (GObjectRef && o) noexcept : p_ (std::exchange (o.p_, nullptr)) {}
+  GObjectRef & operator= (GObjectRef o) noexcept { std::swap (p_, o.p_); return *this; }
+  ~GObjectRef () { if (p_) g_object_unref (p_); }
+
+  /* Takes a new reference to a borrowed pointer. */
+  static GObjectRef ref (T * obj) { return GObjectRef (obj ? static_cast<T *> (g_object_ref (obj)) : nullptr); }
+  T *get () const { return p_; }
+  explicit operator bool () const { return p_ != nullptr; }
+private:
+  T *p_ = nullptr;
+};
+
 /* Takes a new reference (for borrowed pointers). */
 template <typename T>
 inline GObjectPtr<T>

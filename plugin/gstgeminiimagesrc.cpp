@@ -37,9 +37,12 @@
 #include "gstgeminiimagesrc.h"
 
 #include <gst/video/video.h>
+#include <libsoup/soup.h>
 
 #include <chrono>
+#include <cmath>
 #include <condition_variable>
+#include <cstring>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -68,6 +71,15 @@ using Clock = std::chrono::steady_clock;
 #define DEFAULT_REQUEST_TIMEOUT 600
 #define DEFAULT_MAX_IMAGE_PIXELS (8192u * 8192u)
 #define DEFAULT_MAX_RESPONSE_SIZE (128u * 1024u * 1024u)
+#define DEFAULT_MAX_ATTEMPTS 5
+#define DEFAULT_RATE_LIMIT_ATTEMPTS 8
+#define DEFAULT_CONTENT_RETRIES 2
+#define DEFAULT_RETRY_BACKOFF 1.0
+#define DEFAULT_RETRY_BACKOFF_MAX 60.0
+#define DEFAULT_DEADLINE 1800
+#define DEFAULT_ON_ERROR GST_GEMINI_ERROR_POLICY_ERROR
+#define DEFAULT_ALLOW_INSECURE_HTTP FALSE
+#define DEFAULT_HTTP_LOG_LEVEL SOUP_LOGGER_LOG_NONE
 /* Gemini's inline request limit (gemini-api.md §2). */
 #define MAX_REQUEST_BYTES (100u * 1000u * 1000u)
 
@@ -90,6 +102,17 @@ enum
   PROP_REQUEST_TIMEOUT,
   PROP_MAX_IMAGE_PIXELS,
   PROP_MAX_RESPONSE_SIZE,
+  PROP_MAX_ATTEMPTS,
+  PROP_RATE_LIMIT_ATTEMPTS,
+  PROP_CONTENT_RETRIES,
+  PROP_RETRY_BACKOFF,
+  PROP_RETRY_BACKOFF_MAX,
+  PROP_DEADLINE,
+  PROP_ON_ERROR,
+  PROP_TLS_DATABASE,
+  PROP_PROXY,
+  PROP_ALLOW_INSECURE_HTTP,
+  PROP_HTTP_LOG_LEVEL,
 };
 
 /* Formats the element can output; the decoder gives RGB or RGBA and
@@ -122,6 +145,17 @@ struct Settings {
   guint request_timeout = DEFAULT_REQUEST_TIMEOUT;
   guint64 max_image_pixels = DEFAULT_MAX_IMAGE_PIXELS;
   guint64 max_response_size = DEFAULT_MAX_RESPONSE_SIZE;
+  guint max_attempts = DEFAULT_MAX_ATTEMPTS;
+  guint rate_limit_attempts = DEFAULT_RATE_LIMIT_ATTEMPTS;
+  guint content_retries = DEFAULT_CONTENT_RETRIES;
+  gdouble retry_backoff = DEFAULT_RETRY_BACKOFF;
+  gdouble retry_backoff_max = DEFAULT_RETRY_BACKOFF_MAX;
+  guint deadline = DEFAULT_DEADLINE;
+  GstGeminiErrorPolicy on_error = DEFAULT_ON_ERROR;
+  GObjectRef<GTlsDatabase> tls_database;
+  std::string proxy;
+  gboolean allow_insecure_http = DEFAULT_ALLOW_INSECURE_HTTP;
+  SoupLoggerLogLevel http_log_level = DEFAULT_HTTP_LOG_LEVEL;
 };
 
 /* What the streaming thread needs for one image, copied under the lock. */
@@ -131,15 +165,24 @@ struct Job {
   std::string url;
   std::string api_key;
   guint request_timeout;
+  guint deadline;
+  guint max_attempts;
+  guint rate_limit_attempts;
+  guint content_retries;
+  gdouble retry_backoff;
+  gdouble retry_backoff_max;
+  gsize max_response_size;
+  GstGeminiErrorPolicy on_error;
   DecodeLimits limits;
 };
 
 struct Generated {
   Response response;
   DecodedImage image;
-  std::string decode_error;
   guint attempts = 0;
   double elapsed_s = 0;
+  /* Why the element stopped retrying, when that is not the answer itself. */
+  std::string gave_up;
 };
 
 }  // namespace
@@ -150,6 +193,7 @@ struct GstGeminiImageSrcPrivate
   {
     if (converter)
       gst_video_converter_free (converter);
+    gst_clear_buffer (&last_buffer);
   }
 
   std::mutex lock;
@@ -175,6 +219,8 @@ struct GstGeminiImageSrcPrivate
   GstVideoInfo out_info;
   bool have_caps = false;
   GstVideoConverter *converter = nullptr;
+  GstBuffer *last_buffer = nullptr;   /* for on-error=repeat-last */
+  bool discont = true;
 };
 /* *INDENT-ON* */
 
@@ -333,6 +379,72 @@ gst_gemini_image_src_class_init (GstGeminiImageSrcClass * klass)
           "(thought signatures are larger than the image)", 1024, G_MAXUINT32,
           DEFAULT_MAX_RESPONSE_SIZE, ready));
 
+  g_object_class_install_property (gobject_class, PROP_MAX_ATTEMPTS,
+      g_param_spec_uint ("max-attempts", "Maximum attempts",
+          "Attempts per image, the first included, when the failure is transient: "
+          "HTTP 408/500/502/503/504, connection errors, timeouts, cut-off answers. "
+          "Each retry waits retry-backoff, doubling up to retry-backoff-max",
+          1, 100, DEFAULT_MAX_ATTEMPTS, ready));
+
+  g_object_class_install_property (gobject_class, PROP_RATE_LIMIT_ATTEMPTS,
+      g_param_spec_uint ("rate-limit-attempts", "Rate-limit attempts",
+          "Attempts per image when Gemini answers 429 (quota), a budget of its own. "
+          "Each wait is at least the server's RetryInfo.retryDelay or Retry-After. "
+          "Per-day quotas and a quota limit of 0 are not retried",
+          1, 100, DEFAULT_RATE_LIMIT_ATTEMPTS, ready));
+
+  g_object_class_install_property (gobject_class, PROP_CONTENT_RETRIES,
+      g_param_spec_uint ("content-retries", "Content retries",
+          "Extra attempts when the model answered without a usable image (text only, "
+          "NO_IMAGE, IMAGE_OTHER, unreadable image data). Each attempt is billed. "
+          "Safety and policy blocks are never retried",
+          0, 100, DEFAULT_CONTENT_RETRIES, ready));
+
+  g_object_class_install_property (gobject_class, PROP_RETRY_BACKOFF,
+      g_param_spec_double ("retry-backoff", "Retry backoff",
+          "Seconds to wait before the first retry; doubles with each retry, plus up "
+          "to 10% random jitter", 0.0, 3600.0, DEFAULT_RETRY_BACKOFF, ready));
+
+  g_object_class_install_property (gobject_class, PROP_RETRY_BACKOFF_MAX,
+      g_param_spec_double ("retry-backoff-max", "Maximum retry backoff",
+          "Longest wait between retries in seconds (a longer server-requested delay "
+          "is still honoured)", 0.0, 3600.0, DEFAULT_RETRY_BACKOFF_MAX, ready));
+
+  g_object_class_install_property (gobject_class, PROP_DEADLINE,
+      g_param_spec_uint ("deadline", "Deadline",
+          "Seconds one image may take in all, retries and waits included. A retry "
+          "that would end after it is not started", 1, 7 * 24 * 3600,
+          DEFAULT_DEADLINE, ready));
+
+  g_object_class_install_property (gobject_class, PROP_ON_ERROR,
+      g_param_spec_enum ("on-error", "On error",
+          "What to do when an image cannot be had after the retries: stop with an "
+          "error, or post a warning and skip it or repeat the last image",
+          GST_TYPE_GEMINI_ERROR_POLICY, DEFAULT_ON_ERROR, playing));
+
+  g_object_class_install_property (gobject_class, PROP_TLS_DATABASE,
+      g_param_spec_object ("tls-database", "TLS database",
+          "Certificates to trust for HTTPS; NULL = the system's CA store. Set it to "
+          "trust a test server's self-signed certificate", G_TYPE_TLS_DATABASE, ready));
+
+  g_object_class_install_property (gobject_class, PROP_PROXY,
+      g_param_spec_string ("proxy", "Proxy",
+          "HTTP(S) or SOCKS proxy URI, e.g. http://proxy:3128; when not set, GIO's "
+          "default resolver (the http_proxy/https_proxy/no_proxy environment "
+          "variables or the desktop settings)", nullptr, ready));
+
+  g_object_class_install_property (gobject_class, PROP_ALLOW_INSECURE_HTTP,
+      g_param_spec_boolean ("allow-insecure-http", "Allow insecure HTTP",
+          "Allow a plain http:// api-endpoint on a host that is not loopback. The key "
+          "would travel unencrypted; http://127.0.0.1 and http://localhost are always "
+          "allowed", DEFAULT_ALLOW_INSECURE_HTTP, ready));
+
+  g_object_class_install_property (gobject_class, PROP_HTTP_LOG_LEVEL,
+      g_param_spec_enum ("http-log-level", "HTTP log level",
+          "libsoup's HTTP log, written to the GStreamer debug log (geminiimagesrc:5). "
+          "The x-goog-api-key header is shown as [REDACTED]; bodies are cut at 4 KiB",
+          SOUP_TYPE_LOGGER_LOG_LEVEL, DEFAULT_HTTP_LOG_LEVEL, ready));
+
   element_class->change_state = GST_DEBUG_FUNCPTR (gst_gemini_image_src_change_state);
 
   gst_element_class_add_static_pad_template (element_class, &src_template);
@@ -345,6 +457,7 @@ gst_gemini_image_src_class_init (GstGeminiImageSrcClass * klass)
   gst_type_mark_as_plugin_api (GST_TYPE_GEMINI_ASPECT_RATIO, (GstPluginAPIFlags) 0);
   gst_type_mark_as_plugin_api (GST_TYPE_GEMINI_IMAGE_SIZE, (GstPluginAPIFlags) 0);
   gst_type_mark_as_plugin_api (GST_TYPE_GEMINI_RESPONSE_MODALITIES, (GstPluginAPIFlags) 0);
+  gst_type_mark_as_plugin_api (GST_TYPE_GEMINI_ERROR_POLICY, (GstPluginAPIFlags) 0);
 }
 
 static void
@@ -444,6 +557,39 @@ gst_gemini_image_src_set_property (GObject * object, guint prop_id,
     case PROP_MAX_RESPONSE_SIZE:
       s.max_response_size = g_value_get_uint64 (value);
       break;
+    case PROP_MAX_ATTEMPTS:
+      s.max_attempts = g_value_get_uint (value);
+      break;
+    case PROP_RATE_LIMIT_ATTEMPTS:
+      s.rate_limit_attempts = g_value_get_uint (value);
+      break;
+    case PROP_CONTENT_RETRIES:
+      s.content_retries = g_value_get_uint (value);
+      break;
+    case PROP_RETRY_BACKOFF:
+      s.retry_backoff = g_value_get_double (value);
+      break;
+    case PROP_RETRY_BACKOFF_MAX:
+      s.retry_backoff_max = g_value_get_double (value);
+      break;
+    case PROP_DEADLINE:
+      s.deadline = g_value_get_uint (value);
+      break;
+    case PROP_ON_ERROR:
+      s.on_error = (GstGeminiErrorPolicy) g_value_get_enum (value);
+      break;
+    case PROP_TLS_DATABASE:
+      s.tls_database = GObjectRef<GTlsDatabase>::ref (static_cast<GTlsDatabase *> (g_value_get_object (value)));
+      break;
+    case PROP_PROXY:
+      s.proxy = string_or_empty (value);
+      break;
+    case PROP_ALLOW_INSECURE_HTTP:
+      s.allow_insecure_http = g_value_get_boolean (value);
+      break;
+    case PROP_HTTP_LOG_LEVEL:
+      s.http_log_level = (SoupLoggerLogLevel) g_value_get_enum (value);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -518,6 +664,39 @@ gst_gemini_image_src_get_property (GObject * object, guint prop_id,
     case PROP_MAX_RESPONSE_SIZE:
       g_value_set_uint64 (value, s.max_response_size);
       break;
+    case PROP_MAX_ATTEMPTS:
+      g_value_set_uint (value, s.max_attempts);
+      break;
+    case PROP_RATE_LIMIT_ATTEMPTS:
+      g_value_set_uint (value, s.rate_limit_attempts);
+      break;
+    case PROP_CONTENT_RETRIES:
+      g_value_set_uint (value, s.content_retries);
+      break;
+    case PROP_RETRY_BACKOFF:
+      g_value_set_double (value, s.retry_backoff);
+      break;
+    case PROP_RETRY_BACKOFF_MAX:
+      g_value_set_double (value, s.retry_backoff_max);
+      break;
+    case PROP_DEADLINE:
+      g_value_set_uint (value, s.deadline);
+      break;
+    case PROP_ON_ERROR:
+      g_value_set_enum (value, s.on_error);
+      break;
+    case PROP_TLS_DATABASE:
+      g_value_set_object (value, s.tls_database.get ());
+      break;
+    case PROP_PROXY:
+      g_value_set_string (value, s.proxy.empty () ? nullptr : s.proxy.c_str ());
+      break;
+    case PROP_ALLOW_INSECURE_HTTP:
+      g_value_set_boolean (value, s.allow_insecure_http);
+      break;
+    case PROP_HTTP_LOG_LEVEL:
+      g_value_set_enum (value, s.http_log_level);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -551,6 +730,24 @@ split_reference_list (const std::string & list)
   }
   flush ();
   return out;
+}
+
+static bool
+host_is_loopback (const std::string & host)
+{
+  if (g_ascii_strcasecmp (host.c_str (), "localhost") == 0)
+    return true;
+  GInetAddress *addr = g_inet_address_new_from_string (host.c_str ());
+  if (!addr) {
+    /* GUri keeps IPv6 literals bracketed. */
+    if (host.size () > 2 && host.front () == '[' && host.back () == ']')
+      addr = g_inet_address_new_from_string (host.substr (1, host.size () - 2).c_str ());
+  }
+  if (!addr)
+    return false;
+  bool loopback = g_inet_address_get_is_loopback (addr);
+  g_object_unref (addr);
+  return loopback;
 }
 
 /* Posts an error with structured details. `details` is taken. */
@@ -633,12 +830,23 @@ gst_gemini_image_src_prepare (GstGeminiImageSrc * self)
   bool endpoint_ok = uri && g_uri_get_host (uri) && *g_uri_get_host (uri)
       && (g_strcmp0 (g_uri_get_scheme (uri), "https") == 0
       || g_strcmp0 (g_uri_get_scheme (uri), "http") == 0);
+  bool plain_http = endpoint_ok && g_strcmp0 (g_uri_get_scheme (uri), "http") == 0;
+  std::string host = endpoint_ok ? g_uri_get_host (uri) : "";
   if (uri)
     g_uri_unref (uri);
   if (!endpoint_ok) {
     post_settings_error (self, GST_RESOURCE_ERROR_SETTINGS,
         "The api-endpoint \"" + endpoint + "\" is not an http(s) URL, for example "
         "https://generativelanguage.googleapis.com.");
+    return false;
+  }
+  /* The key travels in a header: over plain http only to this machine,
+   * unless the user says otherwise. */
+  if (plain_http && !host_is_loopback (host) && !s.allow_insecure_http) {
+    post_settings_error (self, GST_RESOURCE_ERROR_SETTINGS,
+        "Refusing to send the API key over plain http to " + host + " (api-endpoint \""
+        + endpoint + "\"): use https, or set allow-insecure-http=true if the network "
+        "path is trusted.");
     return false;
   }
 
@@ -690,6 +898,36 @@ gst_gemini_image_src_prepare (GstGeminiImageSrc * self)
   return true;
 }
 
+static bool
+gst_gemini_image_src_start_http (GstGeminiImageSrc * self)
+{
+  auto priv = self->priv;
+  HttpEngine::Config config;
+  config.user_agent = "gst-gemini/" VERSION " GStreamer/" +
+      std::string (gst_version_string () + strlen ("GStreamer "));
+  {
+    std::lock_guard<std::mutex> lk (priv->lock);
+    const Settings & s = priv->settings;
+    config.max_response_bytes = s.max_response_size;
+    config.tls_database = s.tls_database;
+    config.proxy = s.proxy;
+    config.log_level = s.http_log_level;
+  }
+  if (config.log_level > 0) {
+    /* The engine outlives no element: it is stopped before finalize. */
+    config.log = [self] (const char *line) {
+      GST_DEBUG_OBJECT (self, "HTTP %s", line);
+    };
+  }
+  std::string error;
+  if (!priv->http.start (config, error)) {
+    post_error (self, GST_LIBRARY_ERROR, GST_LIBRARY_ERROR_INIT, error, "",
+        gst_structure_new_empty ("details"));
+    return false;
+  }
+  return true;
+}
+
 static GstStateChangeReturn
 gst_gemini_image_src_change_state (GstElement * element, GstStateChange transition)
 {
@@ -697,24 +935,10 @@ gst_gemini_image_src_change_state (GstElement * element, GstStateChange transiti
   auto priv = self->priv;
 
   switch (transition) {
-    case GST_STATE_CHANGE_NULL_TO_READY: {
-      HttpEngine::Config config;
-      config.user_agent = "gst-gemini/" VERSION " GStreamer/" +
-          std::string (gst_version_string () + strlen ("GStreamer "));
-      {
-        std::lock_guard<std::mutex> lk (priv->lock);
-        config.max_response_bytes = priv->settings.max_response_size;
-      }
-      std::string error;
-      if (!priv->http.start (config, error)) {
-        post_error (self, GST_LIBRARY_ERROR, GST_LIBRARY_ERROR_INIT, error, "",
-            gst_structure_new_empty ("details"));
-        return GST_STATE_CHANGE_FAILURE;
-      }
-      break;
-    }
     case GST_STATE_CHANGE_READY_TO_PAUSED:
-      if (!gst_gemini_image_src_prepare (self))
+      /* The HTTP thread starts here so that settings changed in READY
+       * (proxy, TLS, logging) apply. */
+      if (!gst_gemini_image_src_prepare (self) || !gst_gemini_image_src_start_http (self))
         return GST_STATE_CHANGE_FAILURE;
       break;
     default:
@@ -722,19 +946,23 @@ gst_gemini_image_src_change_state (GstElement * element, GstStateChange transiti
   }
 
   GstStateChangeReturn ret = GST_ELEMENT_CLASS (parent_class)->change_state (element, transition);
-  if (ret == GST_STATE_CHANGE_FAILURE)
+  if (ret == GST_STATE_CHANGE_FAILURE) {
+    if (transition == GST_STATE_CHANGE_READY_TO_PAUSED)
+      priv->http.stop ();
     return ret;
+  }
 
   switch (transition) {
     case GST_STATE_CHANGE_PAUSED_TO_READY: {
+      /* The task is stopped (pad deactivated); the engine aborts its
+       * requests and joins at once. */
+      priv->http.stop ();
       std::lock_guard<std::mutex> lk (priv->lock);
       priv->references.clear ();
       priv->api_key.clear ();
+      gst_clear_buffer (&priv->last_buffer);
       break;
     }
-    case GST_STATE_CHANGE_READY_TO_NULL:
-      priv->http.stop ();
-      break;
     default:
       break;
   }
@@ -777,6 +1005,7 @@ gst_gemini_image_src_activate_mode (GstPad * pad, GstObject * parent,
     priv->segment_sent = false;
     priv->images_done = 0;
     priv->have_caps = false;
+    priv->discont = true;
     return gst_pad_start_task (pad, (GstTaskFunction) gst_gemini_image_src_loop,
         self, nullptr);
   }
@@ -806,7 +1035,28 @@ gst_gemini_image_src_src_query (GstPad * pad, GstObject * parent, GstQuery * que
 static gboolean
 gst_gemini_image_src_src_event (GstPad * pad, GstObject * parent, GstEvent * event)
 {
+  auto self = GST_GEMINI_IMAGE_SRC (parent);
+  auto priv = self->priv;
+
   switch (GST_EVENT_TYPE (event)) {
+    case GST_EVENT_FLUSH_START:
+      /* Cancel the request or backoff in flight, then let the task stop. */
+      gst_gemini_image_src_set_flushing (self, true);
+      gst_pad_push_event (self->srcpad, event);
+      gst_pad_pause_task (self->srcpad);
+      return TRUE;
+    case GST_EVENT_FLUSH_STOP: {
+      /* The task is paused and holds no stream lock here. */
+      GST_PAD_STREAM_LOCK (self->srcpad);
+      gst_pad_push_event (self->srcpad, event);
+      priv->segment_sent = false;
+      priv->discont = true;
+      GST_PAD_STREAM_UNLOCK (self->srcpad);
+      gst_gemini_image_src_set_flushing (self, false);
+      /* The current image starts again from its first attempt. */
+      return gst_pad_start_task (self->srcpad, (GstTaskFunction) gst_gemini_image_src_loop,
+          self, nullptr);
+    }
     case GST_EVENT_SEEK:
       /* Each image costs a request: there is nothing to seek in. */
       GST_DEBUG_OBJECT (parent, "Seeking is not supported");
@@ -828,6 +1078,14 @@ gst_gemini_image_src_make_job (GstGeminiImageSrc * self)
   job.url = priv->url;
   job.api_key = priv->api_key;
   job.request_timeout = s.request_timeout;
+  job.deadline = s.deadline;
+  job.max_attempts = s.max_attempts;
+  job.rate_limit_attempts = s.rate_limit_attempts;
+  job.content_retries = s.content_retries;
+  job.retry_backoff = s.retry_backoff;
+  job.retry_backoff_max = s.retry_backoff_max;
+  job.max_response_size = s.max_response_size;
+  job.on_error = s.on_error;
   job.limits.max_pixels = s.max_image_pixels;
 
   RequestSettings & r = job.request;
@@ -853,9 +1111,10 @@ gst_gemini_image_src_make_job (GstGeminiImageSrc * self)
   return job;
 }
 
-/* One attempt: send, wait (cancellable, bounded), classify. */
+/* One attempt: send, wait (cancellable, bounded), classify, decode. */
 static Response
-gst_gemini_image_src_attempt (GstGeminiImageSrc * self, const Job & job, GBytes * body)
+gst_gemini_image_src_attempt (GstGeminiImageSrc * self, const Job & job, GBytes * body,
+    Clock::time_point deadline, DecodedImage & image)
 {
   auto priv = self->priv;
 
@@ -874,7 +1133,6 @@ gst_gemini_image_src_attempt (GstGeminiImageSrc * self, const Job & job, GBytes 
     priv->call = call;
   }
 
-  auto deadline = Clock::now () + std::chrono::seconds (job.request_timeout);
   HttpCall::WaitResult waited = call->wait_until (deadline);
   {
     std::lock_guard<std::mutex> lk (priv->lock);
@@ -885,43 +1143,144 @@ gst_gemini_image_src_attempt (GstGeminiImageSrc * self, const Job & job, GBytes 
     case HttpCall::WaitResult::Cancelled:
       return make_cancelled_response ();
     case HttpCall::WaitResult::TimedOut:
-      return make_timeout_response (job.request_timeout);
+      return make_timeout_response (std::min<double> (job.request_timeout, job.deadline));
     case HttpCall::WaitResult::Done:
       break;
   }
 
   HttpResponse & http = call->response ();
   if (http.too_large)
-    return make_too_large_response (priv->settings.max_response_size);
+    return make_too_large_response (job.max_response_size);
   if (http.error)
     return classify_transport_error (http.error.get ());
-  return classify_http_response (http.status,
+  Response r = classify_http_response (http.status,
       http.retry_after.empty () ? nullptr : http.retry_after.c_str (), http.body.get ());
+
+  /* Decoding is part of the attempt: undecodable bytes are a content
+   * failure that a new generation may fix, a bomb is not. Done here, on the
+   * streaming thread, never on the HTTP thread. */
+  if (r.outcome == Outcome::Image) {
+    gsize size = 0;
+    auto data = static_cast<const guint8 *> (g_bytes_get_data (r.image.get (), &size));
+    std::string error;
+    if (!decode_image (data, size, job.limits, image, error))
+      mark_undecodable (r, error, image.over_limit);
+  }
+  return r;
 }
 
+static std::string
+format_duration (double seconds)
+{
+  GCharPtr s (seconds >= 60
+      ? g_strdup_printf ("%dm%02ds", (int) seconds / 60, (int) seconds % 60)
+      : g_strdup_printf ("%.1f s", seconds));
+  return s.get ();
+}
+
+/* Exponential backoff with up to 10% jitter; never shorter than the delay
+ * the server asked for (RetryInfo.retryDelay or Retry-After). */
+static double
+retry_delay (const Job & job, guint retry, const Response & r)
+{
+  double backoff = std::min (job.retry_backoff * std::pow (2.0, retry - 1.0), job.retry_backoff_max);
+  backoff *= 1.0 + g_random_double_range (0.0, 0.1);
+  if (r.retry_delay_seconds)
+    backoff = std::max (backoff, *r.retry_delay_seconds);
+  return backoff;
+}
+
+static void
+gst_gemini_image_src_post_retry (GstGeminiImageSrc * self, guint attempt,
+    const Response & r, double delay)
+{
+  std::string reason = r.describe ();
+  GST_INFO_OBJECT (self, "Attempt %u failed (%s, HTTP %u); retrying in %.2f s: %s",
+      attempt, outcome_name (r.outcome), r.http_status, delay, reason.c_str ());
+  GstStructure *s = gst_structure_new ("gemini-retry",
+      "attempt", G_TYPE_UINT, attempt,
+      "outcome", G_TYPE_STRING, outcome_name (r.outcome),
+      "http-status-code", G_TYPE_UINT, r.http_status,
+      "delay", G_TYPE_DOUBLE, delay,
+      "reason", G_TYPE_STRING, reason.c_str (),
+      nullptr);
+  gst_element_post_message (GST_ELEMENT (self), gst_message_new_element (GST_OBJECT (self), s));
+}
+
+/* Sleeps until `until` unless a flush or state change comes first. */
+static bool
+gst_gemini_image_src_backoff (GstGeminiImageSrc * self, Clock::time_point until)
+{
+  auto priv = self->priv;
+  std::unique_lock<std::mutex> lk (priv->lock);
+  priv->cond.wait_until (lk, until, [priv] { return priv->flushing; });
+  return !priv->flushing;
+}
+
+/* One image: attempts with per-class budgets, bounded by the deadline. */
 static Generated
 gst_gemini_image_src_generate (GstGeminiImageSrc * self, const Job & job)
 {
   Generated g;
   GBytesPtr body (build_request_body (job.request));
   auto start = Clock::now ();
+  auto deadline = start + std::chrono::seconds (job.deadline);
+  guint transient = 0, rate_limited = 0, content = 0;
 
   GST_INFO_OBJECT (self, "Requesting an image from %s (%" G_GSIZE_FORMAT
       " request bytes, %" G_GSIZE_FORMAT " reference images)", job.model.c_str (),
       g_bytes_get_size (body.get ()), job.request.references.size ());
-  g.attempts = 1;
-  g.response = gst_gemini_image_src_attempt (self, job, body.get ());
-  g.elapsed_s = std::chrono::duration<double> (Clock::now () - start).count ();
-  GST_INFO_OBJECT (self, "Attempt %u: %s (HTTP %u) after %.2f s", g.attempts,
-      outcome_name (g.response.outcome), g.response.http_status, g.elapsed_s);
 
-  if (g.response.outcome == Outcome::Image) {
-    gsize size = 0;
-    auto data = static_cast<const guint8 *> (g_bytes_get_data (g.response.image.get (), &size));
-    if (!decode_image (data, size, job.limits, g.image, g.decode_error))
-      GST_WARNING_OBJECT (self, "Could not decode the image: %s", g.decode_error.c_str ());
+  for (;;) {
+    g.attempts++;
+    auto attempt_deadline = std::min (deadline, Clock::now () + std::chrono::seconds (job.request_timeout));
+    g.image = DecodedImage ();
+    g.response = gst_gemini_image_src_attempt (self, job, body.get (), attempt_deadline, g.image);
+    const Response & r = g.response;
+    g.elapsed_s = std::chrono::duration<double> (Clock::now () - start).count ();
+    GST_INFO_OBJECT (self, "Attempt %u: %s (HTTP %u) after %.2f s", g.attempts,
+        outcome_name (r.outcome), r.http_status, g.elapsed_s);
+
+    bool retry = false;
+    switch (r.action) {
+      case Action::Deliver:
+      case Action::Stop:
+      case Action::Fail:
+        return g;
+      case Action::Retry:
+        if (r.outcome == Outcome::RateLimited)
+          retry = ++rate_limited < job.rate_limit_attempts;
+        else
+          retry = ++transient < job.max_attempts;
+        break;
+      case Action::RetryContent:
+        retry = ++content <= job.content_retries;
+        break;
+    }
+    if (!retry) {
+      GCharPtr msg (g_strdup_printf ("Gave up after %u attempts over %s.", g.attempts,
+              format_duration (g.elapsed_s).c_str ()));
+      g.gave_up = msg.get ();
+      return g;
+    }
+
+    double delay = retry_delay (job, transient + rate_limited + content, r);
+    auto wake = Clock::now () + std::chrono::duration_cast<Clock::duration> (
+        std::chrono::duration<double> (delay));
+    if (wake >= deadline) {
+      GCharPtr msg (g_strdup_printf ("Gave up after %u attempts over %s: the next retry, "
+              "in %s, would end after the deadline of %u s (the deadline property).",
+              g.attempts, format_duration (g.elapsed_s).c_str (),
+              format_duration (delay).c_str (), job.deadline));
+      g.gave_up = msg.get ();
+      return g;
+    }
+    gst_gemini_image_src_post_retry (self, g.attempts, r, delay);
+    if (!gst_gemini_image_src_backoff (self, wake)) {
+      g.response = make_cancelled_response ();
+      return g;
+    }
   }
-  return g;
 }
 
 /* Error domain and code for a failed outcome, following souphttpsrc. */
@@ -941,6 +1300,7 @@ error_code_for (Outcome outcome, GQuark & domain, gint & code)
       code = GST_RESOURCE_ERROR_NOT_FOUND;
       return;
     case Outcome::Transport:
+    case Outcome::TlsError:
       code = GST_RESOURCE_ERROR_OPEN_READ;
       return;
     case Outcome::RateLimited:
@@ -952,8 +1312,9 @@ error_code_for (Outcome outcome, GQuark & domain, gint & code)
       return;
     case Outcome::MalformedResponse:
     case Outcome::CorruptImageData:
+    case Outcome::UndecodableImage:
+    case Outcome::ImageTooLarge:
     case Outcome::TooLarge:
-    case Outcome::Image:       /* undecodable */
       domain = GST_STREAM_ERROR;
       code = GST_STREAM_ERROR_DECODE;
       return;
@@ -989,7 +1350,9 @@ make_details (const Job & job, const Generated & g)
   set_if ("block-reason", r.block_reason);
   set_if ("model-text", r.model_text);
   set_if ("response-id", r.response_id);
-  set_if ("decode-error", g.decode_error);
+  set_if ("gave-up", g.gave_up);
+  if (r.retry_delay_seconds)
+    gst_structure_set (s, "retry-delay", G_TYPE_DOUBLE, *r.retry_delay_seconds, nullptr);
   return s;
 }
 
@@ -1137,6 +1500,54 @@ gst_gemini_image_src_pause (GstGeminiImageSrc * self, GstFlowReturn flow)
   }
 }
 
+/* A failed image: an error that stops the stream, or (on-error) a warning
+ * and a GAP or a repeated frame in its slot. Returns false to stop. */
+static bool
+gst_gemini_image_src_handle_failure (GstGeminiImageSrc * self, const Job & job,
+    const Generated & g, GstClockTime pts, GstClockTime duration)
+{
+  auto priv = self->priv;
+  GstGeminiErrorPolicy policy = job.on_error;
+  GQuark domain;
+  gint code;
+  error_code_for (g.response.outcome, domain, code);
+  std::string text = g.response.describe ();
+  if (!g.gave_up.empty ())
+    text += " " + g.gave_up;
+  std::string debug = std::string ("outcome=") + outcome_name (g.response.outcome);
+  GST_WARNING_OBJECT (self, "%s", text.c_str ());
+
+  if (policy == GST_GEMINI_ERROR_POLICY_ERROR) {
+    post_error (self, domain, code, text, debug, make_details (job, g));
+    return false;
+  }
+
+  gst_element_message_full_with_details (GST_ELEMENT (self), GST_MESSAGE_WARNING,
+      domain, code, g_strdup (text.c_str ()), g_strdup (debug.c_str ()),
+      __FILE__, GST_FUNCTION, __LINE__, make_details (job, g));
+  if (policy == GST_GEMINI_ERROR_POLICY_REPEAT_LAST && priv->last_buffer) {
+    GstBuffer *copy = gst_buffer_copy (priv->last_buffer);
+    GST_BUFFER_PTS (copy) = pts;
+    GST_BUFFER_DURATION (copy) = duration;
+    GST_BUFFER_OFFSET (copy) = priv->images_done;
+    GST_BUFFER_OFFSET_END (copy) = priv->images_done + 1;
+    GST_BUFFER_FLAG_UNSET (copy, GST_BUFFER_FLAG_DISCONT);
+    priv->images_done++;
+    GstFlowReturn flow = gst_pad_push (self->srcpad, copy);
+    if (flow != GST_FLOW_OK) {
+      gst_gemini_image_src_pause (self, flow);
+      return false;
+    }
+    return true;
+  }
+  /* Skip: tell downstream that nothing comes for this slot. A GAP needs a
+   * segment, which needs caps; before the first image there is neither. */
+  if (priv->segment_sent)
+    gst_pad_push_event (self->srcpad, gst_event_new_gap (pts, duration));
+  priv->images_done++;
+  return true;
+}
+
 static void
 gst_gemini_image_src_loop (GstGeminiImageSrc * self)
 {
@@ -1168,28 +1579,26 @@ gst_gemini_image_src_loop (GstGeminiImageSrc * self)
 
   Job job = gst_gemini_image_src_make_job (self);
   Generated g = gst_gemini_image_src_generate (self, job);
+  GstClockTime pts = priv->images_done * duration;
 
   if (g.response.action == Action::Stop) {
     gst_pad_pause_task (self->srcpad);
     return;
   }
-  if (g.response.outcome != Outcome::Image || !g.decode_error.empty ()) {
-    GQuark domain;
-    gint code;
-    error_code_for (g.response.outcome, domain, code);
-    std::string text = g.response.outcome == Outcome::Image
-        ? "Gemini's image could not be decoded: " + g.decode_error
-        : g.response.describe ();
-    GST_WARNING_OBJECT (self, "%s", text.c_str ());
-    post_error (self, domain, code, text, std::string ("outcome=") +
-        outcome_name (g.response.outcome), make_details (job, g));
-    gst_pad_pause_task (self->srcpad);
-    gst_pad_push_event (self->srcpad, gst_event_new_eos ());
+  if (g.response.outcome != Outcome::Image) {
+    if (!gst_gemini_image_src_handle_failure (self, job, g, pts, duration)) {
+      gst_pad_pause_task (self->srcpad);
+      gst_pad_push_event (self->srcpad, gst_event_new_eos ());
+      return;
+    }
+    if (priv->images_done >= num_images)
+      gst_gemini_image_src_pause (self, GST_FLOW_EOS);
     return;
   }
 
-  GST_INFO_OBJECT (self, "Got a %dx%d %s image (%s)", g.image.width, g.image.height,
-      image_format_name (g.image.source_format), g.response.model_version.c_str ());
+  GST_INFO_OBJECT (self, "Got a %dx%d %s image (%s) after %u attempts", g.image.width,
+      g.image.height, image_format_name (g.image.source_format),
+      g.response.model_version.c_str (), g.attempts);
   if (!gst_gemini_image_src_negotiate (self, g.image)) {
     gst_gemini_image_src_pause (self, GST_FLOW_NOT_NEGOTIATED);
     return;
@@ -1204,13 +1613,18 @@ gst_gemini_image_src_loop (GstGeminiImageSrc * self)
   gst_gemini_image_src_post_image_message (self, job, g);
 
   GstBuffer *buf = gst_gemini_image_src_make_buffer (self, g.image);
-  GST_BUFFER_PTS (buf) = priv->images_done * duration;
+  GST_BUFFER_PTS (buf) = pts;
   GST_BUFFER_DURATION (buf) = duration;
   GST_BUFFER_OFFSET (buf) = priv->images_done;
   GST_BUFFER_OFFSET_END (buf) = priv->images_done + 1;
-  if (priv->images_done == 0)
+  if (priv->discont) {
     GST_BUFFER_FLAG_SET (buf, GST_BUFFER_FLAG_DISCONT);
+    priv->discont = false;
+  }
   priv->images_done++;
+  /* Holding a ref makes the buffer read-only downstream: only when needed. */
+  if (job.on_error == GST_GEMINI_ERROR_POLICY_REPEAT_LAST)
+    gst_buffer_replace (&priv->last_buffer, buf);
 
   GstFlowReturn flow = gst_pad_push (self->srcpad, buf);
   if (flow != GST_FLOW_OK) {

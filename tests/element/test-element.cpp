@@ -511,7 +511,8 @@ GST_START_TEST (test_recorded_responses)
   emu->set_script ("{\"steps\":[{\"do\":\"replay\",\"file\":\"test_google_image_or_text_output.yaml\","
       "\"interaction\":0}]}");
   RunResult r;
-  run_pipeline (src_desc ("prompt=recorded") + " ! videoconvert ! appsink name=sink", r);
+  /* content-retries=0: the first answer is the one under test. */
+  run_pipeline (src_desc ("prompt=recorded content-retries=0") + " ! videoconvert ! appsink name=sink", r);
   fail_unless_equals_int (r.type, GST_MESSAGE_ERROR);
   fail_unless (r.error_is (GST_STREAM_ERROR, GST_STREAM_ERROR_FAILED), "%s", r.message ().c_str ());
   fail_unless (r.message ().find ("finishReason=STOP") != std::string::npos, "%s", r.message ().c_str ());
@@ -538,7 +539,7 @@ GST_START_TEST (test_no_image_answers_are_errors)
   for (const auto & c : cases) {
     emu->set_script (std::string ("[") + c.script + "]");
     RunResult r;
-    run_pipeline (src_desc ("prompt=nothing") + " ! appsink name=sink", r);
+    run_pipeline (src_desc ("prompt=nothing content-retries=0") + " ! appsink name=sink", r);
     fail_unless_equals_int (r.type, GST_MESSAGE_ERROR);
     fail_unless (r.error_is (GST_STREAM_ERROR, GST_STREAM_ERROR_FAILED), "%s", r.message ().c_str ());
     fail_unless (r.message ().find (c.expect) != std::string::npos, "%s", r.message ().c_str ());

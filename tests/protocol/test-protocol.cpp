@@ -237,6 +237,43 @@ GST_START_TEST (test_classify_http_errors)
 }
 GST_END_TEST;
 
+GST_START_TEST (test_retry_classes)
+{
+  /* Per-day quota and "limit: 0" are not worth retrying. */
+  Response r = classify (429, "{\"error\":{\"code\":429,\"message\":\"Quota exceeded\",\"status\":"
+      "\"RESOURCE_EXHAUSTED\",\"details\":[{\"@type\":\"type.googleapis.com/google.rpc.QuotaFailure\","
+      "\"violations\":[{\"quotaId\":\"GenerateRequestsPerDayPerProjectPerModel-FreeTier\"}]}]}}");
+  fail_unless (r.quota_exhausted_for_day);
+  fail_unless_equals_int ((int) r.action, (int) Action::Fail);
+  fail_unless (r.describe ().find ("per day") != std::string::npos, "%s", r.describe ().c_str ());
+
+  /* An error object inside a 200 acts like its own code. */
+  r = classify (200, "{\"error\":{\"code\":503,\"message\":\"overloaded\",\"status\":\"UNAVAILABLE\"}}");
+  fail_unless_equals_int ((int) r.outcome, (int) Outcome::ErrorInBody);
+  fail_unless_equals_int ((int) r.action, (int) Action::Retry);
+  r = classify (200, "{\"error\":{\"code\":400,\"message\":\"bad\",\"status\":\"INVALID_ARGUMENT\"}}");
+  fail_unless_equals_int ((int) r.action, (int) Action::Fail);
+
+  /* A cut-off body is usually a proxy's doing: transient. */
+  r = classify (200, "{\"candidates\": [");
+  fail_unless_equals_int ((int) r.action, (int) Action::Retry);
+
+  GErrorPtr err (g_error_new_literal (G_TLS_ERROR, G_TLS_ERROR_BAD_CERTIFICATE, "Unacceptable TLS certificate"));
+  r = classify_transport_error (err.get ());
+  fail_unless_equals_int ((int) r.outcome, (int) Outcome::TlsError);
+  fail_unless_equals_int ((int) r.action, (int) Action::Fail);
+  fail_unless (r.describe ().find ("tls-database") != std::string::npos);
+
+  r = classify (200, std::string ("{\"candidates\":[{\"content\":{\"parts\":[") + kImagePart + "]}}]}");
+  mark_undecodable (r, "PNG data is corrupt", false);
+  fail_unless_equals_int ((int) r.outcome, (int) Outcome::UndecodableImage);
+  fail_unless_equals_int ((int) r.action, (int) Action::RetryContent);
+  mark_undecodable (r, "PNG image is 100000x100000, over the limit", true);
+  fail_unless_equals_int ((int) r.outcome, (int) Outcome::ImageTooLarge);
+  fail_unless_equals_int ((int) r.action, (int) Action::Fail);
+}
+GST_END_TEST;
+
 GST_START_TEST (test_classify_broken_bodies)
 {
   Response r = classify (200, "{\"error\":{\"code\":500,\"message\":\"Internal error\",\"status\":\"INTERNAL\"}}");
@@ -255,7 +292,8 @@ GST_START_TEST (test_classify_broken_bodies)
   r = classify (200, "{\"candidates\":[{\"content\":{\"parts\":[{\"inlineData\":{\"mimeType\":\"image/png\","
       "\"data\":\"!!!not base64###\"}}]},\"finishReason\":\"STOP\"}]}");
   fail_unless_equals_int ((int) r.outcome, (int) Outcome::CorruptImageData);
-  fail_unless_equals_int ((int) r.action, (int) Action::Fail);
+  /* A new generation may well come back intact. */
+  fail_unless_equals_int ((int) r.action, (int) Action::RetryContent);
 
   /* Wrong JSON types where objects are expected must not crash. */
   r = classify (200, "{\"candidates\":[{\"content\":{\"parts\":[1,\"x\",null,{\"inlineData\":5}]},"
@@ -401,6 +439,7 @@ protocol_suite (void)
   tcase_add_test (tc, test_classify_prompt_blocked);
   tcase_add_test (tc, test_classify_http_errors);
   tcase_add_test (tc, test_classify_broken_bodies);
+  tcase_add_test (tc, test_retry_classes);
   tcase_add_test (tc, test_transport_and_limits);
   tcase_add_test (tc, test_durations);
   tcase_add_test (tc, test_base64_strict);
