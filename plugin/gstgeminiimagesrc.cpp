@@ -1258,8 +1258,8 @@ gst_gemini_image_src_generate (GstGeminiImageSrc * self, const Job & job)
         break;
     }
     if (!retry) {
-      GCharPtr msg (g_strdup_printf ("Gave up after %u attempts over %s.", g.attempts,
-              format_duration (g.elapsed_s).c_str ()));
+      GCharPtr msg (g_strdup_printf ("Gave up after %u attempt%s over %s.", g.attempts,
+              g.attempts == 1 ? "" : "s", format_duration (g.elapsed_s).c_str ()));
       g.gave_up = msg.get ();
       return g;
     }
@@ -1268,9 +1268,9 @@ gst_gemini_image_src_generate (GstGeminiImageSrc * self, const Job & job)
     auto wake = Clock::now () + std::chrono::duration_cast<Clock::duration> (
         std::chrono::duration<double> (delay));
     if (wake >= deadline) {
-      GCharPtr msg (g_strdup_printf ("Gave up after %u attempts over %s: the next retry, "
+      GCharPtr msg (g_strdup_printf ("Gave up after %u attempt%s over %s: the next retry, "
               "in %s, would end after the deadline of %u s (the deadline property).",
-              g.attempts, format_duration (g.elapsed_s).c_str (),
+              g.attempts, g.attempts == 1 ? "" : "s", format_duration (g.elapsed_s).c_str (),
               format_duration (delay).c_str (), job.deadline));
       g.gave_up = msg.get ();
       return g;
