@@ -1046,6 +1046,10 @@ gst_gemini_image_src_src_event (GstPad * pad, GstObject * parent, GstEvent * eve
       gst_pad_pause_task (self->srcpad);
       return TRUE;
     case GST_EVENT_FLUSH_STOP: {
+      if (!GST_PAD_IS_ACTIVE (self->srcpad)) {
+        gst_event_unref (event);
+        return FALSE;
+      }
       /* The task is paused and holds no stream lock here. */
       GST_PAD_STREAM_LOCK (self->srcpad);
       gst_pad_push_event (self->srcpad, event);
@@ -1628,6 +1632,9 @@ gst_gemini_image_src_loop (GstGeminiImageSrc * self)
 
   GstFlowReturn flow = gst_pad_push (self->srcpad, buf);
   if (flow != GST_FLOW_OK) {
+    /* A flush discarded it: after FLUSH_STOP this image is made again. */
+    if (flow == GST_FLOW_FLUSHING)
+      priv->images_done--;
     gst_gemini_image_src_pause (self, flow);
     return;
   }

@@ -678,7 +678,9 @@ GST_START_TEST (test_inspect)
     "Gemini image generator source", "Source/Video/Image/Network", "prompt", "api-key",
     "GOOGLE_API_KEY", "api-endpoint", "GstGeminiAspectRatio", "(9): 16:9", "GstGeminiImageSize",
     "GstGeminiResponseModalities", "text-and-image", "reference-images", "num-images",
-    "request-timeout", "max-image-pixels",
+    "request-timeout", "max-image-pixels", "max-attempts", "rate-limit-attempts",
+    "content-retries", "retry-backoff", "deadline", "GstGeminiErrorPolicy", "repeat-last",
+    "tls-database", "proxy", "allow-insecure-http", "SoupLoggerLogLevel",
   };
   for (const char *e : expected)
     fail_unless (strstr (out, e) != nullptr, "'%s' missing from gst-inspect output", e);
