@@ -1,5 +1,6 @@
 /* gst-gemini emulator: command line. Prints exactly one line to stdout,
- * "gemini-emulator listening on http://HOST:PORT", then serves until
+ * "gemini-emulator listening on http://HOST:PORT" (https:// with
+ * --tls-cert/--tls-key), then serves until
  * SIGTERM or SIGINT. See docs/emulator.md.
  * SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <glib-unix.h>
@@ -20,6 +21,8 @@ struct CliOptions {
   gchar *api_key = nullptr;
   gchar *script = nullptr;
   gchar *recorded_dir = nullptr;
+  gchar *tls_cert = nullptr;
+  gchar *tls_key = nullptr;
   gint latency_ms = 0;
   gboolean quiet = FALSE;
   gboolean allow_remote = FALSE;
@@ -30,6 +33,8 @@ struct CliOptions {
     g_free (api_key);
     g_free (script);
     g_free (recorded_dir);
+    g_free (tls_cert);
+    g_free (tls_key);
   }
 };
 
@@ -46,6 +51,9 @@ parse_args (int & argc, char **& argv, CliOptions & o, std::string & error)
         "FILE"},
     {"recorded-dir", 0, 0, G_OPTION_ARG_FILENAME, &o.recorded_dir,
         "Directory of VCR cassettes for \"replay\" steps", "DIR"},
+    {"tls-cert", 0, 0, G_OPTION_ARG_FILENAME, &o.tls_cert,
+        "Serve HTTPS with this PEM certificate (needs --tls-key)", "FILE"},
+    {"tls-key", 0, 0, G_OPTION_ARG_FILENAME, &o.tls_key, "PEM private key of --tls-cert", "FILE"},
     {"latency-ms", 0, 0, G_OPTION_ARG_INT, &o.latency_ms, "Default delay of every answer (default 0)", "MS"},
     {"quiet", 'q', 0, G_OPTION_ARG_NONE, &o.quiet, "Do not log one line per request", nullptr},
     {},
@@ -67,6 +75,10 @@ parse_args (int & argc, char **& argv, CliOptions & o, std::string & error)
   }
   if (o.port < 0 || o.port > 65535 || o.latency_ms < 0) {
     error = "--port must be 0..65535 and --latency-ms not negative";
+    return false;
+  }
+  if (!o.tls_cert != !o.tls_key) {
+    error = "--tls-cert and --tls-key go together";
     return false;
   }
   return true;
@@ -120,6 +132,10 @@ main (int argc, char **argv)
     opts.api_key = std::string (cli.api_key);
   if (cli.recorded_dir)
     opts.recorded_dir = cli.recorded_dir;
+  if (cli.tls_cert)
+    opts.tls_cert_file = cli.tls_cert;
+  if (cli.tls_key)
+    opts.tls_key_file = cli.tls_key;
   opts.latency_ms = static_cast<guint> (cli.latency_ms);
   opts.quiet = cli.quiet;
 

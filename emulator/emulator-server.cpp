@@ -412,9 +412,22 @@ struct Step {
   guint chunk_bytes = 65536, interval_ms = 10;
 };
 
+/* What happens when the steps run out. */
+enum class Then { Default, Repeat, Cycle };
+
+const char *
+then_name (Then t)
+{
+  switch (t) {
+    case Then::Repeat: return "repeat";
+    case Then::Cycle: return "cycle";
+    default: return "default";
+  }
+}
+
 struct Script {
   std::vector<Step> steps;
-  bool repeat = false;
+  Then then = Then::Default;
 };
 
 bool
@@ -715,11 +728,16 @@ parse_script (JsonNode * root, const CassetteLoader & load, Script & out, std::s
     JsonNode *then = json_object_get_member (obj, "then");
     if (then) {
       const char *t = holds_string (then) ? json_node_get_string (then) : "";
-      if (strcmp (t, "default") != 0 && strcmp (t, "repeat") != 0) {
-        error = "\"then\" must be \"default\" or \"repeat\"";
+      if (strcmp (t, "default") == 0) {
+        script.then = Then::Default;
+      } else if (strcmp (t, "repeat") == 0) {
+        script.then = Then::Repeat;
+      } else if (strcmp (t, "cycle") == 0) {
+        script.then = Then::Cycle;
+      } else {
+        error = "\"then\" must be \"default\", \"repeat\" or \"cycle\"";
         return false;
       }
-      script.repeat = strcmp (t, "repeat") == 0;
     }
     GList *keys = json_object_get_members (obj);
     for (GList *l = keys; l; l = l->next)
@@ -729,7 +747,7 @@ parse_script (JsonNode * root, const CassetteLoader & load, Script & out, std::s
     if (!error.empty ())
       return false;
   } else if (!steps) {
-    error = "a script is {\"steps\": [...], \"then\": \"default\"|\"repeat\"} or an array of steps";
+    error = "a script is {\"steps\": [...], \"then\": \"default\"|\"repeat\"|\"cycle\"} or an array of steps";
     return false;
   }
   for (guint i = 0; steps && i < json_array_get_length (steps); i++) {
@@ -1117,6 +1135,8 @@ struct Exchange {
   std::string path;           /* without the query: it may hold a key */
   std::string model_name;     /* as in the path */
   const ModelInfo *model = nullptr;
+  std::string host;           /* the request URI's host: Host header, or an absolute-form target's */
+  gint64 received_us = 0;     /* g_get_monotonic_time () when the request had been read */
   std::string key;            /* never logged */
   bool header_key = false;
   bool query_key = false;
@@ -1446,11 +1466,29 @@ Server::Impl::start (std::string & url, std::string & error)
     error = "refusing to listen on non-loopback address " + host + " without --allow-remote";
     return false;
   }
+  const bool tls = !opts.tls_cert_file.empty () || !opts.tls_key_file.empty ();
+  GErrorPtr err;
+  GObjectPtr<GTlsCertificate> cert;
+  if (tls) {
+    if (opts.tls_cert_file.empty () || opts.tls_key_file.empty ()) {
+      error = "--tls-cert and --tls-key go together";
+      return false;
+    }
+    cert.reset (g_tls_certificate_new_from_files (opts.tls_cert_file.c_str (), opts.tls_key_file.c_str (),
+        out_error (err)));
+    if (!cert) {
+      error = "cannot load the TLS certificate " + opts.tls_cert_file + " / key " + opts.tls_key_file + ": " +
+          err->message;
+      return false;
+    }
+  }
   server.reset (soup_server_new ("server-header", "scaffolding on HTTPServer2", nullptr));
+  if (cert)
+    soup_server_set_tls_certificate (server.get (), cert.get ());
   soup_server_add_handler (server.get (), nullptr, on_request, this, nullptr);
   GObjectPtr<GSocketAddress> sa (g_inet_socket_address_new (addr.get (), opts.port));
-  GErrorPtr err;
-  if (!soup_server_listen (server.get (), sa.get (), static_cast<SoupServerListenOptions> (0), out_error (err))) {
+  const auto listen_opts = static_cast<SoupServerListenOptions> (tls ? SOUP_SERVER_LISTEN_HTTPS : 0);
+  if (!soup_server_listen (server.get (), sa.get (), listen_opts, out_error (err))) {
     error = std::string ("cannot listen on ") + host + ":" + std::to_string (opts.port) + ": " + err->message;
     server.reset ();
     return false;
@@ -1459,7 +1497,7 @@ Server::Impl::start (std::string & url, std::string & error)
   const int port = uris ? g_uri_get_port (static_cast<GUri *> (uris->data)) : opts.port;
   g_slist_free_full (uris, reinterpret_cast<GDestroyNotify> (g_uri_unref));
   const bool v6 = g_inet_address_get_family (addr.get ()) == G_SOCKET_FAMILY_IPV6;
-  url = "http://" + (v6 ? "[" + host + "]" : host) + ":" + std::to_string (port);
+  url = (tls ? "https://" : "http://") + (v6 ? "[" + host + "]" : host) + ":" + std::to_string (port);
   return true;
 }
 
@@ -1534,7 +1572,12 @@ Server::Impl::consume_step (gsize & number)
     number = ++next_step;
     return &script.steps[next_step - 1];
   }
-  if (script.repeat && !script.steps.empty ()) {
+  if (script.then == Then::Cycle && !script.steps.empty ()) {
+    next_step = 1;
+    number = 1;
+    return &script.steps.front ();
+  }
+  if (script.then == Then::Repeat && !script.steps.empty ()) {
     number = script.steps.size ();
     return &script.steps.back ();
   }
@@ -1548,6 +1591,9 @@ Server::Impl::read_exchange (SoupServerMessage * msg, const std::string & path, 
 {
   Exchange ex;
   ex.index = ++request_counter;
+  ex.received_us = g_get_monotonic_time ();
+  if (GUri *uri = soup_server_message_get_uri (msg); uri && g_uri_get_host (uri))
+    ex.host = g_uri_get_host (uri);
   ex.method = soup_server_message_get_method (msg);
   ex.path = path;
   ex.model_name = model;
@@ -1642,6 +1688,8 @@ Server::Impl::log_entry (SoupServerMessage * msg, const Exchange & ex)
   json_object_set_string_member (entry, "method", ex.method.c_str ());
   json_object_set_string_member (entry, "path", ex.path.c_str ());
   json_object_set_string_member (entry, "model", ex.model_name.c_str ());
+  json_object_set_string_member (entry, "host", ex.host.c_str ());
+  json_object_set_int_member (entry, "received_us", ex.received_us);
   json_object_set_boolean_member (entry, "api_key_present", ex.header_key || ex.query_key);
   json_object_set_boolean_member (entry, "query_key_present", ex.query_key);
   JsonObject *headers = json_object_new ();
@@ -2136,7 +2184,7 @@ Server::Impl::handle_control (SoupServerMessage * msg, const std::string & path)
     }
     JsonObject *o = json_object_new ();
     json_object_set_int_member (o, "steps", gint64 (script.steps.size ()));
-    json_object_set_string_member (o, "then", script.repeat ? "repeat" : "default");
+    json_object_set_string_member (o, "then", then_name (script.then));
     reply (200, node_take_object (o));
   } else if (path == "/emulator/requests") {
     if (!expect ("GET"))
@@ -2162,7 +2210,7 @@ Server::Impl::handle_control (SoupServerMessage * msg, const std::string & path)
     json_object_set_int_member (o, "requests", gint64 (request_counter));
     json_object_set_int_member (o, "script_steps", gint64 (script.steps.size ()));
     json_object_set_int_member (o, "next_step", gint64 (next_step));
-    json_object_set_string_member (o, "then", script.repeat ? "repeat" : "default");
+    json_object_set_string_member (o, "then", then_name (script.then));
     json_object_set_int_member (o, "pending_replies", gint64 (pending.size ()));
     json_object_set_int_member (o, "open_connections", gint64 (raw.size ()));
     reply (200, node_take_object (o));

@@ -22,6 +22,8 @@ struct ServerOptions {
   std::string recorded_dir;           /* base for relative "replay" files */
   guint latency_ms = 0;               /* default delay of every generateContent answer */
   bool quiet = false;                 /* no per-request log lines */
+  std::string tls_cert_file;          /* PEM; with tls_key_file: serve HTTPS */
+  std::string tls_key_file;           /* PEM private key (may be the cert file) */
 };
 
 class Server {
@@ -34,7 +36,8 @@ public:
   /* Replaces the script (see docs/emulator.md) and resets the step counter. */
   bool set_script (const std::string & json, std::string & error);
 
-  /* Starts listening; `url` is e.g. "http://127.0.0.1:43117". */
+  /* Starts listening; `url` is e.g. "http://127.0.0.1:43117", or
+   * "https://..." with a TLS certificate. */
   bool start (std::string & url, std::string & error);
 
   /* Closes every connection (including hung and streaming ones) and stops

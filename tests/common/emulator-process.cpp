@@ -5,8 +5,10 @@
 #include <gio/gio.h>
 #include <libsoup/soup.h>
 #include <sys/types.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <csignal>
 #include <cstring>
 
@@ -68,21 +70,23 @@ on_line (GObject * source, GAsyncResult * res, gpointer data)
   r->done = true;
 }
 
-void
-on_exited (GObject * source, GAsyncResult * res, gpointer data)
-{
-  g_subprocess_wait_finish (G_SUBPROCESS (source), res, nullptr);
-  *static_cast<bool *> (data) = true;
-}
-
 /* One request on a fresh session: the helper may be used from a process
  * forked after it was created, and no proxy may ever be involved. */
 std::string
-http (const std::string & method, const std::string & url, const std::string * body, guint & status)
+http (const std::string & method, const std::string & url, const std::string * body, guint & status,
+    const std::string & tls_cert_file)
 {
   GObjectPtr<GProxyResolver> direct (g_simple_proxy_resolver_new (nullptr, nullptr));
   GObjectPtr<SoupSession> session (soup_session_new_with_options ("proxy-resolver", direct.get (),
       "timeout", 60, nullptr));
+  if (!tls_cert_file.empty ()) {
+    /* An HTTPS emulator: trust exactly its (self-signed) certificate. */
+    GErrorPtr db_err;
+    GObjectPtr<GTlsDatabase> db (g_tls_file_database_new (tls_cert_file.c_str (), out_error (db_err)));
+    if (!db)
+      g_error ("EmulatorProcess: cannot load %s: %s", tls_cert_file.c_str (), db_err->message);
+    soup_session_set_tls_database (session.get (), db.get ());
+  }
   GObjectPtr<SoupMessage> msg (soup_message_new (method.c_str (), url.c_str ()));
   if (!msg)
     g_error ("EmulatorProcess: bad URL %s", url.c_str ());
@@ -107,6 +111,7 @@ struct EmulatorProcess::Impl {
   /* Kept open: the emulator's stdout must not become a broken pipe. */
   GObjectPtr<GDataInputStream> out;
   std::string url;
+  std::string tls_cert_file;  /* --tls-cert: the control calls trust it */
   guint16 port = 0;
   pid_t owner = 0;
 
@@ -124,8 +129,14 @@ EmulatorProcess::Impl::spawn (const std::vector<std::string> & extra_args)
   std::vector<const char *> argv {exe, "--host", "127.0.0.1", "--port", "0"};
   const char *recorded = g_getenv ("GEMINI_RECORDED_DIR");
   bool has_recorded = false;
-  for (const std::string & a : extra_args)
+  for (gsize i = 0; i < extra_args.size (); i++) {
+    const std::string & a = extra_args[i];
     has_recorded = has_recorded || a.starts_with ("--recorded-dir");
+    if (a == "--tls-cert" && i + 1 < extra_args.size ())
+      tls_cert_file = extra_args[i + 1];
+    else if (a.starts_with ("--tls-cert="))
+      tls_cert_file = a.substr (strlen ("--tls-cert="));
+  }
   if (recorded && *recorded && !has_recorded) {
     argv.push_back ("--recorded-dir");
     argv.push_back (recorded);
@@ -171,21 +182,44 @@ EmulatorProcess::Impl::wait_listening ()
     g_error ("EmulatorProcess: no port in \"%s\"", line);
 }
 
+/* True once `pid` has exited (or was already reaped). WNOWAIT leaves the
+ * zombie for GLib's child watch to reap. */
+static bool
+wait_exit (pid_t pid, gint64 timeout_us)
+{
+  const gint64 deadline = g_get_monotonic_time () + timeout_us;
+  for (;;) {
+    siginfo_t info = {};
+    if (waitid (P_PID, static_cast<id_t> (pid), &info, WEXITED | WNOHANG | WNOWAIT) == -1)
+      return errno != EINTR;  /* ECHILD: GLib reaped it already */
+    if (info.si_pid == pid)
+      return true;
+    if (g_get_monotonic_time () >= deadline)
+      return false;
+    g_usleep (10 * 1000);
+  }
+}
+
+/* The signal is sent with kill () and the exit seen with waitid (), not
+ * with g_subprocess_send_signal ()/g_subprocess_wait_async (): GSubprocess
+ * does both from GLib's worker thread, and a test process forked by check
+ * after its parent started that thread has the worker's context but no
+ * thread running it, so the signal would never be sent. */
 void
 EmulatorProcess::Impl::terminate ()
 {
   if (!proc || owner != getpid ())
     return;
-  PrivateLoop loop;
-  bool exited = false;
-  g_subprocess_send_signal (proc.get (), SIGTERM);
-  g_subprocess_wait_async (proc.get (), nullptr, on_exited, &exited);
-  if (!loop.run_until (exited, kStopTimeoutUs)) {
-    g_printerr ("EmulatorProcess: no exit 5 s after SIGTERM, killing it\n");
-    g_subprocess_force_exit (proc.get ());
-    loop.run_until (exited, kStopTimeoutUs);
+  const char *id = g_subprocess_get_identifier (proc.get ());
+  if (id) {
+    const pid_t pid = static_cast<pid_t> (g_ascii_strtoll (id, nullptr, 10));
+    kill (pid, SIGTERM);
+    if (!wait_exit (pid, kStopTimeoutUs)) {
+      g_printerr ("EmulatorProcess: no exit 5 s after SIGTERM, killing it\n");
+      kill (pid, SIGKILL);
+      wait_exit (pid, kStopTimeoutUs);
+    }
   }
-  loop.drain ();
   proc.reset ();
 }
 
@@ -216,7 +250,7 @@ void
 EmulatorProcess::set_script (const std::string & script_json)
 {
   guint status = 0;
-  std::string reply = http ("POST", impl_->url + "/emulator/script", &script_json, status);
+  std::string reply = http ("POST", impl_->url + "/emulator/script", &script_json, status, impl_->tls_cert_file);
   if (status != 200)
     g_error ("EmulatorProcess: the emulator rejected the script (HTTP %u): %s", status, reply.c_str ());
 }
@@ -225,7 +259,7 @@ JsonNode *
 EmulatorProcess::requests ()
 {
   guint status = 0;
-  std::string reply = http ("GET", impl_->url + "/emulator/requests", nullptr, status);
+  std::string reply = http ("GET", impl_->url + "/emulator/requests", nullptr, status, impl_->tls_cert_file);
   if (status != 200)
     g_error ("EmulatorProcess: GET /emulator/requests gave HTTP %u", status);
   GObjectPtr<JsonParser> parser (json_parser_new ());
@@ -236,12 +270,27 @@ EmulatorProcess::requests ()
   return json_node_copy (json_parser_get_root (parser.get ()));
 }
 
+JsonNode *
+EmulatorProcess::status ()
+{
+  guint code = 0;
+  std::string reply = http ("GET", impl_->url + "/emulator/status", nullptr, code, impl_->tls_cert_file);
+  if (code != 200)
+    g_error ("EmulatorProcess: GET /emulator/status gave HTTP %u", code);
+  GObjectPtr<JsonParser> parser (json_parser_new ());
+  GErrorPtr err;
+  if (!json_parser_load_from_data (parser.get (), reply.data (), static_cast<gssize> (reply.size ()),
+          out_error (err)))
+    g_error ("EmulatorProcess: /emulator/status is not JSON: %s", err->message);
+  return json_node_copy (json_parser_get_root (parser.get ()));
+}
+
 void
 EmulatorProcess::reset ()
 {
   guint status = 0;
   const std::string empty;
-  http ("POST", impl_->url + "/emulator/reset", &empty, status);
+  http ("POST", impl_->url + "/emulator/reset", &empty, status, impl_->tls_cert_file);
   if (status != 200)
     g_error ("EmulatorProcess: POST /emulator/reset gave HTTP %u", status);
 }

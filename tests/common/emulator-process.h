@@ -27,13 +27,18 @@ public:
   EmulatorProcess (const EmulatorProcess &) = delete;
   EmulatorProcess & operator= (const EmulatorProcess &) = delete;
 
-  const std::string & base_url () const;  /* "http://127.0.0.1:PORT" */
+  /* "http://127.0.0.1:PORT", or "https://127.0.0.1:PORT" when started with
+   * {"--tls-cert", FILE, "--tls-key", FILE}; the control calls below then
+   * trust exactly that certificate. */
+  const std::string & base_url () const;
   guint16 port () const;
 
   /* POST /emulator/script; g_error () unless the emulator answers 200. */
   void set_script (const std::string & script_json);
   /* GET /emulator/requests, parsed; the caller json_node_unref ()s it. */
   JsonNode *requests ();
+  /* GET /emulator/status, parsed; the caller json_node_unref ()s it. */
+  JsonNode *status ();
   /* POST /emulator/reset: default behaviour, empty request log. */
   void reset ();
 

@@ -18,6 +18,7 @@
 #include "emulator-process.h"
 #include "gemini-image.h"
 #include "image-encode.h"
+#include "self-signed-cert.h"
 
 /* Last: gstcheck.h defines a `fail` macro that breaks C++ headers. */
 #include <gst/check/gstcheck.h>
@@ -63,11 +64,21 @@ struct Reply {
   }
 };
 
+/* What new sessions use; each test runs in its own process, so a test may
+ * set them without affecting the others. */
+static std::string session_proxy;             /* "" = direct */
+static GTlsDatabase *session_tls_db = nullptr; /* nullptr = the system's CAs */
+
 static SoupSession *
 new_session (guint timeout_s = 60)
 {
-  GObjectPtr<GProxyResolver> direct (g_simple_proxy_resolver_new (nullptr, nullptr));
-  return soup_session_new_with_options ("proxy-resolver", direct.get (), "timeout", timeout_s, nullptr);
+  GObjectPtr<GProxyResolver> resolver (g_simple_proxy_resolver_new (
+      session_proxy.empty () ? nullptr : session_proxy.c_str (), nullptr));
+  SoupSession *session = soup_session_new_with_options ("proxy-resolver", resolver.get (), "timeout", timeout_s,
+      nullptr);
+  if (session_tls_db)
+    soup_session_set_tls_database (session, session_tls_db);
+  return session;
 }
 
 static Reply
@@ -830,6 +841,146 @@ GST_START_TEST (test_bad_scripts)
 }
 GST_END_TEST;
 
+
+/* "then": "cycle" starts again at the first step (soak tests). */
+GST_START_TEST (test_script_cycle)
+{
+  const std::string body = prompt_body ("cycle", "{\"responseModalities\":[\"TEXT\"]}");
+  std::string script = "{\"steps\":[{\"do\":\"error\",\"status\":503,\"retry_delay\":\"0s\"},{\"do\":\"image\"},"
+      "{\"do\":\"image\"}],\"then\":\"cycle\"}";
+  Reply r = send ("POST", emu->base_url () + "/emulator/script", &script);
+  fail_unless_equals_int (r.status, 200);
+  fail_unless_equals_string (str_at (r.json.get (), "then"), "cycle");
+  fail_unless_equals_int (int_at (r.json.get (), "steps"), 3);
+  const guint expected[] = {503, 200, 200, 503, 200, 200, 503, 200};
+  for (guint i = 0; i < G_N_ELEMENTS (expected); i++) {
+    Reply g = generate (body);
+    fail_unless_equals_int (g.status, expected[i]);
+    if (expected[i] == 503)
+      fail_unless (strstr (str_at (g.json.get (), "error.message"), "Please retry in 0s.") != nullptr);
+  }
+  JsonNodePtr st = status_json ();
+  fail_unless_equals_string (str_at (st.get (), "then"), "cycle");
+  fail_unless_equals_int (int_at (st.get (), "requests"), 8);
+  fail_unless_equals_int (int_at (st.get (), "next_step"), 2);
+  /* The log numbers the step of each request: 1 2 3 1 2 3 ... */
+  JsonNodePtr log (emu->requests ());
+  JsonArray *a = json_node_get_array (log.get ());
+  fail_unless_equals_int (json_array_get_length (a), 8);
+  fail_unless_equals_string (str_at (json_array_get_element (a, 3), "answer"), "error");
+  fail_unless_equals_string (str_at (json_array_get_element (a, 4), "answer"), "text-only");
+
+  /* An empty cycling script is normal generation. */
+  emu->set_script ("{\"steps\":[],\"then\":\"cycle\"}");
+  fail_unless_equals_int (generate (body).status, 200);
+  /* A bad "then" names the three choices. */
+  std::string bad = "{\"steps\":[],\"then\":\"loop\"}";
+  r = send ("POST", emu->base_url () + "/emulator/script", &bad);
+  fail_unless_equals_int (r.status, 400);
+  fail_unless (strstr (str_at (r.json.get (), "error.message"), "\"cycle\"") != nullptr);
+}
+GST_END_TEST;
+
+/* Each log entry has the host the request was addressed to and when it
+ * arrived (the emulator's g_get_monotonic_time (): on Linux the same
+ * CLOCK_MONOTONIC as the test's). */
+GST_START_TEST (test_requests_log_host_and_time)
+{
+  const std::string body = prompt_body ("timed", "{\"responseModalities\":[\"TEXT\"]}");
+  const gint64 before = g_get_monotonic_time ();
+  fail_unless_equals_int (generate (body).status, 200);
+  g_usleep (300 * 1000);
+  fail_unless_equals_int (generate (body).status, 200);
+  const gint64 after = g_get_monotonic_time ();
+  JsonNodePtr log (emu->requests ());
+  JsonArray *a = json_node_get_array (log.get ());
+  JsonNode *e1 = json_array_get_element (a, 0), *e2 = json_array_get_element (a, 1);
+  fail_unless_equals_string (str_at (e1, "host"), "127.0.0.1");
+  const gint64 t1 = int_at (e1, "received_us"), t2 = int_at (e2, "received_us");
+  fail_unless (t1 >= before && t2 <= after, "%" G_GINT64_FORMAT " %" G_GINT64_FORMAT " not in [%"
+      G_GINT64_FORMAT ", %" G_GINT64_FORMAT "]", t1, t2, before, after);
+  fail_unless (t2 - t1 >= 300 * 1000, "%" G_GINT64_FORMAT " us apart", t2 - t1);
+}
+GST_END_TEST;
+
+/* Through an HTTP proxy a client sends the absolute-form target
+ * "POST http://gemini.test/v1beta/...": the emulator routes it by path and
+ * logs the host, so a test can prove a request came through a proxy. */
+GST_START_TEST (test_proxy_absolute_form)
+{
+  session_proxy = emu->base_url ();
+  const std::string body = prompt_body ("proxied");
+  Reply r = send ("POST", "http://gemini.test/v1beta/models/gemini-2.5-flash-image:generateContent", &body,
+      {{"x-goog-api-key", "k"}});
+  fail_unless (!r.error, "%s", r.error ? r.error->message : "");
+  fail_unless_equals_int (r.status, 200);
+  fail_unless (find (r.json.get (), "candidates.0.content.parts.1.inlineData"));
+  /* Unknown paths are still 404, whatever the host. */
+  r = send ("POST", "http://gemini.test/v1beta/models/x:countTokens", &body, {{"x-goog-api-key", "k"}});
+  fail_unless_equals_int (r.status, 404);
+  session_proxy.clear ();
+
+  JsonNodePtr log (emu->requests ());
+  JsonArray *a = json_node_get_array (log.get ());
+  fail_unless_equals_int (json_array_get_length (a), 1);
+  JsonNode *e = json_array_get_element (a, 0);
+  fail_unless_equals_string (str_at (e, "host"), "gemini.test");
+  fail_unless_equals_string (str_at (e, "headers.host"), "gemini.test");
+  fail_unless_equals_string (str_at (e, "path"), "/v1beta/models/gemini-2.5-flash-image:generateContent");
+  fail_unless_equals_string (str_at (e, "answer"), "image");
+}
+GST_END_TEST;
+
+/* --tls-cert/--tls-key: HTTPS with a self-signed certificate made here. */
+GST_START_TEST (test_tls)
+{
+  GCharPtr dir (g_dir_make_tmp ("emu-tls-XXXXXX", nullptr));
+  std::string cert, key, why;
+  if (!test::make_self_signed_cert (dir.get (), cert, key, why)) {
+    g_printerr ("test_tls skipped: %s\n", why.c_str ());
+    g_rmdir (dir.get ());
+    return;
+  }
+  {
+    EmulatorProcess tls ({"--tls-cert", cert, "--tls-key", key});
+    fail_unless (g_str_has_prefix (tls.base_url ().c_str (), "https://127.0.0.1:"), "%s", tls.base_url ().c_str ());
+    /* The control calls go over HTTPS too (EmulatorProcess trusts the cert). */
+    tls.set_script ("[{\"do\":\"image\"},{\"do\":\"hang\"}]");
+    const std::string url = tls.base_url () + "/v1beta/models/gemini-2.5-flash-image:generateContent";
+    const std::string body = prompt_body ("over tls");
+
+    /* Not trusted: a certificate error, and no request reached the API. */
+    Reply r = send ("POST", url, &body, {{"x-goog-api-key", "k"}});
+    fail_unless (r.error != nullptr, "an untrusted certificate was accepted");
+    fail_unless (r.error->domain == G_TLS_ERROR, "%s", r.error->message);
+    JsonNodePtr log (tls.requests ());
+    fail_unless_equals_int (json_array_get_length (json_node_get_array (log.get ())), 0);
+
+    /* Trusted: the normal answer. */
+    GErrorPtr err;
+    GObjectPtr<GTlsDatabase> db (g_tls_file_database_new (cert.c_str (), out_error (err)));
+    fail_unless (db != nullptr, "%s", err ? err->message : "");
+    session_tls_db = db.get ();
+    r = send ("POST", url, &body, {{"x-goog-api-key", "k"}});
+    fail_unless (!r.error, "%s", r.error ? r.error->message : "");
+    fail_unless_equals_int (r.status, 200);
+    image_part (r, 1, ImageFormat::Png);
+    /* Raw actions work over TLS too: hang, then the client gives up. */
+    r = send ("POST", url, &body, {{"x-goog-api-key", "k"}}, 1);
+    fail_unless (r.error != nullptr);
+    session_tls_db = nullptr;
+    log.reset (tls.requests ());
+    JsonArray *a = json_node_get_array (log.get ());
+    fail_unless_equals_int (json_array_get_length (a), 2);
+    fail_unless_equals_string (str_at (json_array_get_element (a, 0), "host"), "127.0.0.1");
+    fail_unless_equals_string (str_at (json_array_get_element (a, 1), "answer"), "hang");
+  }
+  g_unlink (cert.c_str ());
+  g_unlink (key.c_str ());
+  g_rmdir (dir.get ());
+}
+GST_END_TEST;
+
 /* ------------------------------------------------------- control tests */
 
 GST_START_TEST (test_requests_log)
@@ -967,6 +1118,12 @@ GST_START_TEST (test_command_line)
 
   run = run_emulator ({"--no-such-option"});
   fail_unless_equals_int (run.status, 2);
+  run = run_emulator ({"--tls-cert", "/nonexistent/cert.pem"});
+  fail_unless_equals_int (run.status, 2);
+  fail_unless (run.err.find ("--tls-key") != std::string::npos, "%s", run.err.c_str ());
+  run = run_emulator ({"--tls-cert", "/nonexistent/cert.pem", "--tls-key", "/nonexistent/key.pem"});
+  fail_unless_equals_int (run.status, 1);
+  fail_unless (run.err.find ("TLS certificate") != std::string::npos, "%s", run.err.c_str ());
 }
 GST_END_TEST;
 
@@ -1000,12 +1157,16 @@ emulator_http_suite (void)
   tcase_add_test (script, test_script_delay_and_headers);
   tcase_add_test (script, test_script_then);
   tcase_add_test (script, test_bad_scripts);
+  tcase_add_test (script, test_script_cycle);
   suite_add_tcase (s, script);
 
   TCase *control = tcase_create ("control");
   tcase_add_checked_fixture (control, start_emulator, stop_emulator);
   tcase_set_timeout (control, 60);
   tcase_add_test (control, test_requests_log);
+  tcase_add_test (control, test_requests_log_host_and_time);
+  tcase_add_test (control, test_proxy_absolute_form);
+  tcase_add_test (control, test_tls);
   tcase_add_test (control, test_command_line);
   suite_add_tcase (s, control);
   return s;
