@@ -63,8 +63,13 @@ member_int (JsonObject * obj, const char *name)
   GType t = json_node_get_value_type (n);
   if (t == G_TYPE_INT64)
     return json_node_get_int (n);
-  if (t == G_TYPE_DOUBLE)
-    return (gint64) json_node_get_double (n);
+  if (t == G_TYPE_DOUBLE) {
+    /* Casting a double outside gint64's range is undefined behaviour. */
+    double d = json_node_get_double (n);
+    if (!(d >= -9223372036854775808.0 && d < 9223372036854775808.0))
+      return std::nullopt;
+    return (gint64) d;
+  }
   return std::nullopt;
 }
 
@@ -798,6 +803,10 @@ decode_base64_strict (const char *text, gsize length)
   gint state = 0;
   guint save = 0;
   gsize out_len = g_base64_decode_step (text, length, out, &state, &save);
+  /* The step decoder only emits whole 4-character groups: finish an
+   * unpadded tail by feeding the padding it lacks. */
+  if (padding == 0 && significant % 4 != 0)
+    out_len += g_base64_decode_step ("==", 4 - significant % 4, out + out_len, &state, &save);
   return g_bytes_new_take (out, out_len);
 }
 

@@ -903,8 +903,9 @@ gst_gemini_image_src_start_http (GstGeminiImageSrc * self)
 {
   auto priv = self->priv;
   HttpEngine::Config config;
+  GCharPtr gst_version (gst_version_string ());
   config.user_agent = "gst-gemini/" VERSION " GStreamer/" +
-      std::string (gst_version_string () + strlen ("GStreamer "));
+      std::string (gst_version.get () + strlen ("GStreamer "));
   {
     std::lock_guard<std::mutex> lk (priv->lock);
     const Settings & s = priv->settings;

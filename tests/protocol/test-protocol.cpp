@@ -295,6 +295,11 @@ GST_START_TEST (test_classify_broken_bodies)
   /* A new generation may well come back intact. */
   fail_unless_equals_int ((int) r.action, (int) Action::RetryContent);
 
+  /* Numbers beyond 64 bits are ignored, not cast (undefined behaviour). */
+  r = classify (200, "{\"error\":{\"code\":1e19,\"message\":\"x\"},\"usageMetadata\":{\"promptTokenCount\":1e300}}");
+  fail_unless_equals_int ((int) r.outcome, (int) Outcome::ErrorInBody);
+  fail_unless_equals_int (r.usage.prompt_tokens, -1);
+
   /* Wrong JSON types where objects are expected must not crash. */
   r = classify (200, "{\"candidates\":[{\"content\":{\"parts\":[1,\"x\",null,{\"inlineData\":5}]},"
       "\"finishReason\":7}]}");
@@ -344,6 +349,16 @@ GST_START_TEST (test_base64_strict)
   g_bytes_unref (b);
   b = decode_base64_strict ("aGVs\nbG8=", 9);
   fail_unless (b);
+  g_bytes_unref (b);
+  /* Padding is optional: unpadded tails decode in full. */
+  b = decode_base64_strict ("QUI", 3);
+  fail_unless (b);
+  fail_unless_equals_int (g_bytes_get_size (b), 2);
+  g_bytes_unref (b);
+  b = decode_base64_strict ("QUJDRA", 6);
+  fail_unless (b);
+  fail_unless_equals_int (g_bytes_get_size (b), 4);
+  fail_unless (memcmp (g_bytes_get_data (b, nullptr), "ABCD", 4) == 0);
   g_bytes_unref (b);
   fail_if (decode_base64_strict ("aGVsbG8=x", 9));
   fail_if (decode_base64_strict ("a*b=", 4));
