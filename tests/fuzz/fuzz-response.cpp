@@ -1,0 +1,158 @@
+/* gst-gemini: libFuzzer target for the response classifier and what it feeds.
+ *
+ * Input layout (make-seeds writes seeds in this layout):
+ *
+ *   byte 0     bits 0-2: HTTP status, index mod 5 into {200, 400, 429, 500, 503}
+ *              bit 7:    a Retry-After header follows
+ *   [byte 1]   only with bit 7: header length n (mod 32)
+ *   [n bytes]  only with bit 7: the Retry-After value (cut at the first NUL)
+ *   rest       the response body
+ *
+ * For every input: gemini::classify_http_response () on (status, Retry-After,
+ * body), Response::describe () and outcome_name (); when the outcome is
+ * Image, gemini::decode_image () on the decoded bytes with a 4096x4096 pixel
+ * limit and, when that fails, mark_undecodable () and describe () as the
+ * element does. Then the small parsers on slices of the body:
+ * parse_duration_seconds () and parse_retry_after () on a NUL-terminated copy
+ * of its first line, decode_base64_strict () on the body itself (not
+ * NUL-terminated: the fuzzer's buffer ends exactly at `size`, so ASan sees any
+ * read past `length`).
+ *
+ * Deterministic apart from parse_retry_after ()'s HTTP-date branch, whose
+ * result depends on the clock but whose control flow does not. Leak-free:
+ * libFuzzer's -detect_leaks (on by default under ASan) checks every input.
+ * SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <glib.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+
+#include "gemini-image.h"
+#include "gemini-protocol.h"
+
+namespace {
+
+constexpr guint kStatuses[] = { 200, 400, 429, 500, 503 };
+constexpr gsize kMaxLineForParsers = 128;
+
+/* Keeps the optimizer from dropping results it cannot see used. */
+volatile gsize sink;
+
+void
+consume (const std::string & s)
+{
+  sink = sink + s.size ();
+}
+
+void
+fuzz_classifier (guint status, const char *retry_after, const guint8 * body, gsize body_size)
+{
+  GBytes *bytes = g_bytes_new_static (body, body_size);
+  gemini::Response r = gemini::classify_http_response (status, retry_after, bytes);
+  g_bytes_unref (bytes);
+
+  consume (r.describe ());
+  consume (gemini::outcome_name (r.outcome));
+  /* What the element relies on: an Image outcome carries bytes to decode
+   * and says Deliver. */
+  if (r.outcome == gemini::Outcome::Image
+      && (!r.image || g_bytes_get_size (r.image.get ()) == 0 || r.action != gemini::Action::Deliver))
+    abort ();
+
+  if (r.outcome == gemini::Outcome::Image) {
+    gsize size = 0;
+    const guint8 *data = static_cast<const guint8 *> (g_bytes_get_data (r.image.get (), &size));
+    gemini::DecodeLimits limits;
+    limits.max_pixels = 4096ull * 4096ull;
+    gemini::DecodedImage image;
+    std::string error;
+    if (gemini::decode_image (data, size, limits, image, error)) {
+      if (image.width <= 0 || image.height <= 0
+          || (guint64) image.width * (guint64) image.height > limits.max_pixels
+          || image.size != image.stride * (gsize) image.height || !image.pixels)
+        abort ();
+      /* Touch the last pixel row: ASan checks the allocation's size. */
+      sink = sink + image.pixels.get ()[image.size - 1];
+    } else {
+      /* As the element does with bytes that do not decode. */
+      gemini::mark_undecodable (r, error, image.over_limit);
+      consume (r.describe ());
+    }
+  }
+}
+
+void
+fuzz_parsers (const guint8 * body, gsize body_size)
+{
+  /* The first line, NUL-terminated, as a Duration and as a Retry-After. */
+  gsize n = 0;
+  while (n < body_size && n < kMaxLineForParsers && body[n] != '\n' && body[n] != '\0')
+    n++;
+  std::string line (reinterpret_cast<const char *> (body), n);
+  if (auto d = gemini::parse_duration_seconds (line.c_str ())) {
+    if (!(*d >= 0))
+      abort ();  /* documented: finite and not negative */
+  }
+  if (auto d = gemini::parse_retry_after (line.c_str ())) {
+    if (!(*d >= 0))
+      abort ();
+  }
+
+  /* The whole body as base64, bounded by its length. Accepted text must
+   * decode to exactly 6 bits per alphabet character, rounded down, padded
+   * or not (the header promises "padding optional"). */
+  if (GBytes *decoded = gemini::decode_base64_strict (reinterpret_cast<const char *> (body), body_size)) {
+    gsize significant = 0;
+    for (gsize i = 0; i < body_size; i++)
+      significant += g_ascii_isalnum (body[i]) || body[i] == '+' || body[i] == '/';
+    if (g_bytes_get_size (decoded) != significant * 3 / 4)
+      abort ();
+    g_bytes_unref (decoded);
+  }
+}
+
+}  // namespace
+
+extern "C" int
+LLVMFuzzerInitialize (int *, char ***)
+{
+  /* One-time GLib/json-glib type registrations happen here, not inside the
+   * first input, so that libFuzzer's per-input leak check never sees them. */
+  static const char warmup[] = "{\"candidates\":[]}";
+  GBytes *b = g_bytes_new_static (warmup, sizeof warmup - 1);
+  gemini::Response r = gemini::classify_http_response (200, "Thu, 01 Jan 2099 00:00:00 GMT", b);
+  g_bytes_unref (b);
+  consume (r.describe ());
+  return 0;
+}
+
+extern "C" int
+LLVMFuzzerTestOneInput (const uint8_t * data, size_t size)
+{
+  if (size < 1)
+    return 0;
+  const guint status = kStatuses[(data[0] & 0x07) % G_N_ELEMENTS (kStatuses)];
+  const bool has_retry_after = (data[0] & 0x80) != 0;
+  gsize pos = 1;
+
+  std::string retry_after;
+  if (has_retry_after) {
+    if (pos >= size)
+      return 0;
+    gsize n = data[pos++] % 32;
+    if (n > size - pos)
+      n = size - pos;
+    retry_after.assign (reinterpret_cast<const char *> (data + pos), n);
+    retry_after.resize (strnlen (retry_after.c_str (), retry_after.size ()));
+    pos += n;
+  }
+
+  const guint8 *body = data + pos;
+  const gsize body_size = size - pos;
+  fuzz_classifier (status, has_retry_after ? retry_after.c_str () : nullptr, body, body_size);
+  fuzz_parsers (body, body_size);
+  return 0;
+}

@@ -1,0 +1,378 @@
+/* gst-gemini: writes the seed corpus for fuzz-response.
+ *
+ *   make-seeds RECORDED_DIR OUT_DIR
+ *
+ * OUT_DIR/full/   one seed per recorded interaction (every .yaml file in
+ *                 RECORDED_DIR, read with the emulator's cassette reader):
+ *                 the response body as recorded, MB-sized base64 and
+ *                 thoughtSignature included.
+ * OUT_DIR/small/  the same bodies with every string longer than 4 KiB
+ *                 replaced by a tiny valid value (inlineData.data: base64 of
+ *                 an 8x8 PNG or JPEG encoded here with libpng/libjpeg,
+ *                 matching the declared mimeType; anything else, e.g.
+ *                 thoughtSignature: a short base64 string), plus hand-written
+ *                 bodies: Google error objects with RetryInfo, QuotaFailure
+ *                 and ErrorInfo, Vertex's [{"error": ...}], promptFeedback,
+ *                 finishReason variants, thought images, WebP (libwebp) and
+ *                 GIF images, Retry-After values, out-of-range numbers.
+ *
+ * Every seed is in fuzz-response's input layout: one status/flags byte,
+ * optionally a Retry-After header, then the body.
+ * SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <glib.h>
+#include <glib/gstdio.h>
+#include <json-glib/json-glib.h>
+
+#include <cstdio>  /* jpeglib.h needs FILE */
+#include <jpeglib.h>
+#include <png.h>
+#include <webp/encode.h>
+
+#include <algorithm>
+#include <string>
+#include <vector>
+
+#include "cassette.h"
+
+namespace {
+
+constexpr gsize kLongString = 4096;
+
+/* fuzz-response's status index for an HTTP status (200, 400, 429, 500, 503). */
+guint8
+status_byte (guint status)
+{
+  switch (status) {
+    case 400: return 1;
+    case 429: return 2;
+    case 500: return 3;
+    case 503: return 4;
+    default: return 0;
+  }
+}
+
+std::string
+frame (guint status, const char *retry_after, const std::string & body)
+{
+  std::string out;
+  guint8 b0 = status_byte (status);
+  if (retry_after) {
+    gsize n = std::min<gsize> (strlen (retry_after), 31);
+    out += (char) (b0 | 0x80);
+    out += (char) n;
+    out.append (retry_after, n);
+  } else {
+    out += (char) b0;
+  }
+  return out + body;
+}
+
+void
+write_file (const std::string & dir, const std::string & name, const std::string & data)
+{
+  std::string path = dir + "/" + name;
+  GError *err = nullptr;
+  if (!g_file_set_contents (path.c_str (), data.data (), (gssize) data.size (), &err))
+    g_error ("make-seeds: cannot write %s: %s", path.c_str (), err->message);
+}
+
+/* An 8x8 RGB gradient, so the seeds' images decode to something real. */
+std::vector<guint8>
+tiny_rgb ()
+{
+  std::vector<guint8> px (8 * 8 * 3);
+  for (int y = 0; y < 8; y++)
+    for (int x = 0; x < 8; x++) {
+      guint8 *p = &px[(y * 8 + x) * 3];
+      p[0] = (guint8) (x * 32);
+      p[1] = (guint8) (y * 32);
+      p[2] = 128;
+    }
+  return px;
+}
+
+std::string
+encode_png ()
+{
+  std::vector<guint8> px = tiny_rgb ();
+  png_image image = {};
+  image.version = PNG_IMAGE_VERSION;
+  image.width = 8;
+  image.height = 8;
+  image.format = PNG_FORMAT_RGB;
+  png_alloc_size_t size = 0;
+  if (!png_image_write_to_memory (&image, nullptr, &size, 0, px.data (), 0, nullptr))
+    g_error ("make-seeds: png size: %s", image.message);
+  std::string out (size, '\0');
+  if (!png_image_write_to_memory (&image, out.data (), &size, 0, px.data (), 0, nullptr))
+    g_error ("make-seeds: png: %s", image.message);
+  out.resize (size);
+  return out;
+}
+
+std::string
+encode_jpeg ()
+{
+  std::vector<guint8> px = tiny_rgb ();
+  jpeg_compress_struct cinfo;
+  jpeg_error_mgr jerr;
+  cinfo.err = jpeg_std_error (&jerr);  /* errors exit(): fine for a build tool */
+  jpeg_create_compress (&cinfo);
+  unsigned char *mem = nullptr;
+  unsigned long mem_size = 0;
+  jpeg_mem_dest (&cinfo, &mem, &mem_size);
+  cinfo.image_width = 8;
+  cinfo.image_height = 8;
+  cinfo.input_components = 3;
+  cinfo.in_color_space = JCS_RGB;
+  jpeg_set_defaults (&cinfo);
+  jpeg_set_quality (&cinfo, 80, TRUE);
+  jpeg_start_compress (&cinfo, TRUE);
+  while (cinfo.next_scanline < cinfo.image_height) {
+    JSAMPROW row = &px[cinfo.next_scanline * 8 * 3];
+    jpeg_write_scanlines (&cinfo, &row, 1);
+  }
+  jpeg_finish_compress (&cinfo);
+  jpeg_destroy_compress (&cinfo);
+  std::string out (reinterpret_cast<char *> (mem), mem_size);
+  free (mem);
+  return out;
+}
+
+std::string
+encode_webp ()
+{
+  std::vector<guint8> px = tiny_rgb ();
+  uint8_t *out = nullptr;
+  size_t size = WebPEncodeLosslessRGB (px.data (), 8, 8, 8 * 3, &out);
+  if (size == 0)
+    g_error ("make-seeds: webp encoding failed");
+  std::string webp (reinterpret_cast<char *> (out), size);
+  WebPFree (out);
+  return webp;
+}
+
+std::string
+base64 (const std::string & bytes)
+{
+  gchar *b64 = g_base64_encode (reinterpret_cast<const guchar *> (bytes.data ()), bytes.size ());
+  std::string out (b64);
+  g_free (b64);
+  return out;
+}
+
+struct Tiny {
+  std::string png_b64 = base64 (encode_png ());
+  std::string jpeg_b64 = base64 (encode_jpeg ());
+  std::string webp_b64 = base64 (encode_webp ());
+  /* A GIF header: sniffed, then refused as a format Gemini does not send. */
+  std::string gif_b64 = base64 (std::string ("GIF89a\x08\x00\x08\x00\x80\x00\x00", 13));
+  std::string signature_b64 = base64 ("tiny thought signature");
+};
+
+/* Replaces every string longer than kLongString, in place. */
+void
+shrink (JsonNode * node, const Tiny & tiny, guint & replaced)
+{
+  if (JSON_NODE_HOLDS_ARRAY (node)) {
+    JsonArray *a = json_node_get_array (node);
+    for (guint i = 0; i < json_array_get_length (a); i++)
+      shrink (json_array_get_element (a, i), tiny, replaced);
+    return;
+  }
+  if (!JSON_NODE_HOLDS_OBJECT (node))
+    return;
+  JsonObject *o = json_node_get_object (node);
+  const char *mime = nullptr;
+  for (const char *key : { "mimeType", "mime_type" }) {
+    JsonNode *m = json_object_get_member (o, key);
+    if (m && JSON_NODE_HOLDS_VALUE (m) && json_node_get_value_type (m) == G_TYPE_STRING)
+      mime = json_node_get_string (m);
+  }
+  GList *members = json_object_get_members (o);
+  for (GList *l = members; l; l = l->next) {
+    const char *name = static_cast<const char *> (l->data);
+    JsonNode *child = json_object_get_member (o, name);
+    if (JSON_NODE_HOLDS_VALUE (child) && json_node_get_value_type (child) == G_TYPE_STRING) {
+      const char *s = json_node_get_string (child);
+      if (strlen (s) <= kLongString)
+        continue;
+      const std::string *value = &tiny.signature_b64;
+      if (g_str_equal (name, "data"))
+        value = (mime && g_str_equal (mime, "image/jpeg")) ? &tiny.jpeg_b64 : &tiny.png_b64;
+      json_node_set_string (child, value->c_str ());
+      replaced++;
+    } else {
+      shrink (child, tiny, replaced);
+    }
+  }
+  g_list_free (members);
+}
+
+std::string
+to_json (JsonNode * node)
+{
+  JsonGenerator *gen = json_generator_new ();
+  json_generator_set_root (gen, node);
+  gsize length = 0;
+  gchar *text = json_generator_to_data (gen, &length);
+  std::string out (text, length);
+  g_free (text);
+  g_object_unref (gen);
+  return out;
+}
+
+/* Hand-written bodies for what the recordings do not cover. */
+struct HandSeed {
+  const char *name;
+  guint status;
+  const char *retry_after;
+  std::string body;
+};
+
+std::vector<HandSeed>
+hand_seeds (const Tiny & tiny)
+{
+  const std::string png = tiny.png_b64, jpeg = tiny.jpeg_b64;
+  return {
+    { "error-429-retryinfo-quota", 429, nullptr,
+      R"({"error":{"code":429,"message":"You exceeded your current quota. Quota exceeded for metric: generativelanguage.googleapis.com/generate_content_free_tier_requests, limit: 0","status":"RESOURCE_EXHAUSTED","details":[)"
+      R"({"@type":"type.googleapis.com/google.rpc.QuotaFailure","violations":[{"quotaMetric":"generativelanguage.googleapis.com/generate_content_free_tier_requests","quotaId":"GenerateRequestsPerDayPerProjectPerModel-FreeTier","quotaDimensions":{"location":"global","model":"gemini-2.5-flash-image"}}]},)"
+      R"({"@type":"type.googleapis.com/google.rpc.Help","links":[{"description":"Learn more","url":"https://ai.google.dev/gemini-api/docs/rate-limits"}]},)"
+      R"({"@type":"type.googleapis.com/google.rpc.RetryInfo","retryDelay":"53s"}]}})" },
+    { "error-429-per-minute", 429, "34",
+      R"({"error":{"code":429,"message":"Resource has been exhausted (e.g. check quota).","status":"RESOURCE_EXHAUSTED","details":[{"@type":"type.googleapis.com/google.rpc.QuotaFailure","violations":[{"quotaId":"GenerateRequestsPerMinutePerProjectPerModel"}]},{"@type":"type.googleapis.com/google.rpc.RetryInfo","retryDelay":"34.482s"}]}})" },
+    { "error-400-api-key", 400, nullptr,
+      R"({"error":{"code":400,"message":"API key not valid. Please pass a valid API key.","status":"INVALID_ARGUMENT","details":[{"@type":"type.googleapis.com/google.rpc.ErrorInfo","reason":"API_KEY_INVALID","domain":"googleapis.com","metadata":{"service":"generativelanguage.googleapis.com"}},{"@type":"type.googleapis.com/google.rpc.LocalizedMessage","locale":"en-US","message":"API key not valid. Please pass a valid API key."}]}})" },
+    { "error-500-internal", 500, nullptr,
+      R"({"error":{"code":500,"message":"An internal error has occurred. Please retry or report in https://developers.generativeai.google/guide/troubleshooting","status":"INTERNAL"}})" },
+    { "error-503-overloaded", 503, "Wed, 21 Oct 2015 07:28:00 GMT",
+      R"({"error":{"code":503,"message":"The model is overloaded. Please try again later.","status":"UNAVAILABLE"}})" },
+    { "error-503-html", 503, "120",
+      "<html><head><title>503 Service Unavailable</title></head><body>upstream connect error</body></html>" },
+    { "vertex-error-array", 429, nullptr,
+      R"([{"error":{"code":429,"message":"Resource exhausted. Please try again later.","status":"RESOURCE_EXHAUSTED"}}])" },
+    { "error-in-200", 200, nullptr,
+      R"({"error":{"code":500,"message":"Internal error encountered.","status":"INTERNAL","details":[{"@type":"type.googleapis.com/google.rpc.RetryInfo","retryDelay":"1.5s"}]}})" },
+    { "prompt-blocked", 200, nullptr,
+      R"({"promptFeedback":{"blockReason":"PROHIBITED_CONTENT","blockReasonMessage":"The prompt was blocked.","safetyRatings":[{"category":"HARM_CATEGORY_SEXUALLY_EXPLICIT","probability":"HIGH","blocked":true}]},"usageMetadata":{"promptTokenCount":8,"totalTokenCount":8},"modelVersion":"gemini-2.5-flash-image","responseId":"abc"})" },
+    { "finish-image-safety", 200, nullptr,
+      R"({"candidates":[{"content":{"role":"model"},"finishReason":"IMAGE_SAFETY","finishMessage":"Unable to show the generated image.","index":0}],"usageMetadata":{"promptTokenCount":9,"totalTokenCount":9}})" },
+    { "finish-no-image", 200, nullptr,
+      R"({"candidates":[{"content":{"parts":[{"text":"I can only describe it."}],"role":"model"},"finishReason":"NO_IMAGE","index":0}]})" },
+    { "finish-image-other", 200, nullptr,
+      R"({"candidates":[{"finishReason":"IMAGE_OTHER","finishMessage":"Image generation failed."}]})" },
+    { "finish-max-tokens", 200, nullptr,
+      R"({"candidates":[{"content":{"parts":[{"text":"Here is"}],"role":"model"},"finishReason":"MAX_TOKENS"}],"usageMetadata":{"promptTokenCount":9,"candidatesTokenCount":8192,"thoughtsTokenCount":12,"totalTokenCount":8213}})" },
+    { "finish-recitation", 200, nullptr,
+      R"({"candidates":[{"content":{"parts":[{"text":"x","thought":true}]},"finishReason":"RECITATION"}]})" },
+    { "text-only", 200, nullptr,
+      R"({"candidates":[{"content":{"parts":[{"text":"A banana astronaut floats above the Earth."},{"text":"thinking...","thought":true}],"role":"model"},"finishReason":"STOP"}]})" },
+    { "thought-images-then-final", 200, nullptr,
+      R"({"candidates":[{"content":{"parts":[{"inlineData":{"mimeType":"image/png","data":")" + png
+      + R"("},"thought":true},{"text":"Here it is."},{"inlineData":{"mimeType":"image/jpeg","data":")" + jpeg
+      + R"("},"thoughtSignature":"c2ln"}],"role":"model"},"finishReason":"STOP"}]})" },
+    { "webp-image", 200, nullptr,
+      R"({"candidates":[{"content":{"parts":[{"inlineData":{"mimeType":"image/webp","data":")" + tiny.webp_b64
+      + R"("}}]},"finishReason":"STOP"}]})" },
+    { "gif-image", 200, nullptr,
+      R"({"candidates":[{"content":{"parts":[{"inlineData":{"mimeType":"image/gif","data":")" + tiny.gif_b64
+      + R"("}}]},"finishReason":"STOP"}]})" },
+    { "snake-case-inline-data", 200, nullptr,
+      R"({"candidates":[{"content":{"parts":[{"inline_data":{"mime_type":"image/png","data":")" + png + R"("}}]}}]})" },
+    { "corrupt-base64", 200, nullptr,
+      R"({"candidates":[{"content":{"parts":[{"inlineData":{"mimeType":"image/png","data":"iVBORw0KGgo*AAAA"}}]},"finishReason":"STOP"}]})" },
+    { "wrong-types", 200, nullptr,
+      R"({"candidates":[{"content":{"parts":[{"inlineData":{"mimeType":7,"data":true}},{"text":null},3]},"finishReason":1}],"usageMetadata":{"promptTokenCount":"9","totalTokenCount":1.5e3}})" },
+    { "huge-numbers", 200, nullptr,
+      R"({"promptFeedback":{"blockReason":"OTHER"},"usageMetadata":{"promptTokenCount":1e300,"totalTokenCount":-1e300}})" },
+    { "error-code-out-of-range", 200, nullptr, R"({"error":{"code":1e19,"message":"x"}})" },
+    { "no-candidates", 200, nullptr, R"({"candidates":[],"modelVersion":"x"})" },
+    { "not-an-object", 200, nullptr, R"([1,2,3])" },
+    { "empty", 200, nullptr, "" },
+    { "duration-line", 200, nullptr, "34.482s\n" },
+    { "retry-after-line", 200, nullptr, "Wed, 21 Oct 2015 07:28:00 GMT\n" },
+    { "base64-body", 200, nullptr, png },
+    { "base64-unpadded", 200, nullptr, "QUJDRA" },
+  };
+}
+
+/* Empties a seed directory, so that renamed or dropped seeds do not linger. */
+void
+clear_dir (const std::string & path)
+{
+  GDir *dir = g_dir_open (path.c_str (), 0, nullptr);
+  if (!dir)
+    return;
+  while (const char *name = g_dir_read_name (dir))
+    g_remove ((path + "/" + name).c_str ());
+  g_dir_close (dir);
+}
+
+}  // namespace
+
+int
+main (int argc, char **argv)
+{
+  if (argc != 3) {
+    g_printerr ("usage: %s RECORDED_DIR OUT_DIR\n", argv[0]);
+    return 2;
+  }
+  const std::string recorded = argv[1], out = argv[2];
+  const std::string full_dir = out + "/full", small_dir = out + "/small";
+  if (g_mkdir_with_parents (full_dir.c_str (), 0755) != 0 || g_mkdir_with_parents (small_dir.c_str (), 0755) != 0)
+    g_error ("make-seeds: cannot create %s", out.c_str ());
+  clear_dir (full_dir);
+  clear_dir (small_dir);
+
+  Tiny tiny;
+  guint full = 0, small = 0;
+
+  GError *err = nullptr;
+  GDir *dir = g_dir_open (recorded.c_str (), 0, &err);
+  if (!dir)
+    g_error ("make-seeds: %s", err->message);
+  std::vector<std::string> names;
+  while (const char *name = g_dir_read_name (dir))
+    if (g_str_has_suffix (name, ".yaml"))
+      names.emplace_back (name);
+  g_dir_close (dir);
+  std::sort (names.begin (), names.end ());
+  if (names.empty ())
+    g_error ("make-seeds: no *.yaml in %s", recorded.c_str ());
+
+  for (const std::string & name : names) {
+    std::vector<gemini::emulator::Interaction> interactions;
+    std::string error;
+    if (!gemini::emulator::load_cassette (recorded + "/" + name, interactions, error))
+      g_error ("make-seeds: %s: %s", name.c_str (), error.c_str ());
+    std::string stem = name.substr (0, name.size () - strlen (".yaml"));
+    for (gsize i = 0; i < interactions.size (); i++) {
+      const auto & ia = interactions[i];
+      if (!ia.response_body)
+        continue;
+      const char *retry_after = ia.response_header ("retry-after");
+      std::string seed_name = stem + "-" + std::to_string (i);
+      std::string body = to_json (ia.response_body.get ());
+      write_file (full_dir, seed_name, frame (ia.status, retry_after, body));
+      full++;
+      /* A fresh, mutable tree (json_node_copy () would share the objects). */
+      JsonNode *copy = json_from_string (body.c_str (), &err);
+      if (!copy)
+        g_error ("make-seeds: %s: %s", seed_name.c_str (), err->message);
+      guint replaced = 0;
+      shrink (copy, tiny, replaced);
+      write_file (small_dir, seed_name + "-small", frame (ia.status, retry_after, to_json (copy)));
+      json_node_unref (copy);
+      small++;
+    }
+  }
+
+  for (const HandSeed & s : hand_seeds (tiny)) {
+    write_file (small_dir, std::string ("hand-") + s.name, frame (s.status, s.retry_after, s.body));
+    small++;
+  }
+  g_print ("make-seeds: %u full-size seeds in %s, %u small seeds in %s\n", full, full_dir.c_str (), small,
+      small_dir.c_str ());
+  return 0;
+}
