@@ -36,10 +36,12 @@ HttpCall::wait_until (std::chrono::steady_clock::time_point deadline)
   {
     std::unique_lock<std::mutex> lk (lock_);
     cond_.wait_until (lk, deadline, [this] { return done_ || cancelled_; });
-    if (done_)
-      return WaitResult::Done;
+    /* Cancelled first: by the time a slow waiter wakes, the engine thread
+     * may already have completed the call with the cancellation error. */
     if (cancelled_)
       return WaitResult::Cancelled;
+    if (done_)
+      return WaitResult::Done;
   }
   cancel ();
   return WaitResult::TimedOut;

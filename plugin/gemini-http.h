@@ -53,7 +53,9 @@ public:
   enum class WaitResult { Done, Cancelled, TimedOut };
 
   /* Blocks until the response is complete, cancel() is called, or the
-   * deadline passes. On TimedOut the request is cancelled as well. */
+   * deadline passes. On TimedOut the request is cancelled as well. Once
+   * cancel() was called the result is Cancelled, even if the response
+   * completed meanwhile. */
   WaitResult wait_until (std::chrono::steady_clock::time_point deadline);
 
   /* Thread-safe; wakes a waiter at once. The socket is closed on the engine
