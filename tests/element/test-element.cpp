@@ -2,7 +2,6 @@
  * against the gemini-emulator process over loopback HTTP.
  * SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The check framework defines fail(): C++ headers go first. */
-#include <chrono>
 #include <memory>
 #include <string>
 #include <vector>
@@ -10,133 +9,15 @@
 #include "emulator-image.h"
 #include "emulator-process.h"
 #include "gemini-image.h"
+#include "pipeline-runner.h"
 
-#include <gst/app/gstappsink.h>
 #include <gst/check/gstcheck.h>
 #include <gst/check/gstharness.h>
 #include <gst/video/video.h>
 #include <json-glib/json-glib.h>
 
 using namespace gemini;
-using gemini::test::EmulatorProcess;
-
-static EmulatorProcess *emu;
-static gchar *tmpdir;
-
-static void
-start_emulator (void)
-{
-  emu = new EmulatorProcess ();
-  tmpdir = g_dir_make_tmp ("gemini-element-XXXXXX", nullptr);
-}
-
-static void
-stop_emulator (void)
-{
-  delete emu;
-  emu = nullptr;
-  GCharPtr cmd (g_strdup_printf ("rm -rf '%s'", tmpdir));
-  if (system (cmd.get ()) != 0)
-    g_printerr ("could not remove %s\n", tmpdir);
-  g_free (tmpdir);
-}
-
-static std::string
-tmp_path (const char *name)
-{
-  GCharPtr p (g_build_filename (tmpdir, name, nullptr));
-  return p.get ();
-}
-
-/* "geminiimagesrc api-endpoint=... api-key=test-key <props>" */
-static std::string
-src_desc (const std::string & props)
-{
-  return "geminiimagesrc name=src api-endpoint=" + emu->base_url () + " api-key=test-key " + props;
-}
-
-struct RunResult {
-  GstMessageType type = GST_MESSAGE_UNKNOWN;   /* EOS or ERROR */
-  GErrorPtr error;
-  std::string debug;
-  GstStructure *details = nullptr;
-  std::vector<GstSample *> samples;
-  std::vector<GstStructure *> image_messages;
-  ~RunResult ()
-  {
-    if (details)
-      gst_structure_free (details);
-    for (auto s : samples)
-      gst_sample_unref (s);
-    for (auto s : image_messages)
-      gst_structure_free (s);
-  }
-  bool error_is (GQuark domain, gint code) const
-  {
-    return error && g_error_matches (error.get (), domain, code);
-  }
-  std::string message () const { return error ? error->message : ""; }
-};
-
-/* Runs a pipeline to EOS or error. An appsink named "sink" is drained. */
-static void
-run_pipeline (const std::string & desc, RunResult & res, guint timeout_s = 60)
-{
-  GErrorPtr err;
-  GstElement *pipeline = gst_parse_launch (desc.c_str (), out_error (err));
-  fail_unless (pipeline != nullptr, "%s: %s", desc.c_str (), err ? err->message : "");
-  GstElement *sink = gst_bin_get_by_name (GST_BIN (pipeline), "sink");
-  GstBus *bus = gst_element_get_bus (pipeline);
-
-  gst_element_set_state (pipeline, GST_STATE_PLAYING);
-  auto deadline = g_get_monotonic_time () + timeout_s * G_TIME_SPAN_SECOND;
-  while (res.type == GST_MESSAGE_UNKNOWN) {
-    if (sink) {
-      while (GstSample *s = gst_app_sink_try_pull_sample (GST_APP_SINK (sink), 0))
-        res.samples.push_back (s);
-    }
-    GstMessage *msg = gst_bus_timed_pop (bus, 20 * GST_MSECOND);
-    if (msg) {
-      switch (GST_MESSAGE_TYPE (msg)) {
-        case GST_MESSAGE_EOS:
-          res.type = GST_MESSAGE_EOS;
-          break;
-        case GST_MESSAGE_ERROR: {
-          GError *e = nullptr;
-          gchar *dbg = nullptr;
-          gst_message_parse_error (msg, &e, &dbg);
-          res.error.reset (e);
-          res.debug = dbg ? dbg : "";
-          g_free (dbg);
-          const GstStructure *d = nullptr;
-          gst_message_parse_error_details (msg, &d);
-          if (d)
-            res.details = gst_structure_copy (d);
-          res.type = GST_MESSAGE_ERROR;
-          break;
-        }
-        case GST_MESSAGE_ELEMENT: {
-          const GstStructure *s = gst_message_get_structure (msg);
-          if (s && gst_structure_has_name (s, "gemini-image"))
-            res.image_messages.push_back (gst_structure_copy (s));
-          break;
-        }
-        default:
-          break;
-      }
-      gst_message_unref (msg);
-    }
-    fail_if (g_get_monotonic_time () > deadline, "pipeline did not finish: %s", desc.c_str ());
-  }
-  if (sink) {
-    while (GstSample *s = gst_app_sink_try_pull_sample (GST_APP_SINK (sink), 0))
-      res.samples.push_back (s);
-    gst_object_unref (sink);
-  }
-  fail_unless_equals_int (gst_element_set_state (pipeline, GST_STATE_NULL), GST_STATE_CHANGE_SUCCESS);
-  gst_object_unref (bus);
-  gst_object_unref (pipeline);
-}
+using namespace gemini::test;
 
 static void
 load_file_image (const std::string & path, DecodedImage & img)
@@ -172,7 +53,7 @@ make_reference (const char *name, const char *pattern = "red")
   RunResult r;
   run_pipeline (std::string ("videotestsrc num-buffers=1 pattern=") + pattern +
       " ! video/x-raw,format=RGB,width=64,height=48 ! pngenc ! filesink location=\"" + path + "\"", r);
-  fail_unless_equals_int (r.type, GST_MESSAGE_EOS);
+  expect_eos (r);
   return path;
 }
 
@@ -195,15 +76,6 @@ last_request_body (JsonNode ** owner)
   return json_object_get_object_member (req, "body");
 }
 
-static guint
-request_count ()
-{
-  JsonNode *owner;
-  guint n = json_array_get_length (received_requests (&owner));
-  json_node_unref (owner);
-  return n;
-}
-
 /* ------------------------------------------------------------------ tests */
 
 GST_START_TEST (test_prompt_to_png_file)
@@ -214,7 +86,7 @@ GST_START_TEST (test_prompt_to_png_file)
   RunResult r;
   run_pipeline (src_desc (std::string ("prompt=\"") + prompt + "\"") +
       " ! videoconvert ! pngenc ! filesink location=\"" + out + "\"", r);
-  fail_unless_equals_int (r.type, GST_MESSAGE_EOS);
+  expect_eos (r);
 
   DecodedImage img;
   load_file_image (out, img);
@@ -256,7 +128,7 @@ GST_START_TEST (test_reference_and_aspect_ratio)
   RunResult r;
   run_pipeline (src_desc (std::string ("prompt=\"") + prompt + "\" reference-images=\"" + day +
           "\" aspect-ratio=16:9") + " ! videoconvert ! video/x-raw,format=RGB ! appsink name=sink", r);
-  fail_unless_equals_int (r.type, GST_MESSAGE_EOS);
+  expect_eos (r);
   fail_unless_equals_int (r.samples.size (), 1);
 
   GstVideoInfo info;
@@ -308,7 +180,7 @@ GST_START_TEST (test_output_formats)
     RunResult r;
     run_pipeline (src_desc (std::string ("prompt=") + prompt) + " ! video/x-raw,format=" + fmt +
         " ! appsink name=sink", r);
-    fail_unless_equals_int (r.type, GST_MESSAGE_EOS);
+    expect_eos (r);
     fail_unless_equals_int (r.samples.size (), 1);
     GstVideoInfo info;
     fail_unless (gst_video_info_from_caps (&info, gst_sample_get_caps (r.samples[0])));
@@ -393,8 +265,7 @@ GST_END_TEST;
 /* A second image of another size renegotiates the caps. */
 GST_START_TEST (test_caps_renegotiation)
 {
-  emu->reset ();
-  emu->set_script ("{\"steps\":[{\"do\":\"image\"},{\"do\":\"replay\",\"file\":"
+  script ("{\"steps\":[{\"do\":\"image\"},{\"do\":\"replay\",\"file\":"
       "\"test_google_image_generation_with_text.yaml\"}]}");
   GstHarness *h = gst_harness_new_parse (src_desc ("prompt=two num-images=2").c_str ());
   gst_harness_set_sink_caps_str (h, "video/x-raw,format=RGB");
@@ -435,7 +306,7 @@ GST_START_TEST (test_pro_model_sizes)
           "image-size=2K aspect-ratio=16:9 response-modalities=text-and-image system-instruction=\"Always "
           "produce an image.\" temperature=0.5 seed=7") + " ! videoconvert ! video/x-raw,format=RGB ! "
       "appsink name=sink", r);
-  fail_unless_equals_int (r.type, GST_MESSAGE_EOS);
+  expect_eos (r);
   fail_unless_equals_int (r.samples.size (), 1);
   GstVideoInfo info;
   fail_unless (gst_video_info_from_caps (&info, gst_sample_get_caps (r.samples[0])));
@@ -463,7 +334,7 @@ GST_START_TEST (test_pro_model_sizes)
   /* imageSize is never sent to the 1K-only Flash model. */
   RunResult r2;
   run_pipeline (src_desc ("prompt=flash image-size=4K") + " ! fakesink", r2);
-  fail_unless_equals_int (r2.type, GST_MESSAGE_EOS);
+  expect_eos (r2);
   body = last_request_body (&owner);
   fail_if (json_object_has_member (json_object_get_object_member (body, "generationConfig"), "imageConfig"));
   json_node_unref (owner);
@@ -489,7 +360,7 @@ GST_START_TEST (test_recorded_responses)
     emu->set_script (script.get ());
     RunResult r;
     run_pipeline (src_desc ("prompt=recorded") + " ! videoconvert ! video/x-raw,format=RGBA ! appsink name=sink", r);
-    fail_unless_equals_int (r.type, GST_MESSAGE_EOS);
+    expect_eos (r);
     fail_unless_equals_int (r.samples.size (), 1);
     GstVideoInfo info;
     fail_unless (gst_video_info_from_caps (&info, gst_sample_get_caps (r.samples[0])));
@@ -513,10 +384,9 @@ GST_START_TEST (test_recorded_responses)
   RunResult r;
   /* content-retries=0: the first answer is the one under test. */
   run_pipeline (src_desc ("prompt=recorded content-retries=0") + " ! videoconvert ! appsink name=sink", r);
-  fail_unless_equals_int (r.type, GST_MESSAGE_ERROR);
-  fail_unless (r.error_is (GST_STREAM_ERROR, GST_STREAM_ERROR_FAILED), "%s", r.message ().c_str ());
-  fail_unless (r.message ().find ("finishReason=STOP") != std::string::npos, "%s", r.message ().c_str ());
-  fail_unless (r.message ().find ("axolotl") != std::string::npos, "%s", r.message ().c_str ());
+  expect_error (r, GST_STREAM_ERROR, GST_STREAM_ERROR_FAILED);
+  expect_says (r, "finishReason=STOP");
+  expect_says (r, "axolotl");
   fail_unless_equals_int (r.samples.size (), 0);
   fail_unless_equals_string (gst_structure_get_string (r.details, "outcome"), "text-only");
   emu->set_script ("[]");
@@ -540,9 +410,8 @@ GST_START_TEST (test_no_image_answers_are_errors)
     emu->set_script (std::string ("[") + c.script + "]");
     RunResult r;
     run_pipeline (src_desc ("prompt=nothing content-retries=0") + " ! appsink name=sink", r);
-    fail_unless_equals_int (r.type, GST_MESSAGE_ERROR);
-    fail_unless (r.error_is (GST_STREAM_ERROR, GST_STREAM_ERROR_FAILED), "%s", r.message ().c_str ());
-    fail_unless (r.message ().find (c.expect) != std::string::npos, "%s", r.message ().c_str ());
+    expect_error (r, GST_STREAM_ERROR, GST_STREAM_ERROR_FAILED);
+    expect_says (r, c.expect);
     fail_unless_equals_int (r.samples.size (), 0);
   }
   emu->set_script ("[]");
@@ -550,26 +419,6 @@ GST_START_TEST (test_no_image_answers_are_errors)
 GST_END_TEST;
 
 /* Settings errors fail READY->PAUSED with a message naming the property. */
-static void
-expect_state_change_error (const std::string & desc, GQuark domain, gint code, const char *expect)
-{
-  GstElement *pipeline = gst_parse_launch (desc.c_str (), nullptr);
-  fail_unless (pipeline != nullptr);
-  GstBus *bus = gst_element_get_bus (pipeline);
-  fail_unless_equals_int (gst_element_set_state (pipeline, GST_STATE_PAUSED), GST_STATE_CHANGE_FAILURE);
-  GstMessage *msg = gst_bus_timed_pop_filtered (bus, 5 * GST_SECOND, GST_MESSAGE_ERROR);
-  fail_unless (msg != nullptr, "no error for %s", desc.c_str ());
-  GError *err = nullptr;
-  gst_message_parse_error (msg, &err, nullptr);
-  fail_unless (g_error_matches (err, domain, code), "%s: %s", desc.c_str (), err->message);
-  fail_unless (strstr (err->message, expect) != nullptr, "'%s' not in '%s'", expect, err->message);
-  g_error_free (err);
-  gst_message_unref (msg);
-  gst_element_set_state (pipeline, GST_STATE_NULL);
-  gst_object_unref (bus);
-  gst_object_unref (pipeline);
-}
-
 GST_START_TEST (test_settings_errors)
 {
   guint before = request_count ();
@@ -601,11 +450,9 @@ GST_START_TEST (test_unknown_model_is_not_found)
   emu->reset ();
   RunResult r;
   run_pipeline (src_desc ("prompt=x model=gemini-9-imaginary") + " ! fakesink", r);
-  fail_unless_equals_int (r.type, GST_MESSAGE_ERROR);
-  fail_unless (r.error_is (GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_NOT_FOUND), "%s", r.message ().c_str ());
-  fail_unless (r.message ().find ("models/gemini-9-imaginary is not found") != std::string::npos,
-      "%s", r.message ().c_str ());
-  fail_unless (r.message ().find ("Check the model property") != std::string::npos);
+  expect_error (r, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_NOT_FOUND);
+  expect_says (r, "models/gemini-9-imaginary is not found");
+  expect_says (r, "Check the model property");
   guint status = 0;
   fail_unless (gst_structure_get_uint (r.details, "http-status-code", &status));
   fail_unless_equals_int (status, 404);
@@ -624,19 +471,18 @@ GST_START_TEST (test_api_key_sources)
   g_unsetenv ("GOOGLE_API_KEY");
   RunResult r1;
   run_pipeline (base + " ! fakesink", r1);
-  fail_unless_equals_int (r1.type, GST_MESSAGE_EOS);
+  expect_eos (r1);
 
   g_setenv ("GOOGLE_API_KEY", "right-key", TRUE);
   g_setenv ("GEMINI_API_KEY", "wrong-key", TRUE);
   RunResult r2;
   run_pipeline (base + " ! fakesink", r2);
-  fail_unless_equals_int (r2.type, GST_MESSAGE_EOS);
+  expect_eos (r2);
 
   RunResult r3;
   run_pipeline (base + " api-key=wrong-key ! fakesink", r3);
-  fail_unless_equals_int (r3.type, GST_MESSAGE_ERROR);
-  fail_unless (r3.error_is (GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_SETTINGS), "%s", r3.message ().c_str ());
-  fail_unless (r3.message ().find ("API key not valid") != std::string::npos, "%s", r3.message ().c_str ());
+  expect_error (r3, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_SETTINGS);
+  expect_says (r3, "API key not valid");
   fail_unless (r3.message ().find ("wrong-key") == std::string::npos, "key leaked: %s", r3.message ().c_str ());
   fail_unless (r3.debug.find ("wrong-key") == std::string::npos);
   g_unsetenv ("GOOGLE_API_KEY");
@@ -647,20 +493,17 @@ GST_END_TEST;
 /* A state change during a slow request returns at once. */
 GST_START_TEST (test_state_change_during_request)
 {
-  emu->reset ();
-  emu->set_script ("[{\"do\":\"image\",\"delay_ms\":30000}]");
+  script ("[{\"do\":\"image\",\"delay_ms\":30000}]");
   GstElement *pipeline = gst_parse_launch ((src_desc ("prompt=slow") + " ! fakesink").c_str (), nullptr);
   fail_unless (pipeline != nullptr);
   fail_unless_equals_int (gst_element_set_state (pipeline, GST_STATE_PLAYING), GST_STATE_CHANGE_ASYNC);
   /* Wait until the request is on the wire. */
-  auto deadline = g_get_monotonic_time () + 10 * G_TIME_SPAN_SECOND;
-  while (request_count () == 0 && g_get_monotonic_time () < deadline)
-    g_usleep (10 * 1000);
+  wait_requests (1);
   fail_unless_equals_int (request_count (), 1);
-  gint64 start = g_get_monotonic_time ();
+  const gint64 start = g_get_monotonic_time ();
   fail_unless_equals_int (gst_element_set_state (pipeline, GST_STATE_NULL), GST_STATE_CHANGE_SUCCESS);
-  gint64 took_ms = (g_get_monotonic_time () - start) / 1000;
-  fail_unless (took_ms < 500, "state change took %" G_GINT64_FORMAT " ms", took_ms);
+  const double took_ms = ms_since (start);
+  fail_unless (took_ms < 500, "state change took %.0f ms", took_ms);
   gst_object_unref (pipeline);
   emu->set_script ("[]");
 }
@@ -693,10 +536,7 @@ static Suite *
 element_suite (void)
 {
   Suite *s = suite_create ("geminiimagesrc");
-  TCase *tc = tcase_create ("pipelines");
-  suite_add_tcase (s, tc);
-  tcase_add_unchecked_fixture (tc, start_emulator, stop_emulator);
-  tcase_set_timeout (tc, 120);
+  TCase *tc = add_emulator_tcase (s, "pipelines", 120);
   tcase_add_test (tc, test_prompt_to_png_file);
   tcase_add_test (tc, test_reference_and_aspect_ratio);
   tcase_add_test (tc, test_output_formats);

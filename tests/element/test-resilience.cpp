@@ -17,229 +17,19 @@
 #include "emulator-process.h"
 #include "gemini-image.h"
 #include "glib-raii.h"
+#include "pipeline-runner.h"
 #include "self-signed-cert.h"
 
 #include <dlfcn.h>
 #include <gio/gio.h>
 #include <glib/gstdio.h>
-#include <gst/app/gstappsink.h>
 #include <gst/check/gstcheck.h>
 #include <gst/check/gstharness.h>
 #include <gst/video/video.h>
 #include <json-glib/json-glib.h>
 
 using namespace gemini;
-using gemini::test::EmulatorProcess;
-
-static EmulatorProcess *emu;
-static gchar *tmpdir;
-
-static void
-start_emulator (void)
-{
-  emu = new EmulatorProcess ();
-  tmpdir = g_dir_make_tmp ("gemini-resilience-XXXXXX", nullptr);
-}
-
-static void
-stop_emulator (void)
-{
-  delete emu;
-  emu = nullptr;
-  GCharPtr cmd (g_strdup_printf ("rm -rf '%s'", tmpdir));
-  if (system (cmd.get ()) != 0)
-    g_printerr ("could not remove %s\n", tmpdir);
-  g_free (tmpdir);
-}
-
-/* "geminiimagesrc name=src api-endpoint=... api-key=test-key <props>" */
-static std::string
-src_desc (const std::string & props, const std::string & endpoint = "")
-{
-  return "geminiimagesrc name=src api-endpoint=" + (endpoint.empty () ? emu->base_url () : endpoint) +
-      " api-key=test-key " + props;
-}
-
-static double
-seconds_since (gint64 start_us)
-{
-  return (g_get_monotonic_time () - start_us) / 1e6;
-}
-
-static double
-ms_since (gint64 start_us)
-{
-  return (g_get_monotonic_time () - start_us) / 1e3;
-}
-
-/* ------------------------------------------------------ what comes back */
-
-/* One `gemini-retry` element message. Every field is required. */
-struct Retry {
-  guint attempt = 0;
-  std::string outcome;
-  guint status = 0;
-  double delay = -1;
-  std::string reason;
-};
-
-static Retry
-parse_retry (const GstStructure * s)
-{
-  Retry r;
-  GCharPtr text (gst_structure_to_string (s));
-  fail_unless (gst_structure_get_uint (s, "attempt", &r.attempt), "no uint attempt: %s", text.get ());
-  fail_unless (gst_structure_get_uint (s, "http-status-code", &r.status), "no uint http-status-code: %s",
-      text.get ());
-  fail_unless (gst_structure_get_double (s, "delay", &r.delay), "no double delay: %s", text.get ());
-  const char *outcome = gst_structure_get_string (s, "outcome");
-  const char *reason = gst_structure_get_string (s, "reason");
-  fail_unless (outcome && reason, "no outcome/reason string: %s", text.get ());
-  r.outcome = outcome;
-  r.reason = reason;
-  fail_unless (!r.reason.empty (), "empty reason: %s", text.get ());
-  return r;
-}
-
-struct RunResult {
-  GstMessageType type = GST_MESSAGE_UNKNOWN;   /* EOS or ERROR */
-  GErrorPtr error;
-  std::string debug;
-  GstStructure *details = nullptr;
-  std::vector<GstSample *> samples;
-  std::vector<Retry> retries;
-  std::vector<std::string> warnings;
-  std::vector<GstStructure *> image_messages;
-  double seconds = 0;  /* PLAYING until EOS or ERROR */
-
-  RunResult () = default;
-  RunResult (const RunResult &) = delete;
-  RunResult & operator= (const RunResult &) = delete;
-  ~RunResult ()
-  {
-    if (details)
-      gst_structure_free (details);
-    for (auto s : samples)
-      gst_sample_unref (s);
-    for (auto s : image_messages)
-      gst_structure_free (s);
-  }
-  bool error_is (GQuark domain, gint code) const
-  {
-    return error && g_error_matches (error.get (), domain, code);
-  }
-  std::string message () const { return error ? error->message : ""; }
-  bool says (const char *text) const { return message ().find (text) != std::string::npos; }
-  /* Points into `details`; "" when absent. */
-  const char *detail_string (const char *field) const
-  {
-    const char *s = details ? gst_structure_get_string (details, field) : nullptr;
-    return s ? s : "";
-  }
-  guint detail_uint (const char *field) const
-  {
-    guint v = G_MAXUINT;
-    fail_unless (details && gst_structure_get_uint (details, field, &v), "details lack uint %s", field);
-    return v;
-  }
-  double detail_double (const char *field) const
-  {
-    double v = -1;
-    fail_unless (details && gst_structure_get_double (details, field, &v), "details lack double %s", field);
-    return v;
-  }
-};
-
-static void
-expect_eos (const RunResult & r)
-{
-  fail_unless (r.type == GST_MESSAGE_EOS, "expected EOS, got an error: %s (%s %d) after %u retries",
-      r.message ().c_str (), r.error ? g_quark_to_string (r.error->domain) : "-", r.error ? r.error->code : 0,
-      guint (r.retries.size ()));
-}
-
-using SrcSetup = std::function<void (GstElement *)>;
-
-/* Runs a pipeline to EOS or error, collecting what the application sees.
- * An appsink named "sink" is drained. `setup` gets the element named "src"
- * before PLAYING (for properties a launch line cannot set). */
-static void
-run_pipeline (const std::string & desc, RunResult & res, guint timeout_s = 60, const SrcSetup & setup = nullptr)
-{
-  GErrorPtr err;
-  GstElement *pipeline = gst_parse_launch (desc.c_str (), out_error (err));
-  fail_unless (pipeline != nullptr, "%s: %s", desc.c_str (), err ? err->message : "");
-  if (setup) {
-    GstElement *src = gst_bin_get_by_name (GST_BIN (pipeline), "src");
-    fail_unless (src != nullptr);
-    setup (src);
-    gst_object_unref (src);
-  }
-  GstElement *sink = gst_bin_get_by_name (GST_BIN (pipeline), "sink");
-  GstBus *bus = gst_element_get_bus (pipeline);
-
-  const gint64 start = g_get_monotonic_time ();
-  gst_element_set_state (pipeline, GST_STATE_PLAYING);
-  const gint64 deadline = start + timeout_s * G_TIME_SPAN_SECOND;
-  while (res.type == GST_MESSAGE_UNKNOWN) {
-    if (sink) {
-      while (GstSample *s = gst_app_sink_try_pull_sample (GST_APP_SINK (sink), 0))
-        res.samples.push_back (s);
-    }
-    GstMessage *msg = gst_bus_timed_pop (bus, 10 * GST_MSECOND);
-    if (msg) {
-      switch (GST_MESSAGE_TYPE (msg)) {
-        case GST_MESSAGE_EOS:
-          res.type = GST_MESSAGE_EOS;
-          break;
-        case GST_MESSAGE_ERROR: {
-          GError *e = nullptr;
-          gchar *dbg = nullptr;
-          gst_message_parse_error (msg, &e, &dbg);
-          res.error.reset (e);
-          res.debug = dbg ? dbg : "";
-          g_free (dbg);
-          const GstStructure *d = nullptr;
-          gst_message_parse_error_details (msg, &d);
-          if (d)
-            res.details = gst_structure_copy (d);
-          res.type = GST_MESSAGE_ERROR;
-          break;
-        }
-        case GST_MESSAGE_WARNING: {
-          GError *e = nullptr;
-          gst_message_parse_warning (msg, &e, nullptr);
-          res.warnings.push_back (e ? e->message : "");
-          g_clear_error (&e);
-          break;
-        }
-        case GST_MESSAGE_ELEMENT: {
-          const GstStructure *s = gst_message_get_structure (msg);
-          if (s && gst_structure_has_name (s, "gemini-image"))
-            res.image_messages.push_back (gst_structure_copy (s));
-          else if (s && gst_structure_has_name (s, "gemini-retry"))
-            res.retries.push_back (parse_retry (s));
-          break;
-        }
-        default:
-          break;
-      }
-      gst_message_unref (msg);
-    }
-    fail_if (g_get_monotonic_time () > deadline, "pipeline did not finish in %u s: %s", timeout_s, desc.c_str ());
-  }
-  res.seconds = seconds_since (start);
-  if (sink) {
-    while (GstSample *s = gst_app_sink_try_pull_sample (GST_APP_SINK (sink), 0))
-      res.samples.push_back (s);
-    gst_object_unref (sink);
-  }
-  const gint64 stop = g_get_monotonic_time ();
-  fail_unless_equals_int (gst_element_set_state (pipeline, GST_STATE_NULL), GST_STATE_CHANGE_SUCCESS);
-  fail_unless (ms_since (stop) < 500, "NULL after %s took %.0f ms", desc.c_str (), ms_since (stop));
-  gst_object_unref (bus);
-  gst_object_unref (pipeline);
-}
+using namespace gemini::test;
 
 /* ------------------------------------------------- the emulator's side */
 
@@ -276,66 +66,34 @@ requests ()
   return requests_of (*emu);
 }
 
-/* generateContent requests since the last reset (the log keeps 64 only). */
-static guint
-request_count ()
-{
-  JsonNode *st = emu->status ();
-  guint n = guint (json_object_get_int_member (json_node_get_object (st), "requests"));
-  json_node_unref (st);
-  return n;
-}
-
-static gint64
-open_connections ()
-{
-  JsonNode *st = emu->status ();
-  gint64 n = json_object_get_int_member (json_node_get_object (st), "open_connections");
-  json_node_unref (st);
-  return n;
-}
-
-static bool
-wait_until (const std::function<bool ()> & done, double seconds)
-{
-  const gint64 deadline = g_get_monotonic_time () + gint64 (seconds * G_USEC_PER_SEC);
-  while (!done ()) {
-    if (g_get_monotonic_time () > deadline)
-      return false;
-    g_usleep (5 * 1000);
-  }
-  return true;
-}
-
 static void
-wait_requests (guint n, double seconds = 10)
+expect_connections_closed (const char *what = "a connection stayed open")
 {
-  fail_unless (wait_until ([n] { return request_count () >= n; }, seconds), "%u request(s) expected, %u came",
-      n, request_count ());
-}
-
-/* Fresh emulator state and a script. */
-static void
-script (const std::string & json)
-{
-  emu->reset ();
-  emu->set_script (json);
+  fail_unless (wait_until ([] { return open_connections () == 0; }, 5), "%s", what);
 }
 
 /* The first backoff wait is `base`, doubling per retry, capped, plus up to
  * 10% jitter. `n` is the attempt that failed (1-based). */
 static void
-expect_backoff (const Retry & r, guint n, double base, double cap = 60)
+expect_backoff (const RetryInfo & r, guint n, double base, double cap = 60)
 {
   const double expect = std::min (base * std::pow (2.0, n - 1), cap);
   fail_unless (r.delay >= expect - 1e-6 && r.delay <= expect * 1.1 + 1e-3,
       "retry after attempt %u: delay %.4f s, expected %.4f..%.4f", n, r.delay, expect, expect * 1.1);
 }
 
+/* Every retry's wait is the backoff from `base` for its attempt. */
+static void
+expect_backoffs (const RunResult & r, double base)
+{
+  for (guint i = 0; i < r.retries.size (); i++)
+    expect_backoff (r.retries[i], i + 1, base);
+}
+
 /* The emulator's arrival times: the element waited at least the announced
  * delay between attempt i and i+1. */
 static void
-expect_waited (const std::vector<Req> & reqs, const std::vector<Retry> & retries)
+expect_waited (const std::vector<Req> & reqs, const std::vector<RetryInfo> & retries)
 {
   fail_unless (reqs.size () >= retries.size () + 1);
   for (gsize i = 0; i < retries.size (); i++) {
@@ -345,6 +103,8 @@ expect_waited (const std::vector<Req> & reqs, const std::vector<Retry> & retries
   }
 }
 
+/* `count` gemini-retry messages, for attempts 1..count, each with
+ * `outcome` (unless nullptr) and HTTP `status` (unless G_MAXUINT). */
 static void
 expect_retries (const RunResult & r, guint count, const char *outcome, guint status)
 {
@@ -358,11 +118,38 @@ expect_retries (const RunResult & r, guint count, const char *outcome, guint sta
   }
 }
 
+/* `n` requests reached the emulator, every one but the last followed by a
+ * retry as expect_retries () checks them: expect_attempts (r, 1) is "not
+ * retried". */
+static void
+expect_attempts (const RunResult & r, guint n, const char *outcome = nullptr, guint status = G_MAXUINT)
+{
+  fail_unless_equals_int (request_count (), n);
+  expect_retries (r, n - 1, outcome, status);
+}
+
+/* An emulator script that answers every request with `step`. */
+static std::string
+repeating (const std::string & step)
+{
+  return "{\"steps\":[" + step + "],\"then\":\"repeat\"}";
+}
+
 /* A launch line with small waits, so that retries take milliseconds. */
 static std::string
 fast (const std::string & props)
 {
   return src_desc ("prompt=resilience retry-backoff=0.05 " + props);
+}
+
+/* Fresh emulator state with `script_json`, then `fast (props) ! sink` run
+ * to its end. */
+static void
+run_scripted (const std::string & script_json, const std::string & props, RunResult & r,
+    const char *sink = "fakesink")
+{
+  script (script_json);
+  run_pipeline (fast (props) + " ! " + sink, r);
 }
 
 /* ------------------------------------------------- 1. per failure class */
@@ -391,20 +178,18 @@ GST_START_TEST (test_server_errors_retried)
   for (guint status : statuses) {
     GCharPtr s (g_strdup_printf ("[{\"do\":\"error\",\"status\":%u},{\"do\":\"error\",\"status\":%u},"
             "{\"do\":\"image\"}]", status, status));
-    script (s.get ());
     {
       std::lock_guard<std::mutex> lock (info_lock);
       info_lines.clear ();
     }
     RunResult r;
-    run_pipeline (fast ("") + " ! appsink name=sink", r);
+    run_scripted (s.get (), "", r, "appsink name=sink");
     expect_eos (r);
     fail_unless_equals_int (r.samples.size (), 1);
     auto reqs = requests ();
     fail_unless_equals_int (reqs.size (), 3);
     expect_retries (r, 2, "server-error", status);
-    expect_backoff (r.retries[0], 1, 0.05);
-    expect_backoff (r.retries[1], 2, 0.05);
+    expect_backoffs (r, 0.05);
     expect_waited (reqs, r.retries);
     guint attempts = 0;
     fail_unless (gst_structure_get_uint (r.image_messages[0], "attempts", &attempts));
@@ -425,10 +210,9 @@ GST_END_TEST;
 /* 429 with RetryInfo.retryDelay: the wait is at least the server's. */
 GST_START_TEST (test_rate_limit_retry_info)
 {
-  script ("[{\"do\":\"error\",\"status\":429,\"retry_delay\":\"0.4s\","
-      "\"quota_id\":\"GenerateRequestsPerMinutePerProjectPerModel-FreeTier\"},{\"do\":\"image\"}]");
   RunResult r;
-  run_pipeline (fast ("") + " ! fakesink", r);
+  run_scripted ("[{\"do\":\"error\",\"status\":429,\"retry_delay\":\"0.4s\","
+      "\"quota_id\":\"GenerateRequestsPerMinutePerProjectPerModel-FreeTier\"},{\"do\":\"image\"}]", "", r);
   expect_eos (r);
   auto reqs = requests ();
   fail_unless_equals_int (reqs.size (), 2);
@@ -444,9 +228,8 @@ GST_END_TEST;
 /* 429 with a Retry-After header (no RetryInfo): at least that long. */
 GST_START_TEST (test_rate_limit_retry_after)
 {
-  script ("[{\"do\":\"error\",\"status\":429,\"retry_after\":\"1\"},{\"do\":\"image\"}]");
   RunResult r;
-  run_pipeline (fast ("") + " ! fakesink", r);
+  run_scripted ("[{\"do\":\"error\",\"status\":429,\"retry_after\":\"1\"},{\"do\":\"image\"}]", "", r);
   expect_eos (r);
   auto reqs = requests ();
   fail_unless_equals_int (reqs.size (), 2);
@@ -470,13 +253,10 @@ GST_START_TEST (test_rate_limit_not_worth_retrying)
     {"{\"do\":\"error\",\"status\":429,\"retry_delay\":\"0.1s\",\"limit_zero\":true}", "limit: 0"},
   };
   for (const auto & c : cases) {
-    script (std::string ("{\"steps\":[") + c.step + "],\"then\":\"repeat\"}");
     RunResult r;
-    run_pipeline (fast ("") + " ! fakesink", r);
-    fail_unless_equals_int (r.type, GST_MESSAGE_ERROR);
-    fail_unless_equals_int (request_count (), 1);
-    fail_unless_equals_int (r.retries.size (), 0);
-    fail_unless (r.error_is (GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_READ), "%s", r.message ().c_str ());
+    run_scripted (repeating (c.step), "", r);
+    expect_error (r, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_READ);
+    expect_attempts (r, 1);
     GCharPtr lower (g_ascii_strdown (r.message ().c_str (), -1));
     fail_unless (strstr (lower.get (), c.expect) != nullptr, "'%s' not in: %s", c.expect, r.message ().c_str ());
     fail_unless_equals_string (r.detail_string ("outcome"), "rate-limited");
@@ -489,40 +269,34 @@ GST_END_TEST;
 /* 429s use rate-limit-attempts, not max-attempts. */
 GST_START_TEST (test_rate_limit_budget)
 {
-  const char *s429 = "{\"do\":\"error\",\"status\":429,\"retry_delay\":\"0.05s\"}";
-  script (std::string ("[") + s429 + "," + s429 + "," + s429 + ",{\"do\":\"image\"}]");
+  const std::string s429 = "{\"do\":\"error\",\"status\":429,\"retry_delay\":\"0.05s\"}";
   RunResult r;
-  run_pipeline (fast ("max-attempts=2 rate-limit-attempts=4") + " ! fakesink", r);
+  run_scripted ("[" + s429 + "," + s429 + "," + s429 + ",{\"do\":\"image\"}]", "max-attempts=2 rate-limit-attempts=4",
+      r);
   expect_eos (r);
-  fail_unless_equals_int (request_count (), 4);
-  expect_retries (r, 3, "rate-limited", 429);
-  for (const Retry & x : r.retries)
+  expect_attempts (r, 4, "rate-limited", 429);
+  for (const RetryInfo & x : r.retries)
     fail_unless (x.delay >= 0.05);
 
   /* And it runs out. */
-  script (std::string ("{\"steps\":[") + s429 + "],\"then\":\"repeat\"}");
   RunResult r2;
-  run_pipeline (fast ("max-attempts=5 rate-limit-attempts=2") + " ! fakesink", r2);
-  fail_unless_equals_int (r2.type, GST_MESSAGE_ERROR);
+  run_scripted (repeating (s429), "max-attempts=5 rate-limit-attempts=2", r2);
+  expect_error (r2, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_READ);
   fail_unless_equals_int (request_count (), 2);
-  fail_unless (r2.error_is (GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_READ), "%s", r2.message ().c_str ());
-  fail_unless (r2.says ("Gave up after 2 attempts"), "%s", r2.message ().c_str ());
+  expect_says (r2, "Gave up after 2 attempts");
   fail_unless_equals_int (r2.detail_uint ("attempts"), 2);
 }
 GST_END_TEST;
 
 GST_START_TEST (test_transient_exhaustion)
 {
-  script ("{\"steps\":[{\"do\":\"error\",\"status\":503}],\"then\":\"repeat\"}");
   RunResult r;
-  run_pipeline (fast ("max-attempts=3") + " ! appsink name=sink", r);
-  fail_unless_equals_int (r.type, GST_MESSAGE_ERROR);
-  fail_unless_equals_int (request_count (), 3);
+  run_scripted (repeating ("{\"do\":\"error\",\"status\":503}"), "max-attempts=3", r, "appsink name=sink");
+  expect_error (r, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_READ);
+  expect_attempts (r, 3, "server-error", 503);
   fail_unless_equals_int (r.samples.size (), 0);
-  expect_retries (r, 2, "server-error", 503);
-  fail_unless (r.error_is (GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_READ), "%s", r.message ().c_str ());
-  fail_unless (r.says ("The model is overloaded"), "%s", r.message ().c_str ());
-  fail_unless (r.says ("Gave up after 3 attempts"), "%s", r.message ().c_str ());
+  expect_says (r, "The model is overloaded");
+  expect_says (r, "Gave up after 3 attempts");
   fail_unless (gst_structure_has_name (r.details, "gemini-error"));
   fail_unless_equals_string (r.detail_string ("outcome"), "server-error");
   fail_unless_equals_int (r.detail_uint ("attempts"), 3);
@@ -537,47 +311,39 @@ GST_END_TEST;
 /* The model answered without an image: content-retries extra attempts. */
 GST_START_TEST (test_content_retries)
 {
-  script ("[{\"do\":\"text-only\",\"text\":\"A poem.\"},{\"do\":\"text-only\",\"text\":\"A poem.\"},"
-      "{\"do\":\"image\"}]");
   RunResult r;
-  run_pipeline (fast ("content-retries=2") + " ! fakesink", r);
+  run_scripted ("[{\"do\":\"text-only\",\"text\":\"A poem.\"},{\"do\":\"text-only\",\"text\":\"A poem.\"},"
+      "{\"do\":\"image\"}]", "content-retries=2", r);
   expect_eos (r);
-  fail_unless_equals_int (request_count (), 3);
-  expect_retries (r, 2, "text-only", 200);
+  expect_attempts (r, 3, "text-only", 200);
 
-  script ("{\"steps\":[{\"do\":\"text-only\",\"text\":\"I would rather write a poem.\"}],\"then\":\"repeat\"}");
   RunResult r2;
-  run_pipeline (fast ("content-retries=1") + " ! fakesink", r2);
-  fail_unless_equals_int (r2.type, GST_MESSAGE_ERROR);
-  fail_unless_equals_int (request_count (), 2);
-  expect_retries (r2, 1, "text-only", 200);
-  fail_unless (r2.error_is (GST_STREAM_ERROR, GST_STREAM_ERROR_FAILED), "%s", r2.message ().c_str ());
-  fail_unless (r2.says ("I would rather write a poem."), "%s", r2.message ().c_str ());
-  fail_unless (r2.says ("Gave up after 2 attempts"), "%s", r2.message ().c_str ());
+  run_scripted (repeating ("{\"do\":\"text-only\",\"text\":\"I would rather write a poem.\"}"), "content-retries=1",
+      r2);
+  expect_error (r2, GST_STREAM_ERROR, GST_STREAM_ERROR_FAILED);
+  expect_attempts (r2, 2, "text-only", 200);
+  expect_says (r2, "I would rather write a poem.");
+  expect_says (r2, "Gave up after 2 attempts");
   fail_unless_equals_string (r2.detail_string ("outcome"), "text-only");
   fail_unless_equals_string (r2.detail_string ("finish-reason"), "STOP");
   fail_unless_equals_string (r2.detail_string ("model-text"), "I would rather write a poem.");
   fail_unless_equals_int (r2.detail_uint ("attempts"), 2);
 
   /* content-retries=0: the first answer is final. */
-  script ("{\"steps\":[{\"do\":\"text-only\"}],\"then\":\"repeat\"}");
   RunResult r3;
-  run_pipeline (fast ("content-retries=0") + " ! fakesink", r3);
+  run_scripted (repeating ("{\"do\":\"text-only\"}"), "content-retries=0", r3);
   fail_unless_equals_int (r3.type, GST_MESSAGE_ERROR);
-  fail_unless_equals_int (request_count (), 1);
-  fail_unless_equals_int (r3.retries.size (), 0);
+  expect_attempts (r3, 1);
 }
 GST_END_TEST;
 
 GST_START_TEST (test_no_image_and_image_other_retried)
 {
-  script ("[{\"do\":\"finish\",\"reason\":\"NO_IMAGE\"},{\"do\":\"finish\",\"reason\":\"IMAGE_OTHER\","
-      "\"message\":\"Try again.\"},{\"do\":\"image\"}]");
   RunResult r;
-  run_pipeline (fast ("content-retries=2") + " ! fakesink", r);
+  run_scripted ("[{\"do\":\"finish\",\"reason\":\"NO_IMAGE\"},{\"do\":\"finish\",\"reason\":\"IMAGE_OTHER\","
+      "\"message\":\"Try again.\"},{\"do\":\"image\"}]", "content-retries=2", r);
   expect_eos (r);
-  fail_unless_equals_int (request_count (), 3);
-  expect_retries (r, 2, nullptr, 200);
+  expect_attempts (r, 3, nullptr, 200);
   fail_unless_equals_string (r.retries[0].outcome.c_str (), "no-image");
   fail_unless_equals_string (r.retries[1].outcome.c_str (), "image-other");
 }
@@ -618,9 +384,8 @@ GST_START_TEST (test_never_retried)
         "Requested entity was not found."},
   };
   for (const auto & c : cases) {
-    script ("{\"steps\":[" + c.step + "],\"then\":\"repeat\"}");
     RunResult r;
-    run_pipeline (fast ("content-retries=2 max-attempts=5") + " ! appsink name=sink", r);
+    run_scripted (repeating (c.step), "content-retries=2 max-attempts=5", r, "appsink name=sink");
     fail_unless_equals_int (r.type, GST_MESSAGE_ERROR);
     fail_unless_equals_int (request_count (), 1);
     fail_unless (r.retries.empty (), "%s was retried (%s)", c.step.c_str (), r.retries[0].outcome.c_str ());
@@ -636,135 +401,112 @@ GST_END_TEST;
 /* {"error": {"code": 503, ...}} inside an HTTP 200: transient. */
 GST_START_TEST (test_error_in_200_retried)
 {
-  script ("[{\"do\":\"error-in-200\",\"status\":503},{\"do\":\"image\"}]");
   RunResult r;
-  run_pipeline (fast ("") + " ! fakesink", r);
+  run_scripted ("[{\"do\":\"error-in-200\",\"status\":503},{\"do\":\"image\"}]", "", r);
   expect_eos (r);
-  fail_unless_equals_int (request_count (), 2);
-  expect_retries (r, 1, "error-in-body", G_MAXUINT);
-  expect_backoff (r.retries[0], 1, 0.05);
+  expect_attempts (r, 2, "error-in-body", G_MAXUINT);
+  expect_backoffs (r, 0.05);
 }
 GST_END_TEST;
 
 GST_START_TEST (test_malformed_json_retried)
 {
-  script ("[{\"do\":\"malformed-json\"},{\"do\":\"image\"}]");
   RunResult r;
-  run_pipeline (fast ("") + " ! fakesink", r);
+  run_scripted ("[{\"do\":\"malformed-json\"},{\"do\":\"image\"}]", "", r);
   expect_eos (r);
-  fail_unless_equals_int (request_count (), 2);
-  expect_retries (r, 1, "malformed-response", 200);
-  expect_backoff (r.retries[0], 1, 0.05);
+  expect_attempts (r, 2, "malformed-response", 200);
+  expect_backoffs (r, 0.05);
 }
 GST_END_TEST;
 
 /* Corrupt base64 and undecodable bytes use the content budget. */
 GST_START_TEST (test_broken_images_content_retried)
 {
-  script ("[{\"do\":\"bad-base64\"},{\"do\":\"bad-image\"},{\"do\":\"image\"}]");
   RunResult r;
-  run_pipeline (fast ("content-retries=2 max-attempts=1") + " ! fakesink", r);
+  run_scripted ("[{\"do\":\"bad-base64\"},{\"do\":\"bad-image\"},{\"do\":\"image\"}]",
+      "content-retries=2 max-attempts=1", r);
   expect_eos (r);
-  fail_unless_equals_int (request_count (), 3);
-  expect_retries (r, 2, nullptr, 200);
+  expect_attempts (r, 3, nullptr, 200);
   fail_unless_equals_string (r.retries[0].outcome.c_str (), "corrupt-image-data");
   fail_unless_equals_string (r.retries[1].outcome.c_str (), "undecodable-image");
 
-  script ("{\"steps\":[{\"do\":\"bad-image\"}],\"then\":\"repeat\"}");
   RunResult r2;
-  run_pipeline (fast ("content-retries=1") + " ! fakesink", r2);
-  fail_unless_equals_int (r2.type, GST_MESSAGE_ERROR);
+  run_scripted (repeating ("{\"do\":\"bad-image\"}"), "content-retries=1", r2);
+  expect_error (r2, GST_STREAM_ERROR, GST_STREAM_ERROR_DECODE);
   fail_unless_equals_int (request_count (), 2);
-  fail_unless (r2.error_is (GST_STREAM_ERROR, GST_STREAM_ERROR_DECODE), "%s", r2.message ().c_str ());
-  fail_unless (r2.says ("could not be decoded"), "%s", r2.message ().c_str ());
+  expect_says (r2, "could not be decoded");
 }
 GST_END_TEST;
 
 /* A decompression bomb: refused from its header, never retried. */
 GST_START_TEST (test_bomb_not_retried)
 {
-  script ("{\"steps\":[{\"do\":\"bomb\",\"width\":100000,\"height\":100000}],\"then\":\"repeat\"}");
   RunResult r;
-  run_pipeline (fast ("max-image-pixels=1000000") + " ! fakesink", r);
-  fail_unless_equals_int (r.type, GST_MESSAGE_ERROR);
-  fail_unless_equals_int (request_count (), 1);
-  fail_unless_equals_int (r.retries.size (), 0);
-  fail_unless (r.error_is (GST_STREAM_ERROR, GST_STREAM_ERROR_DECODE), "%s", r.message ().c_str ());
+  run_scripted (repeating ("{\"do\":\"bomb\",\"width\":100000,\"height\":100000}"), "max-image-pixels=1000000", r);
+  expect_error (r, GST_STREAM_ERROR, GST_STREAM_ERROR_DECODE);
+  expect_attempts (r, 1);
   fail_unless (r.says ("1000000"), "the pixel limit is not in: %s", r.message ().c_str ());
-  fail_unless (r.says ("100000x100000"), "%s", r.message ().c_str ());
+  expect_says (r, "100000x100000");
   fail_unless (r.seconds < 5, "%.2f s", r.seconds);
 }
 GST_END_TEST;
 
 GST_START_TEST (test_transport_retried)
 {
-  script ("[{\"do\":\"reset\"},{\"do\":\"truncate\",\"bytes\":100},{\"do\":\"image\"}]");
   RunResult r;
-  run_pipeline (fast ("") + " ! appsink name=sink", r);
+  run_scripted ("[{\"do\":\"reset\"},{\"do\":\"truncate\",\"bytes\":100},{\"do\":\"image\"}]", "", r,
+      "appsink name=sink");
   expect_eos (r);
   fail_unless_equals_int (r.samples.size (), 1);
-  fail_unless_equals_int (request_count (), 3);
-  expect_retries (r, 2, "transport", G_MAXUINT);
+  expect_attempts (r, 3, "transport", G_MAXUINT);
   fail_unless_equals_int (r.retries[0].status, 0);
-  expect_backoff (r.retries[0], 1, 0.05);
-  expect_backoff (r.retries[1], 2, 0.05);
+  expect_backoffs (r, 0.05);
 }
 GST_END_TEST;
 
 /* No answer within request-timeout: retried; max-attempts bounds it. */
 GST_START_TEST (test_timeout_retried)
 {
-  script ("[{\"do\":\"hang\"},{\"do\":\"image\"}]");
   RunResult r;
-  run_pipeline (fast ("request-timeout=1") + " ! fakesink", r);
+  run_scripted ("[{\"do\":\"hang\"},{\"do\":\"image\"}]", "request-timeout=1", r);
   expect_eos (r);
-  fail_unless_equals_int (request_count (), 2);
-  expect_retries (r, 1, "timeout", 0);
+  expect_attempts (r, 2, "timeout", 0);
   fail_unless (r.seconds >= 1.0 && r.seconds < 5, "%.2f s", r.seconds);
 
-  script ("{\"steps\":[{\"do\":\"hang\"}],\"then\":\"repeat\"}");
   RunResult r2;
-  run_pipeline (fast ("request-timeout=1 max-attempts=2") + " ! fakesink", r2);
-  fail_unless_equals_int (r2.type, GST_MESSAGE_ERROR);
-  fail_unless_equals_int (request_count (), 2);
-  expect_retries (r2, 1, "timeout", 0);
-  fail_unless (r2.error_is (GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_READ), "%s", r2.message ().c_str ());
-  fail_unless (r2.says ("Gave up after 2 attempts"), "%s", r2.message ().c_str ());
+  run_scripted (repeating ("{\"do\":\"hang\"}"), "request-timeout=1 max-attempts=2", r2);
+  expect_error (r2, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_READ);
+  expect_attempts (r2, 2, "timeout", 0);
+  expect_says (r2, "Gave up after 2 attempts");
   fail_unless_equals_string (r2.detail_string ("outcome"), "timeout");
   fail_unless (r2.seconds >= 2.0 && r2.seconds < 6, "%.2f s", r2.seconds);
   /* The element hung up on both hung connections. */
-  fail_unless (wait_until ([] { return open_connections () == 0; }, 5));
+  expect_connections_closed ();
 }
 GST_END_TEST;
 
 /* A body that never ends: cut at max-response-size, not retried. */
 GST_START_TEST (test_endless_too_large)
 {
-  script ("{\"steps\":[{\"do\":\"endless\"}],\"then\":\"repeat\"}");
   RunResult r;
-  run_pipeline (fast ("max-response-size=1048576") + " ! fakesink", r);
-  fail_unless_equals_int (r.type, GST_MESSAGE_ERROR);
-  fail_unless_equals_int (request_count (), 1);
-  fail_unless_equals_int (r.retries.size (), 0);
-  fail_unless (r.error_is (GST_STREAM_ERROR, GST_STREAM_ERROR_DECODE), "%s", r.message ().c_str ());
+  run_scripted (repeating ("{\"do\":\"endless\"}"), "max-response-size=1048576", r);
+  expect_error (r, GST_STREAM_ERROR, GST_STREAM_ERROR_DECODE);
+  expect_attempts (r, 1);
   fail_unless_equals_string (r.detail_string ("outcome"), "too-large");
   fail_unless (r.seconds < 5, "%.2f s", r.seconds);
-  fail_unless (wait_until ([] { return open_connections () == 0; }, 5));
+  expect_connections_closed ();
 }
 GST_END_TEST;
 
 /* The next wait would pass `deadline`: give up at once, and say so. */
 GST_START_TEST (test_deadline)
 {
-  script ("{\"steps\":[{\"do\":\"error\",\"status\":503,\"retry_delay\":\"5s\"}],\"then\":\"repeat\"}");
   RunResult r;
-  run_pipeline (fast ("deadline=2") + " ! fakesink", r);
-  fail_unless_equals_int (r.type, GST_MESSAGE_ERROR);
+  run_scripted (repeating ("{\"do\":\"error\",\"status\":503,\"retry_delay\":\"5s\"}"), "deadline=2", r);
+  expect_error (r, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_READ);
   fail_unless (r.seconds < 1, "gave up after %.2f s", r.seconds);
-  fail_unless_equals_int (request_count (), 1);
-  fail_unless_equals_int (r.retries.size (), 0);
-  fail_unless (r.error_is (GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_READ), "%s", r.message ().c_str ());
-  fail_unless (r.says ("deadline"), "%s", r.message ().c_str ());
+  expect_attempts (r, 1);
+  expect_says (r, "deadline");
   g_print ("deadline: gave up after %.3f s: %s\n", r.seconds, r.message ().c_str ());
 }
 GST_END_TEST;
@@ -1033,11 +775,11 @@ GST_END_TEST;
 GST_START_TEST (test_cancel_waiting_for_headers)
 {
   for (bool via_ready : {false, true}) {
-    script ("{\"steps\":[{\"do\":\"hang\"}],\"then\":\"repeat\"}");
+    script (repeating ("{\"do\":\"hang\"}"));
     cancel_in_phase (src_desc ("prompt=hang") + " ! fakesink", wait_first_request, via_ready,
         "waiting for headers (hang)");
     /* The element really hung up. */
-    fail_unless (wait_until ([] { return open_connections () == 0; }, 5), "the hung connection stayed open");
+    expect_connections_closed ("the hung connection stayed open");
     fail_unless_equals_int (request_count (), 1);
   }
 }
@@ -1046,12 +788,12 @@ GST_END_TEST;
 GST_START_TEST (test_cancel_reading_body)
 {
   for (bool via_ready : {false, true}) {
-    script ("{\"steps\":[{\"do\":\"endless\",\"chunk_bytes\":16384,\"interval_ms\":10}],\"then\":\"repeat\"}");
+    script (repeating ("{\"do\":\"endless\",\"chunk_bytes\":16384,\"interval_ms\":10}"));
     cancel_in_phase (src_desc ("prompt=endless") + " ! fakesink", [] (GstElement *) {
       wait_requests (1);
       g_usleep (300 * 1000);  /* ~0.5 MB of body read */
     }, via_ready, "reading an endless body");
-    fail_unless (wait_until ([] { return open_connections () == 0; }, 5), "the streaming connection stayed open");
+    expect_connections_closed ("the streaming connection stayed open");
   }
 }
 GST_END_TEST;
@@ -1070,7 +812,7 @@ wait_retry_message (GstElement * pipeline)
     fail_if (GST_MESSAGE_TYPE (m) == GST_MESSAGE_ERROR, "error instead of a retry");
     const GstStructure *s = gst_message_get_structure (m);
     if (s && gst_structure_has_name (s, "gemini-retry")) {
-      Retry r = parse_retry (s);
+      RetryInfo r = parse_retry (s);
       fail_unless (r.delay >= 30, "delay %.2f", r.delay);
       seen = true;
     }
@@ -1084,7 +826,7 @@ wait_retry_message (GstElement * pipeline)
 GST_START_TEST (test_cancel_backing_off)
 {
   for (bool via_ready : {false, true}) {
-    script ("{\"steps\":[{\"do\":\"error\",\"status\":503,\"retry_delay\":\"30s\"}],\"then\":\"repeat\"}");
+    script (repeating ("{\"do\":\"error\",\"status\":503,\"retry_delay\":\"30s\"}"));
     cancel_in_phase (src_desc ("prompt=backoff") + " ! fakesink", wait_retry_message, via_ready,
         "backing off (30 s)");
     fail_unless_equals_int (request_count (), 1);
@@ -1163,8 +905,7 @@ GST_START_TEST (test_stress_start_stop)
   double worst = 0, sum = 0;
   const int iterations = 30;
   for (int i = 0; i < iterations; i++) {
-    script (i % 2 ? "{\"steps\":[{\"do\":\"hang\"}],\"then\":\"repeat\"}"
-                  : "{\"steps\":[{\"do\":\"image\",\"delay_ms\":300}],\"then\":\"repeat\"}");
+    script (repeating (i % 2 ? "{\"do\":\"hang\"}" : "{\"do\":\"image\",\"delay_ms\":300}"));
     w.down = false;
     fail_unless (gst_element_set_state (pipeline, GST_STATE_PLAYING) != GST_STATE_CHANGE_FAILURE);
     g_usleep (g_random_int_range (0, 200001));
@@ -1185,7 +926,7 @@ GST_START_TEST (test_stress_start_stop)
   gst_object_unref (pipeline);
   g_print ("stress: %d x PLAYING -> 0-200 ms -> NULL (seed %u): mean %.1f ms, worst %.1f ms\n", iterations, seed,
       sum / iterations, worst);
-  fail_unless (wait_until ([] { return open_connections () == 0; }, 5));
+  expect_connections_closed ();
 }
 GST_END_TEST;
 
@@ -1229,7 +970,7 @@ GST_START_TEST (test_flush_restarts_image)
   const double flush_ms = ms_since (start);
   fail_unless (flush_ms < 500, "FLUSH_START took %.0f ms", flush_ms);
   fail_unless (wait_until ([&flush_starts] { return flush_starts > 0; }, 2), "no FLUSH_START downstream");
-  fail_unless (wait_until ([] { return open_connections () == 0; }, 5), "the hung request was not cancelled");
+  expect_connections_closed ("the hung request was not cancelled");
   g_usleep (100 * 1000);
   fail_unless_equals_int (request_count (), 2);
 
@@ -1247,7 +988,7 @@ GST_START_TEST (test_flush_restarts_image)
   gst_object_unref (src);
 
   /* Two retries, both of attempt 1: the budget started again. */
-  std::vector<Retry> retries;
+  std::vector<RetryInfo> retries;
   while (GstMessage *m = gst_bus_pop_filtered (t.bus, GST_MESSAGE_ELEMENT)) {
     const GstStructure *s = gst_message_get_structure (m);
     if (s && gst_structure_has_name (s, "gemini-retry"))
@@ -1267,7 +1008,7 @@ GST_END_TEST;
 GST_START_TEST (test_tls)
 {
   std::string cert, key, why;
-  if (!test::make_self_signed_cert (tmpdir, cert, key, why)) {
+  if (!test::make_self_signed_cert (tmp_dir (), cert, key, why)) {
     g_printerr ("test_tls skipped: %s\n", why.c_str ());
     return;
   }
@@ -1307,23 +1048,9 @@ GST_START_TEST (test_plain_http_refused)
   /* A proxy that would log any attempt: nothing may reach it. */
   const std::string desc = "geminiimagesrc api-key=k prompt=x api-endpoint=http://gemini.invalid proxy=" +
       emu->base_url () + " ! fakesink";
-  GstElement *pipeline = gst_parse_launch (desc.c_str (), nullptr);
-  fail_unless (pipeline != nullptr);
-  GstBus *bus = gst_element_get_bus (pipeline);
-  gint64 start = g_get_monotonic_time ();
-  fail_unless_equals_int (gst_element_set_state (pipeline, GST_STATE_PAUSED), GST_STATE_CHANGE_FAILURE);
-  fail_unless (ms_since (start) < 500, "%.0f ms", ms_since (start));
-  GstMessage *msg = gst_bus_timed_pop_filtered (bus, 5 * GST_SECOND, GST_MESSAGE_ERROR);
-  fail_unless (msg != nullptr);
-  GError *e = nullptr;
-  gst_message_parse_error (msg, &e, nullptr);
-  fail_unless (g_error_matches (e, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_SETTINGS), "%s", e->message);
-  fail_unless (strstr (e->message, "allow-insecure-http") != nullptr, "%s", e->message);
-  g_error_free (e);
-  gst_message_unref (msg);
-  gst_element_set_state (pipeline, GST_STATE_NULL);
-  gst_object_unref (bus);
-  gst_object_unref (pipeline);
+  const double took_ms = expect_state_change_error (desc, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_SETTINGS,
+      "allow-insecure-http");
+  fail_unless (took_ms < 500, "%.0f ms", took_ms);
   g_usleep (200 * 1000);
   fail_unless_equals_int (request_count (), 0);
 
@@ -1658,10 +1385,7 @@ resilience_suite (void)
 {
   Suite *s = suite_create ("geminiimagesrc-resilience");
 
-  TCase *classes = tcase_create ("classes");
-  suite_add_tcase (s, classes);
-  tcase_add_unchecked_fixture (classes, start_emulator, stop_emulator);
-  tcase_set_timeout (classes, 120);
+  TCase *classes = add_emulator_tcase (s, "classes", 120);
   tcase_add_test (classes, test_server_errors_retried);
   tcase_add_test (classes, test_rate_limit_retry_info);
   tcase_add_test (classes, test_rate_limit_retry_after);
@@ -1682,10 +1406,7 @@ resilience_suite (void)
   tcase_add_test (classes, test_on_error_skip);
   tcase_add_test (classes, test_on_error_repeat_last);
 
-  TCase *cancel = tcase_create ("cancellation");
-  suite_add_tcase (s, cancel);
-  tcase_add_unchecked_fixture (cancel, start_emulator, stop_emulator);
-  tcase_set_timeout (cancel, 120);
+  TCase *cancel = add_emulator_tcase (s, "cancellation", 120);
   tcase_add_test (cancel, test_cancel_connecting);
   tcase_add_test (cancel, test_cancel_waiting_for_headers);
   tcase_add_test (cancel, test_cancel_reading_body);
@@ -1694,19 +1415,13 @@ resilience_suite (void)
   tcase_add_test (cancel, test_stress_start_stop);
   tcase_add_test (cancel, test_flush_restarts_image);
 
-  TCase *transport = tcase_create ("transport");
-  suite_add_tcase (s, transport);
-  tcase_add_unchecked_fixture (transport, start_emulator, stop_emulator);
-  tcase_set_timeout (transport, 120);
+  TCase *transport = add_emulator_tcase (s, "transport", 120);
   tcase_add_test (transport, test_tls);
   tcase_add_test (transport, test_plain_http_refused);
   tcase_add_test (transport, test_proxy);
   tcase_add_test (transport, test_key_never_logged);
 
-  TCase *soak = tcase_create ("soak");
-  suite_add_tcase (s, soak);
-  tcase_add_unchecked_fixture (soak, start_emulator, stop_emulator);
-  tcase_set_timeout (soak, 180);
+  TCase *soak = add_emulator_tcase (s, "soak", 180);
   tcase_add_test (soak, test_soak);
   return s;
 }
