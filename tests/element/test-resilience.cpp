@@ -932,6 +932,30 @@ GST_END_TEST;
 
 /* FLUSH_START cancels, FLUSH_STOP restarts the image from its first
  * attempt with a fresh budget. */
+/* GstHarness's own stress helper: state changes in a loop from another
+ * thread while requests are in flight; never an error, never a hang, and
+ * the element still delivers afterwards. */
+GST_START_TEST (test_harness_stress_statechange)
+{
+  script ("{\"steps\":[{\"do\":\"image\",\"delay_ms\":30}],\"then\":\"repeat\"}");
+  Harnessed t (fast (""));
+  gst_harness_play (t.h);
+  GstHarnessThread *stress = gst_harness_stress_statechange_start_full (t.h, 20 * 1000);
+  g_usleep (3 * G_USEC_PER_SEC);
+  gint64 start = g_get_monotonic_time ();
+  guint cycles = gst_harness_stress_thread_stop (stress);
+  fail_unless (ms_since (start) < 1000, "stopping the stress thread took %.0f ms", ms_since (start));
+  g_print ("harness state-change stress: %u cycles in 3 s, %u requests\n", cycles, request_count ());
+  fail_unless (cycles >= 20, "only %u state-change cycles in 3 s", cycles);
+  fail_unless_equals_int (t.count (GST_MESSAGE_ERROR), 0);
+
+  gst_harness_play (t.h);
+  GstBuffer *buf = gst_harness_pull (t.h);
+  fail_unless (buf != nullptr, "no image after the stress run");
+  gst_buffer_unref (buf);
+}
+GST_END_TEST;
+
 GST_START_TEST (test_flush_restarts_image)
 {
   /* max-attempts=2: without a fresh budget the 503 after the flush would
@@ -1413,6 +1437,7 @@ resilience_suite (void)
   tcase_add_test (cancel, test_cancel_backing_off);
   tcase_add_test (cancel, test_cancel_decoding);
   tcase_add_test (cancel, test_stress_start_stop);
+  tcase_add_test (cancel, test_harness_stress_statechange);
   tcase_add_test (cancel, test_flush_restarts_image);
 
   TCase *transport = add_emulator_tcase (s, "transport", 120);
