@@ -296,7 +296,8 @@ gst_gemini_image_src_class_init (GstGeminiImageSrcClass * klass)
       g_param_spec_string ("api-key", "API key",
           "Gemini API key (write-only). When not set: the GOOGLE_API_KEY environment "
           "variable, then GEMINI_API_KEY, as Google's SDKs do. Sent only in the "
-          "x-goog-api-key header, never logged", nullptr,
+          "x-goog-api-key header, never logged. On gst-launch-1.0 prefer the environment "
+          "variable: GStreamer itself logs launch lines", nullptr,
           (GParamFlags) (G_PARAM_WRITABLE | G_PARAM_STATIC_STRINGS |
               GST_PARAM_MUTABLE_READY)));
 
