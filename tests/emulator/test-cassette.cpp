@@ -7,6 +7,7 @@
 
 #include "cassette.h"
 #include "gemini-image.h"
+#include "json-at.h"
 
 /* Last: gstcheck.h defines a `fail` macro that breaks C++ headers. */
 #include <gst/check/gstcheck.h>
@@ -36,24 +37,11 @@ load (const char *name)
   return out;
 }
 
-/* Walks "a.b.0.c" through objects and arrays. */
+/* json_at, failing the test when the path is missing. */
 static JsonNode *
 at (JsonNode *node, const char *path)
 {
-  GStrv parts = g_strsplit (path, ".", -1);
-  for (int i = 0; parts[i] && node; i++) {
-    if (JSON_NODE_HOLDS_ARRAY (node)) {
-      JsonArray *a = json_node_get_array (node);
-      guint idx = static_cast<guint> (g_ascii_strtoull (parts[i], nullptr, 10));
-      node = idx < json_array_get_length (a) ? json_array_get_element (a, idx) : nullptr;
-    } else if (JSON_NODE_HOLDS_OBJECT (node)) {
-      JsonObject *o = json_node_get_object (node);
-      node = json_object_has_member (o, parts[i]) ? json_object_get_member (o, parts[i]) : nullptr;
-    } else {
-      node = nullptr;
-    }
-  }
-  g_strfreev (parts);
+  node = gemini::test::json_at (node, path);
   fail_unless (node != nullptr, "no %s", path);
   return node;
 }

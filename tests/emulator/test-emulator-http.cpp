@@ -18,6 +18,7 @@
 #include "emulator-process.h"
 #include "gemini-image.h"
 #include "image-encode.h"
+#include "json-at.h"
 #include "self-signed-cert.h"
 
 /* Last: gstcheck.h defines a `fail` macro that breaks C++ headers. */
@@ -147,21 +148,7 @@ prompt_body (const std::string & prompt, const std::string & generation_config =
 static JsonNode *
 find (JsonNode *node, const char *path)
 {
-  GStrv parts = g_strsplit (path, ".", -1);
-  for (int i = 0; parts[i] && node; i++) {
-    if (JSON_NODE_HOLDS_ARRAY (node)) {
-      JsonArray *a = json_node_get_array (node);
-      guint idx = static_cast<guint> (g_ascii_strtoull (parts[i], nullptr, 10));
-      node = idx < json_array_get_length (a) ? json_array_get_element (a, idx) : nullptr;
-    } else if (JSON_NODE_HOLDS_OBJECT (node)) {
-      JsonObject *o = json_node_get_object (node);
-      node = json_object_has_member (o, parts[i]) ? json_object_get_member (o, parts[i]) : nullptr;
-    } else {
-      node = nullptr;
-    }
-  }
-  g_strfreev (parts);
-  return node;
+  return gemini::test::json_at (node, path);
 }
 
 static JsonNode *
