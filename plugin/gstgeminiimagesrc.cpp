@@ -1462,7 +1462,8 @@ gst_gemini_image_src_negotiate (GstGeminiImageSrc * self, const DecodedImage & i
   return true;
 }
 
-/* Wraps the decoded pixels without a copy when no conversion is needed. */
+/* Wraps the decoded pixels without a copy when no conversion is needed;
+ * nullptr if the conversion could not run. */
 static GstBuffer *
 gst_gemini_image_src_make_buffer (GstGeminiImageSrc * self, DecodedImage & img)
 {
@@ -1478,17 +1479,23 @@ gst_gemini_image_src_make_buffer (GstGeminiImageSrc * self, DecodedImage & img)
   GstVideoInfo in_info = priv->in_info;
   in_info.stride[0] = (gint) img.stride;
   GstVideoFrame in_frame, out_frame;
+  bool converted = false;
   if (gst_video_frame_map (&in_frame, &in_info, in, GST_MAP_READ)) {
     if (gst_video_frame_map (&out_frame, &priv->out_info, out, GST_MAP_WRITE)) {
-      if (priv->converter)
+      if (priv->converter) {
         gst_video_converter_frame (priv->converter, &in_frame, &out_frame);
-      else
-        gst_video_frame_copy (&out_frame, &in_frame);
+        converted = true;
+      } else {
+        converted = gst_video_frame_copy (&out_frame, &in_frame);
+      }
       gst_video_frame_unmap (&out_frame);
     }
     gst_video_frame_unmap (&in_frame);
   }
   gst_buffer_unref (in);
+  /* Never push an unfilled buffer. */
+  if (!converted)
+    gst_clear_buffer (&out);
   return out;
 }
 
@@ -1619,6 +1626,14 @@ gst_gemini_image_src_loop (GstGeminiImageSrc * self)
   gst_gemini_image_src_post_image_message (self, job, g);
 
   GstBuffer *buf = gst_gemini_image_src_make_buffer (self, g.image);
+  if (!buf) {
+    post_error (self, GST_CORE_ERROR, GST_CORE_ERROR_FAILED,
+        "Could not convert the decoded image to the negotiated format.", "",
+        gst_structure_new_empty ("details"));
+    gst_pad_pause_task (self->srcpad);
+    gst_pad_push_event (self->srcpad, gst_event_new_eos ());
+    return;
+  }
   GST_BUFFER_PTS (buf) = pts;
   GST_BUFFER_DURATION (buf) = duration;
   GST_BUFFER_OFFSET (buf) = priv->images_done;
