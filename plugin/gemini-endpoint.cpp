@@ -1,0 +1,157 @@
+/* gst-gemini: where requests go, and whether the key may travel there.
+ * SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "gemini-endpoint.h"
+
+#include <gio/gio.h>
+
+#include "glib-raii.h"
+
+namespace gemini {
+
+namespace {
+
+struct GUriUnref {
+  void operator() (GUri * u) const { if (u) g_uri_unref (u); }
+};
+using GUriPtr = std::unique_ptr<GUri, GUriUnref>;
+
+/* HAS_PASSWORD splits "user:pw" so that the password can be hidden. */
+GUriPtr
+parse_uri (const std::string & url)
+{
+  return GUriPtr (g_uri_parse (url.c_str (),
+          (GUriFlags) (G_URI_FLAGS_HAS_PASSWORD | G_URI_FLAGS_HAS_AUTH_PARAMS), nullptr));
+}
+
+}  // namespace
+
+bool
+host_is_loopback (const std::string & host)
+{
+  if (g_ascii_strcasecmp (host.c_str (), "localhost") == 0)
+    return true;
+  std::string bare = host;
+  /* GUri keeps IPv6 literals bracketed. */
+  if (bare.size () > 2 && bare.front () == '[' && bare.back () == ']')
+    bare = bare.substr (1, bare.size () - 2);
+  GObjectPtr<GInetAddress> addr (g_inet_address_new_from_string (bare.c_str ()));
+  return addr && g_inet_address_get_is_loopback (addr.get ());
+}
+
+std::string
+redact_url (const std::string & url)
+{
+  if (GUriPtr uri = parse_uri (url)) {
+    GCharPtr s (g_uri_to_string_partial (uri.get (),
+            (GUriHideFlags) (G_URI_HIDE_PASSWORD | G_URI_HIDE_AUTH_PARAMS)));
+    return s.get ();
+  }
+  /* Not a URL: still never echo what could be "user:password@". */
+  auto at = url.rfind ('@');
+  if (at == std::string::npos)
+    return url;
+  auto scheme = url.find ("://");
+  std::string head = scheme != std::string::npos && scheme < at ? url.substr (0, scheme + 3) : "";
+  return head + "[REDACTED]@" + url.substr (at + 1);
+}
+
+std::string
+url_origin (const std::string & url)
+{
+  GUriPtr uri = parse_uri (url);
+  if (!uri || !g_uri_get_scheme (uri.get ()) || !g_uri_get_host (uri.get ()))
+    return "";
+  std::string s = std::string (g_uri_get_scheme (uri.get ())) + "://" + g_uri_get_host (uri.get ());
+  if (g_uri_get_port (uri.get ()) > 0)
+    s += ":" + std::to_string (g_uri_get_port (uri.get ()));
+  return s;
+}
+
+bool
+parse_endpoint (const std::string & url, Endpoint & out, std::string & error)
+{
+  out = Endpoint ();
+  out.url = url;
+  out.redacted = redact_url (url);
+  GUriPtr uri = parse_uri (url);
+  const char *scheme = uri ? g_uri_get_scheme (uri.get ()) : nullptr;
+  const char *host = uri ? g_uri_get_host (uri.get ()) : nullptr;
+  if (!uri || !host || !*host
+      || (g_strcmp0 (scheme, "https") != 0 && g_strcmp0 (scheme, "http") != 0)) {
+    error = "The api-endpoint \"" + out.redacted + "\" is not an http(s) URL, for example "
+        "https://generativelanguage.googleapis.com.";
+    return false;
+  }
+  out.host = host;
+  out.plain_http = g_strcmp0 (scheme, "http") == 0;
+  out.loopback = host_is_loopback (out.host);
+  return true;
+}
+
+Route
+resolve_route (const Endpoint & endpoint, const std::string & proxy_property)
+{
+  Route r;
+  if (endpoint.loopback)
+    return r;
+  r.direct = false;
+  if (!proxy_property.empty ()) {
+    r.proxy = redact_url (proxy_property);
+    r.source = "the proxy property";
+  } else {
+    /* Resolved per request by libsoup on its own thread: a PAC lookup must
+     * not block a state change. */
+    r.source = "GIO's proxy settings (http_proxy, https_proxy, no_proxy)";
+  }
+  return r;
+}
+
+bool
+check_route (const Endpoint & endpoint, const Route & route, bool allow_insecure_http,
+    std::string & error)
+{
+  if (!route.direct && !route.proxy.empty ()) {
+    GUriPtr proxy = parse_uri (route.proxy);
+    const char *scheme = proxy ? g_uri_get_scheme (proxy.get ()) : nullptr;
+    static const char *const schemes[] = {"http", "https", "socks", "socks4", "socks4a", "socks5"};
+    bool known = false;
+    for (const char *s : schemes)
+      known = known || g_strcmp0 (scheme, s) == 0;
+    if (!known || !g_uri_get_host (proxy.get ())) {
+      error = "The proxy \"" + route.proxy + "\" is not a proxy URI: use http://HOST:PORT, "
+          "https://HOST:PORT or socks5://HOST:PORT.";
+      return false;
+    }
+  }
+  if (endpoint.plain_http && !endpoint.loopback && !allow_insecure_http) {
+    error = "Refusing to send the API key over plain http to " + endpoint.host + " (api-endpoint \""
+        + endpoint.redacted + "\"";
+    if (!route.direct && !route.proxy.empty ())
+      error += ", through the proxy " + route.proxy;
+    error += "): use https, or set allow-insecure-http=true if the network path is trusted.";
+    return false;
+  }
+  return true;
+}
+
+bool
+api_key_is_valid (const std::string & key, std::string & error)
+{
+  for (gsize i = 0; i < key.size (); i++) {
+    auto c = (guchar) key[i];
+    if (c >= 0x21 && c < 0x7f)
+      continue;
+    GCharPtr where (g_strdup_printf ("at character %" G_GSIZE_FORMAT " of %" G_GSIZE_FORMAT,
+            i + 1, key.size ()));
+    const char *what = c == '\r' || c == '\n' ? "a line break (CR or LF)"
+        : c == ' ' || c == '\t' ? "white space"
+        : c < 0x20 || c == 0x7f ? "a control character" : "a non-ASCII character";
+    error = std::string ("The API key contains ") + what + " " + where.get ()
+        + ": an HTTP header cannot carry it. Gemini keys are letters, digits, '-' and '_'; "
+        "check how the key was set (a file read with its line ending, a pasted quote).";
+    return false;
+  }
+  return true;
+}
+
+}  // namespace gemini
