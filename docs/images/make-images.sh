@@ -9,7 +9,7 @@ export GST_PLUGIN_PATH="$build/plugin" GST_REGISTRY="$build/registry.dat"
 tmp=$(mktemp -d)
 trap 'kill $emu 2>/dev/null; rm -rf "$tmp"' EXIT
 
-"$build/emulator/gemini-emulator" --port 0 --recorded-dir "$top/../shared/recorded" >"$tmp/emu.out" 2>/dev/null &
+"$build/emulator/gemini-emulator" --port 0 --recorded-dir "$top/tests/data/recorded" >"$tmp/emu.out" 2>/dev/null &
 emu=$!
 for _ in $(seq 100); do grep -q listening "$tmp/emu.out" && break; sleep 0.1; done
 url=$(sed -n 's/.*listening on \(http[^ ]*\).*/\1/p' "$tmp/emu.out")

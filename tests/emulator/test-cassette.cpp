@@ -1,5 +1,5 @@
 /* gst-gemini tests: the emulator's VCR cassette reader, on the three real
- * recordings in shared/recorded and on small YAML snippets.
+ * recordings in tests/data/recorded and on small YAML snippets.
  * SPDX-License-Identifier: LGPL-2.1-or-later */
 
 #include <string>
