@@ -1,5 +1,5 @@
 /* gst-gemini emulator: reader for VCR.py YAML cassettes (the recorded Gemini
- * exchanges in shared/recorded), producing json-glib trees.
+ * exchanges the tests replay), producing json-glib trees.
  * SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
@@ -10,21 +10,15 @@
 #include <utility>
 #include <vector>
 
+#include "gemini-json.h"
+
 namespace gemini::emulator {
 
-/* RAII owners for json-glib values, shared by the emulator and its tests. */
-struct JsonNodeUnref {
-  void operator() (JsonNode * n) const { if (n) json_node_unref (n); }
-};
-struct JsonObjectUnref {
-  void operator() (JsonObject * o) const { if (o) json_object_unref (o); }
-};
-struct JsonArrayUnref {
-  void operator() (JsonArray * a) const { if (a) json_array_unref (a); }
-};
-using JsonNodePtr = std::unique_ptr<JsonNode, JsonNodeUnref>;
-using JsonObjectPtr = std::unique_ptr<JsonObject, JsonObjectUnref>;
-using JsonArrayPtr = std::unique_ptr<JsonArray, JsonArrayUnref>;
+/* The json-glib owners are the plugin's (gemini-json.h); these names keep
+ * emulator::JsonNodePtr and friends meaning the same types. */
+using gemini::JsonArrayPtr;
+using gemini::JsonNodePtr;
+using gemini::JsonObjectPtr;
 
 /* One recorded request/response pair. */
 struct Interaction {

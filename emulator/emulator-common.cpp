@@ -24,26 +24,6 @@ to_json (JsonNode * node, bool pretty)
   return std::string (data.get (), len);
 }
 
-JsonNodePtr
-parse_json (const char * data, gsize len, std::string & error)
-{
-  GObjectPtr<JsonParser> parser (json_parser_new ());
-  GErrorPtr err;
-  if (!json_parser_load_from_data (parser.get (), data, static_cast<gssize> (len), out_error (err))) {
-    error = err ? err->message : "invalid JSON";
-    /* "<data>:1:14: Parse error: ..." -> "1:14: Parse error: ..." */
-    if (error.starts_with ("<data>:"))
-      error.erase (0, 7);
-    return nullptr;
-  }
-  JsonNode *root = json_parser_get_root (parser.get ());
-  if (!root) {
-    error = "empty document";
-    return nullptr;
-  }
-  return JsonNodePtr (json_node_copy (root));
-}
-
 JsonNode *
 node_take_object (JsonObject * obj)
 {

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "cassette.h"
+#include "gemini-json.h"
 
 namespace gemini::emulator {
 
@@ -21,8 +22,9 @@ inline constexpr char kJsonType[] = "application/json; charset=UTF-8";
 
 /* ------------------------------------------------------------------ JSON */
 
+/* Parsing is gemini::parse_json () (gemini-json.h): bounded, as request
+ * bodies and scripts come from outside. */
 std::string to_json (JsonNode * node, bool pretty = true);
-JsonNodePtr parse_json (const char * data, gsize len, std::string & error);
 JsonNode *node_take_object (JsonObject * obj);
 JsonNode *node_take_array (JsonArray * arr);
 

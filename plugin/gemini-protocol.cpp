@@ -9,14 +9,11 @@
 #include <cmath>
 #include <cstring>
 
+#include "gemini-json.h"
+
 namespace gemini {
 
 namespace {
-
-struct JsonNodeUnref {
-  void operator() (JsonNode * n) const { if (n) json_node_unref (n); }
-};
-using JsonNodePtr = std::unique_ptr<JsonNode, JsonNodeUnref>;
 
 /* json-glib accessors that tolerate absent members and wrong types: every
  * field of a Gemini response is optional (gemini-api.md §3.1). */
@@ -399,23 +396,32 @@ read_error_object (JsonObject * err, Response & r)
     r.quota_exhausted_for_day = true;
 }
 
+/* Every body goes through the shared bounded parser: json-glib's own is
+ * recursive, and a hostile answer must not exhaust the stack. */
 JsonNodePtr
-parse_json (GBytes * body, std::string & error)
+parse_body (GBytes * body, std::string & error)
 {
   gsize size = 0;
   const char *data = body ? static_cast<const char *> (g_bytes_get_data (body, &size)) : nullptr;
-  if (!data || size == 0) {
-    error = "the response body is empty";
-    return nullptr;
+  std::string message;
+  JsonError kind = JsonError::None;
+  JsonNodePtr root = parse_json (data, size, message, &kind);
+  switch (kind) {
+    case JsonError::None:
+      break;
+    case JsonError::Empty:
+      error = "the response body is empty";
+      break;
+    case JsonError::TooDeep: {
+      GCharPtr text (g_strdup_printf ("the response nests JSON deeper than %u levels", kMaxJsonDepth));
+      error = text.get ();
+      break;
+    }
+    case JsonError::Invalid:
+      error = "the response is not valid JSON: " + message;
+      break;
   }
-  GObjectPtr<JsonParser> parser (json_parser_new_immutable ());
-  GErrorPtr err;
-  if (!json_parser_load_from_data (parser.get (), data, (gssize) size, out_error (err))) {
-    error = std::string ("the response is not valid JSON: ") + (err ? err->message : "parse error");
-    return nullptr;
-  }
-  JsonNode *root = json_parser_get_root (parser.get ());
-  return JsonNodePtr (root ? json_node_ref (root) : nullptr);
+  return root;
 }
 
 void
@@ -550,7 +556,7 @@ classify_http_response (guint status, const char *retry_after, GBytes * body)
     r.retry_delay_seconds = parse_retry_after (retry_after);
 
   std::string parse_error;
-  JsonNodePtr root = parse_json (body, parse_error);
+  JsonNodePtr root = parse_body (body, parse_error);
   /* Vertex sometimes wraps the error in a one-element array. */
   if (root && JSON_NODE_HOLDS_ARRAY (root.get ())) {
     JsonArray *a = json_node_get_array (root.get ());

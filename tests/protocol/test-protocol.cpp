@@ -6,6 +6,7 @@
 
 #include "cassette.h"
 #include "gemini-image.h"
+#include "gemini-json.h"
 #include "gemini-protocol.h"
 
 #include <gst/check/gstcheck.h>
@@ -367,6 +368,95 @@ GST_START_TEST (test_base64_strict)
 }
 GST_END_TEST;
 
+/* Issue 6 item 1: about 80,000 nested '[' overflowed the stack inside
+ * json-glib's recursive parser (SIGSEGV), whatever the HTTP status. */
+GST_START_TEST (test_deep_nesting_refused)
+{
+  const std::string deep (100000, '[');
+  for (guint status : { 200u, 500u }) {
+    Response r = classify (status, deep);
+    fail_unless_equals_int ((int) r.outcome, (int) (status == 200 ? Outcome::MalformedResponse : Outcome::ServerError));
+    if (status == 200)
+      fail_unless (r.error_message.find ("nests JSON deeper than 512 levels") != std::string::npos, "%s",
+          r.error_message.c_str ());
+  }
+
+  /* Objects too, and closed ones: depth is what overflows, not length. */
+  std::string objects;
+  for (int i = 0; i < 100000; i++)
+    objects += "{\"a\":";
+  objects += "1" + std::string (100000, '}');
+  Response r = classify (200, objects);
+  fail_unless_equals_int ((int) r.outcome, (int) Outcome::MalformedResponse);
+  fail_unless (r.describe ().find ("nests JSON deeper than 512 levels") != std::string::npos, "%s",
+      r.describe ().c_str ());
+
+  /* Brackets inside strings are text, escaped quotes included. */
+  r = classify (200, "{\"candidates\":[{\"content\":{\"parts\":[{\"text\":\"\\\"" + deep + "\\\\\"}]},"
+      "\"finishReason\":\"STOP\"}]}");
+  fail_unless_equals_int ((int) r.outcome, (int) Outcome::TextOnly);
+  fail_unless_equals_int (r.model_text.size (), deep.size () + 2);
+
+  /* 512 levels are fine, 513 are not ({"candidates":[]} is two). */
+  r = classify (200, std::string (510, '[') + "{\"candidates\":[]}" + std::string (510, ']'));
+  fail_if (r.error_message.find ("deeper") != std::string::npos, "%s", r.error_message.c_str ());
+  r = classify (200, std::string (511, '[') + "{\"candidates\":[]}" + std::string (511, ']'));
+  fail_unless (r.error_message.find ("deeper than 512") != std::string::npos, "%s", r.error_message.c_str ());
+}
+GST_END_TEST;
+
+/* The linear pre-check must end every string exactly where json-glib does,
+ * or brackets it takes for text reach the recursive parser. */
+GST_START_TEST (test_json_check)
+{
+  struct { const char *text; guint limit; JsonError expected; } cases[] = {
+    {"[[1]]", 2, JsonError::None},
+    {"[[[1]]]", 2, JsonError::TooDeep},
+    {"{\"a\":{\"b\":{}}}", 2, JsonError::TooDeep},
+    {"[\"[[[[{{{{\"]", 1, JsonError::None},
+    {"[\"\\\"[[[[\", \"x\"]", 1, JsonError::None},       /* an escaped quote does not end the string */
+    {"[\"\\\\\", [[1]]]", 2, JsonError::TooDeep},        /* an escaped backslash does not escape the quote */
+    {"[\"\\ud83d\\ude00 \\u00e9\\n\"]", 1, JsonError::None},
+    {"[\"\xc3\xa9t\xc3\xa9\"]", 1, JsonError::None},
+    {"[1, ]]]]", 1, JsonError::None},                 /* stray closers are json-glib's to report */
+    /* What json-glib reads differently from JSON, so that a '"' would put
+     * the count out of step with it: refused before it gets there. */
+    {"[/* \" */ [[1]]]", 2, JsonError::Invalid},      /* json-glib skips C comments */
+    {"['\"', [[1]]]", 2, JsonError::Invalid},         /* and reads single-quoted strings */
+    {"[\"\\u12\", \"[[[[1]]]]\"]", 2, JsonError::Invalid}, /* it swallows 4 chars after \u */
+    {"[\"\\q\"]", 1, JsonError::Invalid},
+    {"[\"\\ud800\"]", 1, JsonError::Invalid},
+    {"[\"\\udc00\\ud800\"]", 1, JsonError::Invalid},
+    {"[\"\\ud800\\\"\", [[1]]]", 2, JsonError::Invalid},
+    {"[\"a\nb\"]", 1, JsonError::Invalid},
+    {"[\"\xc3\"]", 1, JsonError::Invalid},
+    {"# [[[\n[1]", 1, JsonError::Invalid},
+  };
+  for (const auto & c : cases) {
+    std::string message;
+    JsonError e = check_json (c.text, strlen (c.text), c.limit, message);
+    fail_unless_equals_int ((int) e, (int) c.expected);
+    if (e != JsonError::None)
+      fail_unless (g_ascii_isdigit (message[0]) && message.find (": ") != std::string::npos, "%s", message.c_str ());
+  }
+  std::string message;
+  fail_unless_equals_int ((int) check_json ("[\n [[", 5, 2, message), (int) JsonError::TooDeep);
+  fail_unless_equals_string (message.c_str (), "2:3: nested deeper than 2 levels");
+
+  JsonError e = JsonError::None;
+  fail_if (parse_json ("", 0, message, &e));
+  fail_unless_equals_int ((int) e, (int) JsonError::Empty);
+  fail_if (parse_json (" \n", 2, message, &e));
+  fail_unless_equals_int ((int) e, (int) JsonError::Empty);
+  fail_if (parse_json ("{\"a\":", 5, message, &e));
+  fail_unless_equals_int ((int) e, (int) JsonError::Invalid);
+  fail_unless (g_str_has_prefix (message.c_str (), "1:"), "%s", message.c_str ());
+  JsonNodePtr root = parse_json ("{\"a\":[1]}", 9, message, &e);
+  fail_unless (root && JSON_NODE_HOLDS_OBJECT (root.get ()));
+  fail_unless_equals_int ((int) e, (int) JsonError::None);
+}
+GST_END_TEST;
+
 /* The real recorded responses: the final image, its size and the text. */
 static std::string
 recorded_path (const char *name)
@@ -458,6 +548,8 @@ protocol_suite (void)
   tcase_add_test (tc, test_transport_and_limits);
   tcase_add_test (tc, test_durations);
   tcase_add_test (tc, test_base64_strict);
+  tcase_add_test (tc, test_deep_nesting_refused);
+  tcase_add_test (tc, test_json_check);
 
   tc = tcase_create ("recorded");
   suite_add_tcase (s, tc);

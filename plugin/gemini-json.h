@@ -1,0 +1,62 @@
+/* gst-gemini: JSON from the network, parsed without trusting its shape.
+ *
+ * json-glib's parser is recursive: about 80,000 nested '[' overflow a
+ * thread's stack. Every document that arrives from outside (Gemini's
+ * answers in the plugin, request bodies and scripts in the emulator) goes
+ * through parse_json () here, which first checks the nesting in one linear
+ * pass, and the json-glib owners live here too, for the plugin, the
+ * emulator and the tests alike.
+ * SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <glib.h>
+#include <json-glib/json-glib.h>
+
+#include <memory>
+#include <string>
+
+namespace gemini {
+
+struct JsonNodeUnref {
+  void operator() (JsonNode * n) const { if (n) json_node_unref (n); }
+};
+struct JsonObjectUnref {
+  void operator() (JsonObject * o) const { if (o) json_object_unref (o); }
+};
+struct JsonArrayUnref {
+  void operator() (JsonArray * a) const { if (a) json_array_unref (a); }
+};
+using JsonNodePtr = std::unique_ptr<JsonNode, JsonNodeUnref>;
+using JsonObjectPtr = std::unique_ptr<JsonObject, JsonObjectUnref>;
+using JsonArrayPtr = std::unique_ptr<JsonArray, JsonArrayUnref>;
+
+/* Deepest nesting of arrays and objects accepted from outside. Gemini's
+ * answers are under 20 deep; 512 levels of json-glib's parser use well under
+ * 1 MiB of stack, even under AddressSanitizer. */
+inline constexpr guint kMaxJsonDepth = 512;
+
+enum class JsonError {
+  None,
+  Empty,     /* no bytes at all */
+  TooDeep,   /* arrays and objects nested deeper than the limit */
+  Invalid,   /* not JSON (from the pre-check or from json-glib) */
+};
+
+/* The linear pass parse_json () runs before json-glib: counts nesting
+ * outside strings and refuses what would make its idea of where strings
+ * are differ from json-glib's. That is anything outside RFC 8259 in the
+ * lexical layer: text that is not UTF-8, characters JSON does not use
+ * outside strings (json-glib also reads comments and single-quoted
+ * strings), escapes other than JSON's own, unpaired surrogates, raw control
+ * characters in strings.
+ * Does not check the grammar: json-glib does. On failure, `message` says
+ * what and where ("1:513: nested deeper than 512 levels"). */
+JsonError check_json (const char *data, gsize length, guint max_depth, std::string & message);
+
+/* Parses an untrusted document: check_json () with kMaxJsonDepth, then
+ * json-glib. Returns nullptr on failure and sets `message` ("empty
+ * document", "1:513: nested deeper than 512 levels", "1:14: Parse error:
+ * unexpected character ...") and, if given, `error`. */
+JsonNodePtr parse_json (const char *data, gsize length, std::string & message, JsonError *error = nullptr);
+
+}  // namespace gemini
