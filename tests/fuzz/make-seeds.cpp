@@ -14,7 +14,8 @@
  *                 bodies: Google error objects with RetryInfo, QuotaFailure
  *                 and ErrorInfo, Vertex's [{"error": ...}], promptFeedback,
  *                 finishReason variants, thought images, WebP (libwebp) and
- *                 GIF images, Retry-After values, out-of-range numbers.
+ *                 GIF images, Retry-After values, out-of-range numbers,
+ *                 nesting deeper than the parser's limit.
  *
  * Every seed is in fuzz-response's input layout: one status/flags byte,
  * optionally a Retry-After header, then the body.
@@ -222,6 +223,16 @@ to_json (JsonNode * node)
   return out;
 }
 
+std::string
+repeat (const std::string & unit, gsize times)
+{
+  std::string out;
+  out.reserve (unit.size () * times);
+  for (gsize i = 0; i < times; i++)
+    out += unit;
+  return out;
+}
+
 /* Hand-written bodies for what the recordings do not cover. */
 struct HandSeed {
   const char *name;
@@ -294,6 +305,13 @@ hand_seeds (const Tiny & tiny)
     { "retry-after-line", 200, nullptr, "Wed, 21 Oct 2015 07:28:00 GMT\n" },
     { "base64-body", 200, nullptr, png },
     { "base64-unpadded", 200, nullptr, "QUJDRA" },
+    /* Nesting that overflowed json-glib's recursive parser (issue 6): 100
+     * and 150 KB, under the fuzzing run's -max_len. */
+    { "deep-nesting-arrays", 500, nullptr, std::string (100000, '[') },
+    { "deep-nesting-objects", 200, nullptr, repeat ("{\"a\":", 25000) + "1" + std::string (25000, '}') },
+    { "brackets-in-strings", 200, nullptr,
+      R"({"candidates":[{"content":{"parts":[{"text":"\"[[{{\\"},{"text":"\u005b\ud83d\ude00"}]},"finishReason":"STOP"}]})" },
+    { "comment-and-single-quotes", 200, nullptr, R"({/* " */ 'candidates': [[["x"]]]})" },
   };
 }
 
