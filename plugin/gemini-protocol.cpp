@@ -107,6 +107,66 @@ truncate_for_message (const std::string & text, gsize max = 400)
   return text.substr (0, cut) + "…";
 }
 
+/* Ends `s` with exactly one sentence terminator: servers' messages come
+ * with and without a full stop, and a doubled ".." reads like a bug. */
+void
+end_sentence (std::string & s)
+{
+  while (!s.empty () && (s.back () == '.' || g_ascii_isspace (s.back ())))
+    s.pop_back ();
+  if (s.empty () || (s.back () != '?' && s.back () != '!'))
+    s += '.';
+}
+
+/* A server's text to quote inside a sentence of ours: bounded, without
+ * the full stop it may end with. */
+std::string
+clause (const std::string & text)
+{
+  std::string c = truncate_for_message (text);
+  while (!c.empty () && (c.back () == '.' || g_ascii_isspace (c.back ())))
+    c.pop_back ();
+  return c;
+}
+
+/* "head: detail", or "head" alone when there is no detail. */
+std::string
+with_detail (const std::string & head, const std::string & detail)
+{
+  std::string c = clause (detail);
+  return c.empty () ? head : head + ": " + c;
+}
+
+/* scheme://host[:port] of a URL for messages: never its userinfo, path or
+ * query, printable ASCII only, bounded. "" when it is not scheme://... */
+std::string
+origin_of (const char *url)
+{
+  if (!url)
+    return "";
+  const char *sep = strstr (url, "://");
+  if (!sep || sep == url)
+    return "";
+  std::string scheme (url, sep);
+  for (char &c : scheme) {
+    if (!g_ascii_isalnum (c) && c != '+' && c != '-' && c != '.')
+      return "";
+    c = g_ascii_tolower (c);
+  }
+  const char *start = sep + 3;
+  std::string authority (start, strcspn (start, "/?#"));
+  if (auto at = authority.rfind ('@'); at != std::string::npos)
+    authority.erase (0, at + 1);
+  for (char &c : authority)
+    if (!g_ascii_isalnum (c) && !strchr ("-._~:[]%", c))
+      c = '?';
+  if (authority.empty ())
+    return "";
+  if (authority.size () > 262)  /* a DNS name and a port */
+    authority = authority.substr (0, 262) + "…";
+  return scheme + "://" + authority;
+}
+
 void
 add_string_member (JsonBuilder * b, const char *name, const char *value)
 {
@@ -358,6 +418,7 @@ read_error_object (JsonObject * err, Response & r)
     r.gemini_status = s;
   if (const char *s = member_string (err, "message"))
     r.error_message = s;
+  r.error_code = member_int (err, "code");
   JsonArray *details = member_array (err, "details");
   guint n = details ? json_array_get_length (details) : 0;
   for (guint i = 0; i < n; i++) {
@@ -448,8 +509,10 @@ classify_generate_content (JsonObject * root, Response & r)
 
   if (JsonObject *err = member_object (root, "error")) {
     read_error_object (err, r);
-    if (auto code = member_int (err, "code"))
-      r.http_status = (guint) *code;
+    /* Only a real HTTP status stands in for the 200: anything else (-5
+     * printed as 4294967291) stays error_code, quoted as sent. */
+    if (r.error_code && *r.error_code >= 100 && *r.error_code <= 599)
+      r.http_status = (guint) *r.error_code;
     r.outcome = Outcome::ErrorInBody;
     return;
   }
@@ -603,13 +666,34 @@ classify_http_response (guint status, const char *retry_after, GBytes * body)
 }
 
 Response
-classify_transport_error (const GError * error)
+classify_transport_error (const GError * error, const char *server)
 {
   Response r;
   if (error && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     return make_cancelled_response ();
   r.outcome = error && error->domain == G_TLS_ERROR ? Outcome::TlsError : Outcome::Transport;
   r.error_message = error ? error->message : "unknown transport error";
+  r.server = origin_of (server);
+  if (r.outcome == Outcome::TlsError) {
+    /* Only a refused certificate is about certificates: a plain-http server
+     * behind an https:// URL fails the handshake itself (NOT_TLS, EOF, MISC,
+     * HANDSHAKE, depending on what it answers). */
+    switch (error->code) {
+      case G_TLS_ERROR_BAD_CERTIFICATE:
+        r.tls_failure = TlsFailure::Certificate;
+        break;
+      case G_TLS_ERROR_CERTIFICATE_REQUIRED:
+      case G_TLS_ERROR_BAD_CERTIFICATE_PASSWORD:
+        r.tls_failure = TlsFailure::ClientCertificate;
+        break;
+      case G_TLS_ERROR_UNAVAILABLE:
+        r.tls_failure = TlsFailure::Unavailable;
+        break;
+      default:
+        r.tls_failure = TlsFailure::Handshake;
+        break;
+    }
+  }
   r.action = action_for (r.outcome);
   return r;
 }
@@ -658,38 +742,45 @@ std::string
 Response::describe () const
 {
   std::string s;
+  const std::string at = server.empty () ? "" : " at " + server;
   auto append_model_text = [&] () {
-    if (!model_text.empty ())
+    if (!model_text.empty ()) {
+      end_sentence (s);
       s += " The model said: \"" + truncate_for_message (model_text) + "\"";
+    }
   };
+  /* Our own sentence after whatever came before. */
+  auto add = [&] (const char *sentence) {
+    end_sentence (s);
+    s += " ";
+    s += sentence;
+  };
+  const std::string reason = finish_reason.empty () ? "none" : finish_reason;
   switch (outcome) {
     case Outcome::Image:
-      return "Gemini returned an image";
+      s = "Gemini returned an image";
+      break;
     case Outcome::TextOnly:
-      s = "Gemini returned no image: finishReason=" + (finish_reason.empty () ? std::string ("none") : finish_reason)
-          + ", the model answered with text only.";
+      s = "Gemini returned no image: finishReason=" + reason + ", the model answered with text only";
       append_model_text ();
-      return s;
+      break;
     case Outcome::NoImage:
     case Outcome::ImageOther:
     case Outcome::ContentBlocked:
     case Outcome::OtherFinish:
-      s = "Gemini returned no image: finishReason=" + finish_reason;
-      if (!finish_message.empty ())
-        s += ": " + truncate_for_message (finish_message);
-      s += ".";
+      s = with_detail ("Gemini returned no image: finishReason=" + reason, finish_message);
       if (outcome == Outcome::ContentBlocked)
-        s += " The request or the generated image was blocked by Gemini's safety or policy filters; rephrase the prompt or change the reference images.";
+        add ("The request or the generated image was blocked by Gemini's safety or policy filters; rephrase the "
+            "prompt or change the reference images.");
       else if (outcome == Outcome::NoImage)
-        s += " The model did not produce an image for this prompt; describe a picture to draw.";
+        add ("The model did not produce an image for this prompt; describe a picture to draw.");
       append_model_text ();
-      return s;
+      break;
     case Outcome::PromptBlocked:
-      s = "Gemini blocked the prompt: blockReason=" + block_reason;
-      if (!block_reason_message.empty ())
-        s += ": " + truncate_for_message (block_reason_message);
-      s += ". Rephrase the prompt or change the reference images.";
-      return s;
+      s = with_detail ("Gemini blocked the prompt: blockReason=" + (block_reason.empty () ? "none" : block_reason),
+          block_reason_message);
+      add ("Rephrase the prompt or change the reference images.");
+      break;
     case Outcome::BadRequest:
     case Outcome::Unauthenticated:
     case Outcome::PermissionDenied:
@@ -698,45 +789,80 @@ Response::describe () const
     case Outcome::ServerError:
     case Outcome::HttpError:
     case Outcome::ErrorInBody: {
-      GCharPtr head (g_strdup_printf ("Gemini API error %u", http_status));
+      GCharPtr head;
+      if (outcome != Outcome::ErrorInBody || (error_code && *error_code >= 100 && *error_code <= 599))
+        head.reset (g_strdup_printf ("Gemini API error %u", http_status));
+      else if (error_code)
+        head.reset (g_strdup_printf ("Gemini API error code %" G_GINT64_FORMAT, *error_code));
+      else
+        head.reset (g_strdup ("Gemini API error"));
       s = head.get ();
       if (!gemini_status.empty ())
-        s += " " + gemini_status;
-      if (!error_message.empty ())
-        s += ": " + truncate_for_message (error_message);
+        s += " " + truncate_for_message (gemini_status, 64);
       if (outcome == Outcome::ErrorInBody)
         s += " (error object inside a 200 response)";
+      s = with_detail (s, error_message);
       if (outcome == Outcome::RateLimited && quota_exhausted_for_day)
-        s += " The quota is per day or its limit is 0 on this tier: retrying soon cannot help; "
-            "check the project's quota and billing (https://ai.google.dev/gemini-api/docs/rate-limits).";
+        add ("The quota is per day or its limit is 0 on this tier: retrying soon cannot help; "
+            "check the project's quota and billing (https://ai.google.dev/gemini-api/docs/rate-limits).");
       if (error_reason == "API_KEY_INVALID")
-        s += " Check the api-key property or the GOOGLE_API_KEY / GEMINI_API_KEY environment variables.";
+        add ("Check the api-key property or the GOOGLE_API_KEY / GEMINI_API_KEY environment variables.");
       else if (outcome == Outcome::NotFound)
-        s += " Check the model property and the api-endpoint.";
-      return s;
+        add ("Check the model property and the api-endpoint.");
+      break;
     }
     case Outcome::MalformedResponse:
-      return "Gemini's response could not be understood: " + error_message;
+      s = with_detail ("Gemini's response could not be understood", error_message);
+      break;
     case Outcome::CorruptImageData:
-      return "Gemini's image could not be read: " + error_message;
+      s = with_detail ("Gemini's image could not be read", error_message);
+      break;
     case Outcome::UndecodableImage:
-      return "Gemini's image could not be decoded: " + error_message;
+      s = with_detail ("Gemini's image could not be decoded", error_message);
+      break;
     case Outcome::ImageTooLarge:
-      return "Gemini's image was refused: " + error_message
-          + ". Raise max-image-pixels if this size is expected.";
+      s = with_detail ("Gemini's image was refused", error_message);
+      add ("Raise max-image-pixels if this size is expected.");
+      break;
     case Outcome::Transport:
-      return "Could not reach Gemini: " + error_message;
+      s = with_detail ("Could not reach Gemini" + at, error_message);
+      break;
     case Outcome::TlsError:
-      return "TLS failure talking to Gemini: " + error_message
-          + ". The server's certificate is not trusted; for a test server set tls-database.";
+      switch (tls_failure) {
+        case TlsFailure::ClientCertificate:
+          s = "The server" + at + " asked for a client certificate, which geminiimagesrc does not send ("
+              + clause (error_message) + ")";
+          break;
+        case TlsFailure::Unavailable:
+          s = "TLS is not available in this process (" + clause (error_message)
+              + "): install glib-networking for https";
+          break;
+        case TlsFailure::Handshake:
+          s = "The server" + at + " did not complete a TLS handshake (" + clause (error_message)
+              + "): is it http rather than https?";
+          break;
+        case TlsFailure::Certificate:
+        case TlsFailure::None:
+          s = with_detail ("TLS failure talking to Gemini" + at, error_message);
+          add ("The server's certificate is not trusted: for a self-hosted or test server, set ssl-ca-file to "
+              "its CA certificate (or, from code, tls-database).");
+          break;
+      }
+      break;
     case Outcome::Timeout:
-      return "Gemini did not answer in time: " + error_message;
+      s = with_detail ("Gemini did not answer in time", error_message);
+      break;
     case Outcome::TooLarge:
-      return "Gemini's response was refused: " + error_message;
+      s = with_detail ("Gemini's response was refused", error_message);
+      break;
     case Outcome::Cancelled:
-      return "The request was cancelled";
+      s = "The request was cancelled";
+      break;
   }
-  return error_message;
+  if (s.empty ())
+    s = with_detail ("Gemini request failed", error_message);
+  end_sentence (s);
+  return s;
 }
 
 /* ---------------------------------------------------------------- parsing */

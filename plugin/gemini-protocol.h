@@ -96,6 +96,15 @@ enum class Action {
 const char *outcome_name (Outcome outcome);
 Action action_for (Outcome outcome);
 
+/* What a TlsError was about, so that its hint fits. */
+enum class TlsFailure {
+  None,               /* not a TlsError */
+  Certificate,        /* the server's certificate is not trusted */
+  ClientCertificate,  /* the server asked for a client certificate */
+  Handshake,          /* no TLS handshake completed: often a plain-http server */
+  Unavailable,        /* no TLS backend in the process (glib-networking) */
+};
+
 struct Usage {
   gint64 prompt_tokens = -1;
   gint64 candidates_tokens = -1;
@@ -107,10 +116,16 @@ struct Response {
   Outcome outcome = Outcome::MalformedResponse;
   Action action = Action::Fail;
 
-  guint http_status = 0;
+  guint http_status = 0;           /* or, inside a 200, a valid error.code (100..599) */
+  std::optional<gint64> error_code; /* error.code as sent, whatever its value */
   std::string gemini_status;      /* error.status, e.g. RESOURCE_EXHAUSTED */
   std::string error_message;      /* error.message, or the transport error */
   std::string error_reason;       /* google.rpc.ErrorInfo.reason, e.g. API_KEY_INVALID */
+
+  /* Transport and TLS failures: the server as scheme://host[:port] (never
+   * userinfo or path), "" when the caller did not say. */
+  std::string server;
+  TlsFailure tls_failure = TlsFailure::None;
 
   std::string finish_reason;
   std::string finish_message;
@@ -133,7 +148,9 @@ struct Response {
   guint image_parts = 0;          /* final image parts seen */
   guint thought_image_parts = 0;  /* draft images skipped */
 
-  /* One sentence for a user: what happened and, where it helps, what to do. */
+  /* For a user: what happened and, where it helps, what to do. Whole
+   * sentences, the last ending with exactly one '.', '?' or '!', so that a
+   * caller can append another. */
   std::string describe () const;
 };
 
@@ -141,8 +158,10 @@ struct Response {
  * header value or nullptr. `body` may be nullptr (empty). */
 Response classify_http_response (guint status, const char *retry_after, GBytes * body);
 
-/* Classifies a failure before or while the body arrived. */
-Response classify_transport_error (const GError * error);
+/* Classifies a failure before or while the body arrived. `server`, if not
+ * nullptr, is the endpoint's URL: its scheme://host[:port] is named in the
+ * message (nothing else of it). */
+Response classify_transport_error (const GError * error, const char *server = nullptr);
 Response make_timeout_response (double seconds);
 Response make_too_large_response (gsize limit);
 Response make_cancelled_response ();

@@ -457,6 +457,141 @@ GST_START_TEST (test_json_check)
 }
 GST_END_TEST;
 
+/* Ends with exactly one sentence terminator, and no ".." anywhere. */
+static void
+check_sentence (const std::string & text, const char *what)
+{
+  fail_if (text.empty (), "%s: empty", what);
+  fail_unless (strchr (".!?", text.back ()) != nullptr, "%s: no full stop at the end: %s", what, text.c_str ());
+  fail_if (text.find ("..") != std::string::npos, "%s: \"..\" in: %s", what, text.c_str ());
+  fail_if (text.find ("  ") != std::string::npos, "%s: double space in: %s", what, text.c_str ());
+}
+
+/* Issue 6 item 15: a finishMessage ending in "." gave "..", and outcomes
+ * such as TooLarge, Timeout, Transport ended without a full stop, so that
+ * the element's "... refused" + " Gave up after ..." read "refused Gave up".
+ * Every outcome, with every text field ending with and without a full stop. */
+GST_START_TEST (test_describe_sentences)
+{
+  guint outcomes = 0;
+  for (int o = 0; strcmp (outcome_name ((Outcome) o), "unknown") != 0; o++, outcomes++) {
+    for (const char *end : { "", ".", " ", "?" }) {
+      auto text = [end] (const char *s) { return std::string (s) + end; };
+      Response r;
+      r.outcome = (Outcome) o;
+      r.action = action_for (r.outcome);
+      r.http_status = 429;
+      r.gemini_status = "RESOURCE_EXHAUSTED";
+      r.error_message = text ("Resource has been exhausted");
+      r.finish_reason = "IMAGE_SAFETY";
+      r.finish_message = text ("Unable to show the generated image");
+      r.block_reason = "PROHIBITED_CONTENT";
+      r.block_reason_message = text ("The prompt was blocked");
+      r.model_text = text ("I cannot draw that");
+      check_sentence (r.describe (), outcome_name (r.outcome));
+      r.quota_exhausted_for_day = true;
+      r.error_reason = "API_KEY_INVALID";
+      r.model_text.clear ();
+      check_sentence (r.describe (), outcome_name (r.outcome));
+      r = Response ();
+      r.outcome = (Outcome) o;
+      check_sentence (r.describe (), outcome_name (r.outcome));
+    }
+  }
+  fail_unless (outcomes >= 24, "%u outcomes", outcomes);
+
+  /* The made-up responses, with the texts they really carry. */
+  check_sentence (make_timeout_response (30).describe (), "timeout");
+  check_sentence (make_too_large_response (1024).describe (), "too-large");
+  check_sentence (make_cancelled_response ().describe (), "cancelled");
+  GErrorPtr err (g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CONNECTION_REFUSED, "Connection refused"));
+  check_sentence (classify_transport_error (err.get ()).describe (), "transport");
+  Response r = classify (200, "{\"candidates\":[{\"content\":{\"parts\":[" + std::string (kImagePart) + "]}}]}");
+  check_sentence (r.describe (), "image");
+  mark_undecodable (r, "PNG data is corrupt.", false);
+  check_sentence (r.describe (), "undecodable");
+  mark_undecodable (r, "PNG image is 100000x100000, over the limit of 16777216 pixels", true);
+  check_sentence (r.describe (), "image-too-large");
+
+  r = classify (200, "{\"candidates\":[{\"finishReason\":\"IMAGE_OTHER\",\"finishMessage\":\"Image generation failed.\"}]}");
+  fail_unless (r.describe ().find ("Image generation failed.") != std::string::npos, "%s", r.describe ().c_str ());
+  check_sentence (r.describe (), "finishMessage with a full stop");
+}
+GST_END_TEST;
+
+/* A code inside a 200's error object is not necessarily an HTTP status: a
+ * negative one printed as 4294967291. */
+GST_START_TEST (test_error_code_out_of_range)
+{
+  Response r = classify (200, "{\"error\":{\"code\":-5,\"message\":\"Something odd\",\"status\":\"UNKNOWN\"}}");
+  fail_unless_equals_int ((int) r.outcome, (int) Outcome::ErrorInBody);
+  fail_unless_equals_int (r.http_status, 200);
+  fail_unless_equals_int ((int) r.action, (int) Action::Fail);
+  std::string text = r.describe ();
+  fail_unless (text.find ("error code -5") != std::string::npos, "%s", text.c_str ());
+  fail_if (text.find ("4294967291") != std::string::npos, "%s", text.c_str ());
+  check_sentence (text, "code -5");
+
+  for (const char *code : { "99", "600", "70000", "1e19", "4294967496" }) {
+    r = classify (200, std::string ("{\"error\":{\"code\":") + code + ",\"message\":\"x\"}}");
+    fail_unless_equals_int (r.http_status, 200);
+    check_sentence (r.describe (), code);
+  }
+  r = classify (200, "{\"error\":{\"code\":503,\"message\":\"overloaded\"}}");
+  fail_unless_equals_int (r.http_status, 503);
+  fail_unless_equals_int ((int) r.action, (int) Action::Retry);
+}
+GST_END_TEST;
+
+/* Issue 6 item 12: an https endpoint that does not speak TLS was blamed on
+ * the certificate. Only certificate errors get the certificate hint. */
+GST_START_TEST (test_tls_hints)
+{
+  for (GTlsError code : { G_TLS_ERROR_BAD_CERTIFICATE }) {
+    GErrorPtr err (g_error_new_literal (G_TLS_ERROR, code, "Unacceptable TLS certificate"));
+    Response r = classify_transport_error (err.get ());
+    fail_unless_equals_int ((int) r.outcome, (int) Outcome::TlsError);
+    fail_unless_equals_int ((int) r.action, (int) Action::Fail);
+    std::string text = r.describe ();
+    fail_unless (text.find ("certificate") != std::string::npos, "%s", text.c_str ());
+    fail_unless (text.find ("ssl-ca-file") != std::string::npos, "%s", text.c_str ());
+    fail_unless (text.find ("tls-database") != std::string::npos, "%s", text.c_str ());
+    fail_if (text.find ("http rather than https") != std::string::npos, "%s", text.c_str ());
+    check_sentence (text, "bad certificate");
+  }
+  for (GTlsError code : { G_TLS_ERROR_NOT_TLS, G_TLS_ERROR_EOF, G_TLS_ERROR_MISC, G_TLS_ERROR_HANDSHAKE,
+           G_TLS_ERROR_INAPPROPRIATE_FALLBACK }) {
+    GErrorPtr err (g_error_new_literal (G_TLS_ERROR, code, "Peer sent non-TLS data"));
+    Response r = classify_transport_error (err.get (), "https://127.0.0.1:8080");
+    fail_unless_equals_int ((int) r.outcome, (int) Outcome::TlsError);
+    std::string text = r.describe ();
+    fail_unless (text.find ("did not complete a TLS handshake") != std::string::npos, "%d: %s", code, text.c_str ());
+    fail_unless (text.find ("http rather than https") != std::string::npos, "%d: %s", code, text.c_str ());
+    fail_unless (text.find ("https://127.0.0.1:8080") != std::string::npos, "%d: %s", code, text.c_str ());
+    fail_unless (text.find ("Peer sent non-TLS data") != std::string::npos, "%d: %s", code, text.c_str ());
+    fail_if (text.find ("certificate") != std::string::npos, "%d: %s", code, text.c_str ());
+    check_sentence (text, "handshake");
+  }
+  /* The server named in the message is never more than scheme://host:port. */
+  GErrorPtr err (g_error_new_literal (G_TLS_ERROR, G_TLS_ERROR_NOT_TLS, "Peer sent non-TLS data"));
+  std::string text = classify_transport_error (err.get (), "https://user:secret@host.example:8443/v1beta?key=k").describe ();
+  fail_unless (text.find ("https://host.example:8443") != std::string::npos, "%s", text.c_str ());
+  fail_if (text.find ("secret") != std::string::npos || text.find ("key=") != std::string::npos
+      || text.find ("v1beta") != std::string::npos, "%s", text.c_str ());
+  /* Without a server, the sentence still reads. */
+  text = classify_transport_error (err.get ()).describe ();
+  fail_unless (text.find ("did not complete a TLS handshake") != std::string::npos, "%s", text.c_str ());
+  check_sentence (text, "handshake without server");
+
+  err.reset (g_error_new_literal (G_TLS_ERROR, G_TLS_ERROR_CERTIFICATE_REQUIRED, "certificate required"));
+  text = classify_transport_error (err.get ()).describe ();
+  fail_unless (text.find ("client certificate") != std::string::npos, "%s", text.c_str ());
+  err.reset (g_error_new_literal (G_TLS_ERROR, G_TLS_ERROR_UNAVAILABLE, "TLS support is not available"));
+  text = classify_transport_error (err.get ()).describe ();
+  fail_unless (text.find ("glib-networking") != std::string::npos, "%s", text.c_str ());
+}
+GST_END_TEST;
+
 /* The real recorded responses: the final image, its size and the text. */
 static std::string
 recorded_path (const char *name)
@@ -550,6 +685,9 @@ protocol_suite (void)
   tcase_add_test (tc, test_base64_strict);
   tcase_add_test (tc, test_deep_nesting_refused);
   tcase_add_test (tc, test_json_check);
+  tcase_add_test (tc, test_describe_sentences);
+  tcase_add_test (tc, test_error_code_out_of_range);
+  tcase_add_test (tc, test_tls_hints);
 
   tc = tcase_create ("recorded");
   suite_add_tcase (s, tc);
