@@ -320,6 +320,7 @@ outcome_name (Outcome o)
     case Outcome::RateLimited: return "rate-limited";
     case Outcome::ServerError: return "server-error";
     case Outcome::HttpError: return "http-error";
+    case Outcome::Redirected: return "redirected";
     case Outcome::ErrorInBody: return "error-in-body";
     case Outcome::MalformedResponse: return "malformed-response";
     case Outcome::CorruptImageData: return "corrupt-image-data";
@@ -367,6 +368,7 @@ action_for (Outcome o)
     case Outcome::PermissionDenied:
     case Outcome::NotFound:
     case Outcome::HttpError:
+    case Outcome::Redirected:
     case Outcome::ErrorInBody:
     case Outcome::ImageTooLarge:
     case Outcome::TlsError:
@@ -611,10 +613,18 @@ classify_generate_content (JsonObject * root, Response & r)
 }  // namespace
 
 Response
-classify_http_response (guint status, const char *retry_after, GBytes * body)
+classify_http_response (guint status, const char *retry_after, GBytes * body, const char *redirect_target)
 {
   Response r;
   r.http_status = status;
+  if (status >= 300 && status < 400) {
+    /* generateContent is never redirected: following would send the key
+     * (and the prompt) to whatever host the Location names. */
+    r.outcome = Outcome::Redirected;
+    r.redirect_target = origin_of (redirect_target);
+    r.action = action_for (r.outcome);
+    return r;
+  }
   if (retry_after)
     r.retry_delay_seconds = parse_retry_after (retry_after);
 
@@ -809,6 +819,20 @@ Response::describe () const
         add ("Check the api-key property or the GOOGLE_API_KEY / GEMINI_API_KEY environment variables.");
       else if (outcome == Outcome::NotFound)
         add ("Check the model property and the api-endpoint.");
+      break;
+    }
+    case Outcome::Redirected: {
+      const char *phrase = soup_status_get_phrase (http_status);
+      GCharPtr head (g_strdup_printf ("Gemini's endpoint answered HTTP %u%s%s", http_status, phrase ? " " : "",
+              phrase ? phrase : ""));
+      s = head.get ();
+      if (!redirect_target.empty ())
+        s += " with a redirect to " + redirect_target + "; the Gemini API does not redirect generateContent, so "
+            "the redirect was not followed and the key was not sent there";
+      else
+        s += ", a redirect without a usable Location; the Gemini API does not redirect generateContent, so it "
+            "was not followed and the key was not sent anywhere else";
+      add ("Check api-endpoint and any proxy in between.");
       break;
     }
     case Outcome::MalformedResponse:

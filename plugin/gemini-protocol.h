@@ -72,6 +72,7 @@ enum class Outcome {
   RateLimited,        /* HTTP 429 */
   ServerError,        /* HTTP 408, 500, 502, 503, 504 */
   HttpError,          /* any other non-2xx */
+  Redirected,         /* HTTP 3xx: never followed (the key would go along) */
   ErrorInBody,        /* HTTP 200 whose body is {"error": ...} */
   MalformedResponse,  /* body is not the JSON we expect */
   CorruptImageData,   /* inlineData.data is not valid base64 */
@@ -122,6 +123,10 @@ struct Response {
   std::string error_message;      /* error.message, or the transport error */
   std::string error_reason;       /* google.rpc.ErrorInfo.reason, e.g. API_KEY_INVALID */
 
+  /* Redirected: the Location as scheme://host[:port] (never userinfo or
+   * path), "" when there was none. */
+  std::string redirect_target;
+
   /* Transport and TLS failures: the server as scheme://host[:port] (never
    * userinfo or path), "" when the caller did not say. */
   std::string server;
@@ -155,8 +160,11 @@ struct Response {
 };
 
 /* Classifies a complete HTTP exchange. `retry_after` is the Retry-After
- * header value or nullptr. `body` may be nullptr (empty). */
-Response classify_http_response (guint status, const char *retry_after, GBytes * body);
+ * header value or nullptr. `body` may be nullptr (empty). For a 3xx,
+ * `redirect_target` is where the Location points, or nullptr: only its
+ * scheme://host[:port] is kept. */
+Response classify_http_response (guint status, const char *retry_after, GBytes * body,
+    const char *redirect_target = nullptr);
 
 /* Classifies a failure before or while the body arrived. `server`, if not
  * nullptr, is the endpoint's URL: its scheme://host[:port] is named in the

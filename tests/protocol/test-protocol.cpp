@@ -11,6 +11,7 @@
 
 #include <gst/check/gstcheck.h>
 #include <json-glib/json-glib.h>
+#include <libsoup/soup.h>
 
 using namespace gemini;
 
@@ -592,6 +593,50 @@ GST_START_TEST (test_tls_hints)
 }
 GST_END_TEST;
 
+/* Issue 6 item 2: libsoup followed redirects with the key. The engine no
+ * longer does; a 3xx is an error naming the status and the target host. */
+GST_START_TEST (test_classify_redirect)
+{
+  for (guint status : { 301u, 302u, 303u, 307u, 308u }) {
+    GBytesPtr body (bytes_of ("<html>Moved</html>"));
+    Response r = classify_http_response (status, nullptr, body.get (), "https://other.example");
+    fail_unless_equals_int ((int) r.outcome, (int) Outcome::Redirected);
+    fail_unless_equals_int ((int) r.action, (int) Action::Fail);
+    fail_unless_equals_string (outcome_name (r.outcome), "redirected");
+    fail_unless_equals_int (r.http_status, status);
+    fail_unless_equals_string (r.redirect_target.c_str (), "https://other.example");
+    std::string text = r.describe ();
+    GCharPtr head (g_strdup_printf ("HTTP %u %s with a redirect to https://other.example", status,
+            soup_status_get_phrase (status)));
+    fail_unless (text.find (head.get ()) != std::string::npos, "%s", text.c_str ());
+    fail_unless (text.find ("not followed") != std::string::npos, "%s", text.c_str ());
+    fail_unless (text.find ("api-endpoint") != std::string::npos, "%s", text.c_str ());
+    check_sentence (text, "redirect");
+  }
+
+  /* The target is shown as scheme://host[:port] whatever the engine passes. */
+  GBytesPtr empty (bytes_of (""));
+  Response r = classify_http_response (302, nullptr, empty.get (),
+      "http://user:pass@evil.example:8080/steal?key=AIza#x");
+  fail_unless_equals_string (r.redirect_target.c_str (), "http://evil.example:8080");
+  std::string text = r.describe ();
+  fail_if (text.find ("pass") != std::string::npos || text.find ("AIza") != std::string::npos
+      || text.find ("steal") != std::string::npos, "%s", text.c_str ());
+
+  /* No Location: still a redirect, and the sentence still reads. */
+  r = classify_http_response (303, nullptr, empty.get ());
+  fail_unless_equals_int ((int) r.outcome, (int) Outcome::Redirected);
+  text = r.describe ();
+  fail_unless (text.find ("HTTP 303 See Other") != std::string::npos, "%s", text.c_str ());
+  check_sentence (text, "redirect without target");
+
+  /* A body that would crash a parser is not even read. */
+  GBytesPtr deep (bytes_of (std::string (100000, '[')));
+  r = classify_http_response (301, nullptr, deep.get (), "https://other.example");
+  fail_unless_equals_int ((int) r.outcome, (int) Outcome::Redirected);
+}
+GST_END_TEST;
+
 /* The real recorded responses: the final image, its size and the text. */
 static std::string
 recorded_path (const char *name)
@@ -688,6 +733,7 @@ protocol_suite (void)
   tcase_add_test (tc, test_describe_sentences);
   tcase_add_test (tc, test_error_code_out_of_range);
   tcase_add_test (tc, test_tls_hints);
+  tcase_add_test (tc, test_classify_redirect);
 
   tc = tcase_create ("recorded");
   suite_add_tcase (s, tc);
