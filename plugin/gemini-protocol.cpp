@@ -129,6 +129,30 @@ clause (const std::string & text)
   return c;
 }
 
+/* A value a server sent, to quote in a message: printable ASCII, bounded. */
+std::string
+quote_value (const char *value)
+{
+  constexpr gsize kMax = 40;
+  std::string out;
+  const char *p = value;
+  for (; *p && out.size () < kMax; p++)
+    out += (*p >= 0x20 && *p < 0x7f) ? *p : '?';
+  if (*p)
+    out += "…";
+  return out;
+}
+
+/* The server's wait: the larger one wins, with the words it came in. */
+void
+offer_retry_delay (Response & r, double seconds, std::string source)
+{
+  if (!r.retry_delay_seconds || seconds > *r.retry_delay_seconds) {
+    r.retry_delay_seconds = seconds;
+    r.retry_delay_source = std::move (source);
+  }
+}
+
 /* "head: detail", or "head" alone when there is no detail. */
 std::string
 with_detail (const std::string & head, const std::string & detail)
@@ -432,8 +456,9 @@ read_error_object (JsonObject * err, Response & r)
     if (!type)
       continue;
     if (g_str_has_suffix (type, "google.rpc.RetryInfo")) {
-      if (auto delay = parse_duration_seconds (member_string (d, "retryDelay")))
-        r.retry_delay_seconds = delay;
+      const char *text = member_string (d, "retryDelay");
+      if (auto delay = parse_duration_seconds (text))
+        offer_retry_delay (r, *delay, "RetryInfo.retryDelay \"" + quote_value (text) + "\"");
     } else if (g_str_has_suffix (type, "google.rpc.ErrorInfo")) {
       if (const char *reason = member_string (d, "reason"))
         r.error_reason = reason;
@@ -625,8 +650,8 @@ classify_http_response (guint status, const char *retry_after, GBytes * body, co
     r.action = action_for (r.outcome);
     return r;
   }
-  if (retry_after)
-    r.retry_delay_seconds = parse_retry_after (retry_after);
+  if (auto delay = parse_retry_after (retry_after))
+    offer_retry_delay (r, *delay, "Retry-After: " + quote_value (retry_after));
 
   std::string parse_error;
   JsonNodePtr root = parse_body (body, parse_error);
@@ -642,11 +667,7 @@ classify_http_response (guint status, const char *retry_after, GBytes * body, co
   if (status < 200 || status >= 300) {
     r.outcome = outcome_for_status (status);
     if (JsonObject *err = member_object (obj, "error")) {
-      /* Server's RetryInfo is more precise than a missing Retry-After. */
-      auto header_delay = r.retry_delay_seconds;
       read_error_object (err, r);
-      if (header_delay && (!r.retry_delay_seconds || *header_delay > *r.retry_delay_seconds))
-        r.retry_delay_seconds = header_delay;
     } else {
       /* HTML from a proxy or load balancer: fall back to the status line. */
       const char *phrase = soup_status_get_phrase (status);
@@ -894,7 +915,8 @@ Response::describe () const
 std::optional<double>
 parse_duration_seconds (const char *text)
 {
-  if (!text || !*text)
+  /* Decimal only: strtod would also take " 5", "+5", "0x10s", "infs". */
+  if (!text || !g_ascii_isdigit (*text) || text[strspn (text, "0123456789.eE+-")] != 's')
     return std::nullopt;
   char *end = nullptr;
   double v = g_ascii_strtod (text, &end);
@@ -911,6 +933,7 @@ parse_retry_after (const char *value)
   while (g_ascii_isspace (*value))
     value++;
   if (g_ascii_isdigit (*value)) {
+    /* Saturates at G_MAXUINT64 (ERANGE): an absurd wait stays absurd. */
     char *end = nullptr;
     guint64 secs = g_ascii_strtoull (value, &end, 10);
     while (end && g_ascii_isspace (*end))

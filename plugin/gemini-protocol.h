@@ -142,8 +142,16 @@ struct Response {
   std::string response_id;
   Usage usage;
 
-  /* Server-requested wait before a retry: RetryInfo.retryDelay or Retry-After. */
+  /* Server-requested wait before a retry: RetryInfo.retryDelay or
+   * Retry-After, the larger if both came. Finite and not negative, but it
+   * may be absurd (1e10 s): compare it as a double before converting it to
+   * a clock type. */
   std::optional<double> retry_delay_seconds;
+  /* What the server sent for it, verbatim but bounded (40 printable
+   * characters), to quote when the wait is refused:
+   * `RetryInfo.retryDelay "1e10s"` or `Retry-After: 99999999999`. "" when
+   * retry_delay_seconds is unset. */
+  std::string retry_delay_source;
   std::string quota_id;           /* first QuotaFailure violation's quotaId */
   bool quota_exhausted_for_day = false; /* per-day quota or "limit: 0": not worth retrying */
 
@@ -178,9 +186,11 @@ Response make_cancelled_response ();
  * failure: UndecodableImage, or ImageTooLarge for a pixel-limit refusal. */
 void mark_undecodable (Response & response, const std::string & decode_error, bool over_pixel_limit);
 
-/* Parses a google.protobuf.Duration JSON string ("53s", "34.4s"). */
+/* Parses a google.protobuf.Duration JSON string ("53s", "34.4s", "1e10s"):
+ * decimal only, finite, not negative. */
 std::optional<double> parse_duration_seconds (const char *text);
-/* Parses a Retry-After value: delta-seconds or an HTTP date. */
+/* Parses a Retry-After value: delta-seconds (saturated, never wrapped) or
+ * an HTTP date (0 when past). */
 std::optional<double> parse_retry_after (const char *value);
 
 /* Strict base64 (standard alphabet, padding optional, whitespace ignored). */

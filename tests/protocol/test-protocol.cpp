@@ -2,6 +2,7 @@
  * classification, and the real recorded responses.
  * SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The check framework defines fail(): C++ headers go first. */
+#include <cmath>
 #include <string>
 
 #include "cassette.h"
@@ -637,6 +638,74 @@ GST_START_TEST (test_classify_redirect)
 }
 GST_END_TEST;
 
+/* Issue 6 item 5: absurd delays must stay finite numbers, and the response
+ * carries what the server asked for, bounded, so that the element can quote
+ * it when the wait is beyond its deadline. */
+GST_START_TEST (test_absurd_retry_delays)
+{
+  const std::string retry_info = "{\"error\":{\"code\":429,\"message\":\"Resource exhausted\",\"status\":"
+      "\"RESOURCE_EXHAUSTED\",\"details\":[{\"@type\":\"type.googleapis.com/google.rpc.RetryInfo\","
+      "\"retryDelay\":\"%s\"}]}}";
+  auto with_delay = [&] (const char *delay) {
+    GCharPtr body (g_strdup_printf (retry_info.c_str (), delay));
+    return std::string (body.get ());
+  };
+
+  Response r = classify (429, with_delay ("1e10s"));
+  fail_unless (r.retry_delay_seconds.has_value ());
+  fail_unless_equals_float (*r.retry_delay_seconds, 1e10);
+  fail_unless_equals_string (r.retry_delay_source.c_str (), "RetryInfo.retryDelay \"1e10s\"");
+
+  r = classify (429, "<html>Too Many Requests</html>", "99999999999");
+  fail_unless_equals_float (*r.retry_delay_seconds, 99999999999.0);
+  fail_unless_equals_string (r.retry_delay_source.c_str (), "Retry-After: 99999999999");
+
+  /* Beyond 64 bits: still a finite (saturated) number, not a wrap. */
+  r = classify (503, "", "999999999999999999999999999999");
+  fail_unless (r.retry_delay_seconds && std::isfinite (*r.retry_delay_seconds) && *r.retry_delay_seconds > 1e18);
+  fail_unless (g_str_has_prefix (r.retry_delay_source.c_str (), "Retry-After: 9999"), "%s",
+      r.retry_delay_source.c_str ());
+
+  /* The larger of the two is what the server asked for, and is quoted. */
+  r = classify (429, with_delay ("30s"), "120");
+  fail_unless_equals_float (*r.retry_delay_seconds, 120.0);
+  fail_unless_equals_string (r.retry_delay_source.c_str (), "Retry-After: 120");
+  r = classify (429, with_delay ("34.5s"), "7");
+  fail_unless_equals_float (*r.retry_delay_seconds, 34.5);
+  fail_unless_equals_string (r.retry_delay_source.c_str (), "RetryInfo.retryDelay \"34.5s\"");
+  r = classify (200, "{\"error\":{\"code\":503,\"message\":\"overloaded\",\"details\":[{\"@type\":"
+      "\"type.googleapis.com/google.rpc.RetryInfo\",\"retryDelay\":\"2s\"}]}}", "9");
+  fail_unless_equals_float (*r.retry_delay_seconds, 9.0);
+  fail_unless_equals_string (r.retry_delay_source.c_str (), "Retry-After: 9");
+
+  /* Not numbers at all: no delay, nothing quoted. */
+  for (const char *bad : { "1e400s", "infs", "nans", "-5s", "5", "s", "0x10s" }) {
+    r = classify (429, with_delay (bad));
+    fail_if (r.retry_delay_seconds.has_value (), "%s gave %f", bad, r.retry_delay_seconds.value_or (0));
+    fail_unless (r.retry_delay_source.empty (), "%s: %s", bad, r.retry_delay_source.c_str ());
+  }
+  for (const char *bad : { "-5", "1e3", "soon", "inf", "nan", "5 s" }) {
+    r = classify (429, "", bad);
+    fail_if (r.retry_delay_seconds.has_value (), "Retry-After %s gave %f", bad, r.retry_delay_seconds.value_or (0));
+    fail_unless (r.retry_delay_source.empty ());
+  }
+
+  /* Quoted verbatim but bounded, and printable only. */
+  std::string long_delay (5000, '1');
+  r = classify (429, with_delay ((long_delay.substr (0, 300) + "s").c_str ()));
+  fail_unless (r.retry_delay_seconds && std::isfinite (*r.retry_delay_seconds));
+  fail_unless (r.retry_delay_source.size () < 80, "%s", r.retry_delay_source.c_str ());
+  fail_unless (g_str_has_prefix (r.retry_delay_source.c_str (), "RetryInfo.retryDelay \"1111"));
+  r = classify (429, "", (long_delay + "\x01").c_str ());
+  fail_if (r.retry_delay_seconds.has_value ());
+  r = classify (429, "", long_delay.c_str ());
+  fail_unless (r.retry_delay_source.size () < 80, "%s", r.retry_delay_source.c_str ());
+  r = classify (429, "", "Fri, 31 Dec 9999 23:59:59 GMT");
+  fail_unless (r.retry_delay_seconds && *r.retry_delay_seconds > 2e11 && std::isfinite (*r.retry_delay_seconds));
+  fail_unless_equals_string (r.retry_delay_source.c_str (), "Retry-After: Fri, 31 Dec 9999 23:59:59 GMT");
+}
+GST_END_TEST;
+
 /* The real recorded responses: the final image, its size and the text. */
 static std::string
 recorded_path (const char *name)
@@ -734,6 +803,7 @@ protocol_suite (void)
   tcase_add_test (tc, test_error_code_out_of_range);
   tcase_add_test (tc, test_tls_hints);
   tcase_add_test (tc, test_classify_redirect);
+  tcase_add_test (tc, test_absurd_retry_delays);
 
   tc = tcase_create ("recorded");
   suite_add_tcase (s, tc);
