@@ -3,7 +3,6 @@
 /* The check framework defines fail(): C++ headers go first. */
 #include "pipeline-runner.h"
 
-#include <cstdlib>
 #include <string>
 
 #include <gst/app/gstappsink.h>
@@ -13,51 +12,6 @@
 namespace gemini::test {
 
 /* ------------------------------------------------------------ fixture */
-
-EmulatorProcess *emu;
-static gchar *scratch_dir;
-
-void
-start_emulator ()
-{
-  emu = new EmulatorProcess ();
-  scratch_dir = g_dir_make_tmp ("gemini-test-XXXXXX", nullptr);
-}
-
-void
-stop_emulator ()
-{
-  delete emu;
-  emu = nullptr;
-  GCharPtr cmd (g_strdup_printf ("rm -rf '%s'", scratch_dir));
-  if (system (cmd.get ()) != 0)
-    g_printerr ("could not remove %s\n", scratch_dir);
-  g_free (scratch_dir);
-  scratch_dir = nullptr;
-}
-
-TCase *
-add_emulator_tcase (Suite * suite, const char *name, int timeout_s)
-{
-  TCase *tc = tcase_create (name);
-  suite_add_tcase (suite, tc);
-  tcase_add_unchecked_fixture (tc, start_emulator, stop_emulator);
-  tcase_set_timeout (tc, timeout_s);
-  return tc;
-}
-
-const char *
-tmp_dir ()
-{
-  return scratch_dir;
-}
-
-std::string
-tmp_path (const char *name)
-{
-  GCharPtr p (g_build_filename (scratch_dir, name, nullptr));
-  return p.get ();
-}
 
 std::string
 src_desc (const std::string & props, const std::string & endpoint)

@@ -13,32 +13,18 @@
 #include <string>
 #include <vector>
 
+#include "emulator-fixture.h"
 #include "emulator-process.h"
 #include "plugin/glib-raii.h"
 
 #include <gst/gst.h>
 
-/* check.h's types, declared here so that check.h itself stays out. */
-struct Suite;
-struct TCase;
-
 namespace gemini::test {
 
 /* ------------------------------------------------------------ fixture */
 
-/* The emulator of the current test case; set by start_emulator (). */
-extern EmulatorProcess *emu;
-
-/* Unchecked fixture: starts `emu` and makes a scratch directory. */
-void start_emulator ();
-/* Stops `emu` and removes the scratch directory. */
-void stop_emulator ();
-/* A test case named `name` in `suite` with the fixture above. */
-TCase *add_emulator_tcase (Suite * suite, const char *name, int timeout_s);
-
-/* The scratch directory, and a path in it. */
-const char *tmp_dir ();
-std::string tmp_path (const char *name);
+/* The emulator fixture (emu, start_emulator, add_emulator_tcase, tmp_path)
+ * is in emulator-fixture.h. */
 
 /* "geminiimagesrc name=src api-endpoint=E api-key=test-key <props>", with
  * E the emulator's base URL unless `endpoint` is given. */
