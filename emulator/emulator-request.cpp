@@ -135,10 +135,13 @@ base64_value (char c)
   return -1;
 }
 
-/* Proto-JSON `bytes`: standard or URL-safe alphabet, padding optional but
- * only at the end; anything else (including whitespace) is an error. */
+/* Proto-JSON `bytes` as Google's front end reads them: standard or
+ * URL-safe alphabet, padding optional but only at the end; anything else
+ * (including whitespace) is an error. Not gemini::decode_base64_strict (),
+ * which reads what Gemini sends back: standard alphabet, whitespace
+ * skipped. */
 bool
-decode_base64_strict (std::string_view in, std::string & out)
+decode_proto_bytes (std::string_view in, std::string & out)
 {
   while (!in.empty () && in.back () == '=')
     in.remove_suffix (1);
@@ -274,7 +277,7 @@ private:
     img.thought = thought;
     img.mime = holds_string (mime) ? json_node_get_string (mime) : "";
     const bool mime_ok = word_in ("image/png image/jpeg image/webp image/heic image/heif", img.mime);
-    const bool data_ok = holds_string (b64) && decode_base64_strict (json_node_get_string (b64), img.bytes) &&
+    const bool data_ok = holds_string (b64) && decode_proto_bytes (json_node_get_string (b64), img.bytes) &&
         !img.bytes.empty ();
     req_.images.push_back (std::move (img));
     if (!mime_ok || !data_ok)

@@ -22,27 +22,27 @@ namespace {
 
 struct ActionSpec {
   const char *name;
-  Action action;
+  ScriptAction action;
   const char *keys;  /* space-separated parameters besides the common ones */
 };
 
 constexpr ActionSpec kActions[] = {
-  {"image", Action::Image, ""},
-  {"text-only", Action::TextOnly, "text"},
-  {"finish", Action::Finish, "reason message text"},
-  {"prompt-blocked", Action::PromptBlocked, "reason message"},
-  {"error", Action::Error, "status message retry_delay quota_id limit_zero retry_after"},
-  {"error-in-200", Action::ErrorIn200, "status message retry_delay quota_id limit_zero retry_after"},
-  {"replay", Action::Replay, "file interaction"},
-  {"raw", Action::Raw, "status content_type body"},
-  {"malformed-json", Action::MalformedJson, ""},
-  {"bad-base64", Action::BadBase64, ""},
-  {"bad-image", Action::BadImage, ""},
-  {"bomb", Action::Bomb, "width height"},
-  {"reset", Action::Reset, ""},
-  {"truncate", Action::Truncate, "bytes"},
-  {"hang", Action::Hang, ""},
-  {"endless", Action::Endless, "chunk_bytes interval_ms"},
+  {"image", ScriptAction::Image, ""},
+  {"text-only", ScriptAction::TextOnly, "text"},
+  {"finish", ScriptAction::Finish, "reason message text"},
+  {"prompt-blocked", ScriptAction::PromptBlocked, "reason message"},
+  {"error", ScriptAction::Error, "status message retry_delay quota_id limit_zero retry_after"},
+  {"error-in-200", ScriptAction::ErrorIn200, "status message retry_delay quota_id limit_zero retry_after"},
+  {"replay", ScriptAction::Replay, "file interaction"},
+  {"raw", ScriptAction::Raw, "status content_type body"},
+  {"malformed-json", ScriptAction::MalformedJson, ""},
+  {"bad-base64", ScriptAction::BadBase64, ""},
+  {"bad-image", ScriptAction::BadImage, ""},
+  {"bomb", ScriptAction::Bomb, "width height"},
+  {"reset", ScriptAction::Reset, ""},
+  {"truncate", ScriptAction::Truncate, "bytes"},
+  {"hang", ScriptAction::Hang, ""},
+  {"endless", ScriptAction::Endless, "chunk_bytes interval_ms"},
 };
 constexpr char kCommonKeys[] = "do delay_ms headers comment";
 
@@ -210,21 +210,21 @@ read_action_params (const StepReader & r, Step & s, const CassetteLoader & load,
 {
   guint64 v = 0;
   switch (s.action) {
-    case Action::TextOnly:
+    case ScriptAction::TextOnly:
       return r.optional_string ("text", s.text, error);
-    case Action::Finish:
+    case ScriptAction::Finish:
       s.reason = "NO_IMAGE";
       return r.string ("reason", s.reason, error) && r.optional_string ("message", s.message, error) &&
           r.optional_string ("text", s.text, error);
-    case Action::PromptBlocked:
+    case ScriptAction::PromptBlocked:
       s.reason = "PROHIBITED_CONTENT";
       return r.string ("reason", s.reason, error) && r.optional_string ("message", s.message, error);
-    case Action::Error:
-    case Action::ErrorIn200:
+    case ScriptAction::Error:
+    case ScriptAction::ErrorIn200:
       return read_error_params (r, s, error);
-    case Action::Replay:
+    case ScriptAction::Replay:
       return read_replay_params (r, s, load, error);
-    case Action::Raw:
+    case ScriptAction::Raw:
       v = 200;
       s.content_type = kJsonType;
       if (!r.number ("status", 100, 599, v, error) || !r.string ("content_type", s.content_type, error) ||
@@ -232,17 +232,17 @@ read_action_params (const StepReader & r, Step & s, const CassetteLoader & load,
         return false;
       s.status = guint (v);
       return true;
-    case Action::Bomb:
+    case ScriptAction::Bomb:
       return r.number ("width", 1, G_MAXINT32, s.width, error) &&
           r.number ("height", 1, G_MAXINT32, s.height, error);
-    case Action::Truncate:
+    case ScriptAction::Truncate:
       if (!r.has ("bytes"))
         return true;
       if (!r.number ("bytes", 0, G_MAXINT64, v, error))
         return false;
       s.bytes = v;
       return true;
-    case Action::Endless: {
+    case ScriptAction::Endless: {
       guint64 chunk = s.chunk_bytes, interval = s.interval_ms;
       if (!r.number ("chunk_bytes", 1, 16 * 1024 * 1024, chunk, error) ||
           !r.number ("interval_ms", 0, 60000, interval, error))

@@ -17,15 +17,20 @@
 
 namespace gemini::emulator {
 
-enum class Action {
+/* What a script step does ("do"). Not gemini::Action, the plugin's verdict
+ * on an outcome. */
+enum class ScriptAction {
   Image, TextOnly, Finish, PromptBlocked, Error, ErrorIn200, Replay, Raw, MalformedJson,
   BadBase64, BadImage, Bomb, Reset, Truncate, Hang, Endless,
 };
+/* The old name, still used by emulator-server.cpp: remove once it says
+ * ScriptAction. */
+using Action = ScriptAction;
 
 using Cassette = std::vector<Interaction>;
 
 struct Step {
-  Action action = Action::Image;
+  ScriptAction action = ScriptAction::Image;
   std::string name = "image";
   std::optional<guint> delay_ms;
   Headers headers;
