@@ -2,10 +2,20 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "gemini-image.h"
 
+#include <pthread.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include <algorithm>
+#include <chrono>
+#include <condition_variable>
 #include <csetjmp>
 #include <cstdarg>
-#include <cstdio>  /* jpeglib.h needs FILE */
+#include <cstdio>  /* jpeglib.h needs FILE; fopencookie */
 #include <cstring>
+#include <mutex>
+#include <system_error>
+#include <thread>
 
 #include <jerror.h>
 #include <jpeglib.h>
@@ -59,18 +69,113 @@ first_bytes_hex (const guint8 * data, gsize size)
   return hex;
 }
 
-/* Set by plan_buffer when DecodeLimits refused the size; copied into
- * DecodedImage::over_limit by decode_image (the decoders' callbacks cannot
- * reach `out`). */
-thread_local bool t_over_limit = false;
+/* ------------------------------------------------------- interruption */
+
+double
+timespec_seconds (const struct timespec & ts)
+{
+  return static_cast<double> (ts.tv_sec) + static_cast<double> (ts.tv_nsec) / 1e9;
+}
+
+/* CPU time consumed by a thread (CLOCK_THREAD_CPUTIME_ID: the caller), or
+ * -1 if the clock cannot be read. A system call: microseconds on a VM. */
+double
+cpu_seconds (clockid_t clock)
+{
+  struct timespec ts;
+  if (clock_gettime (clock, &ts) != 0)
+    return -1;
+  return timespec_seconds (ts);
+}
+
+/* A clock cheap enough to read on every row (vDSO, a few ns, 4 ms ticks):
+ * it only decides when the dearer CPU clock is worth reading. */
+gint64
+coarse_ms ()
+{
+  struct timespec ts;
+#ifdef CLOCK_MONOTONIC_COARSE
+  clock_gettime (CLOCK_MONOTONIC_COARSE, &ts);
+#else
+  clock_gettime (CLOCK_MONOTONIC, &ts);
+#endif
+  return static_cast<gint64> (ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
+}
+
+enum class StopReason { None, Cancelled, TooSlow };
+
+/* The decoders' checkpoint: asked between rows, scans, reads or chunks
+ * whether to stop, and remembers why. Plain data with no destructor, so it
+ * can be reached from libjpeg's callbacks, which leave by longjmp. */
+struct Interrupt {
+  /* DecodeLimits::cancel, or a worker's "abandoned" flag. */
+  const std::atomic<bool> *flag = nullptr;
+  /* CPU seconds of this thread; 0 or less: unbounded. */
+  double max_seconds = 0;
+  double start_seconds = 0;
+  gint64 last_check_ms = 0;
+  StopReason reason = StopReason::None;
+
+  Interrupt (const std::atomic<bool> *cancel, double max_cpu_seconds)
+      : flag (cancel), max_seconds (max_cpu_seconds)
+  {
+    if (max_seconds > 0) {
+      start_seconds = cpu_seconds (CLOCK_THREAD_CPUTIME_ID);
+      last_check_ms = coarse_ms ();
+    }
+  }
+
+  /* True once the decode must stop. The flag is read every time; the CPU
+   * clock at most once per coarse tick, so a check costs nanoseconds. */
+  bool stop ()
+  {
+    if (reason != StopReason::None)
+      return true;
+    if (flag && flag->load (std::memory_order_relaxed)) {
+      reason = StopReason::Cancelled;
+      return true;
+    }
+    if (max_seconds > 0) {
+      gint64 now = coarse_ms ();
+      if (now != last_check_ms) {
+        last_check_ms = now;
+        double used = cpu_seconds (CLOCK_THREAD_CPUTIME_ID);
+        if (used >= 0 && start_seconds >= 0 && used - start_seconds > max_seconds) {
+          reason = StopReason::TooSlow;
+          return true;
+        }
+      }
+    }
+    return false;
+  }
+};
+
+/* Fills `error` and the flags for a decode stopped by `reason`. `detail`
+ * is added to the time-bound message (the JPEG's scan count). */
+void
+describe_stop (StopReason reason, ImageFormat format, double max_seconds,
+    const std::string & detail, DecodedImage & out, std::string & error)
+{
+  if (reason == StopReason::Cancelled) {
+    error = "decoding was cancelled";
+    out.cancelled = true;
+    return;
+  }
+  error = strprintf ("decoding the %s took more than %g s of CPU time%s: "
+      "refused as pathological", image_format_name (format), max_seconds,
+      detail.c_str ());
+  out.over_limit = true;
+  out.pathological = true;
+}
 
 /* Checks dimensions against the limits and computes a 4-byte aligned stride
- * and the buffer size; on failure fills `error` and returns false. Everything
- * in 64 bits so hostile headers cannot overflow. */
+ * and the buffer size; on failure fills `error` and returns false, with
+ * `over_limit` set when DecodeLimits refused the size. Everything in 64 bits
+ * so hostile headers cannot overflow. */
 bool
 plan_buffer (ImageFormat format, guint64 width, guint64 height, bool alpha,
     const DecodeLimits & limits, gsize & stride, gsize & size,
-    std::string & error)
+    bool & over_limit, std::string & error)
 {
   const char *name = image_format_name (format);
   if (width == 0 || height == 0) {
@@ -89,7 +194,7 @@ plan_buffer (ImageFormat format, guint64 width, guint64 height, bool alpha,
     return false;
   }
   if (width * height > limits.max_pixels) {
-    t_over_limit = true;
+    over_limit = true;
     error = strprintf ("%s image is %" G_GUINT64_FORMAT "x%" G_GUINT64_FORMAT
         ", over the limit of %" G_GUINT64_FORMAT " pixels", name, width, height,
         limits.max_pixels);
@@ -137,10 +242,66 @@ struct PngImageFree {
   ~PngImageFree () { png_image_free (image); }
 };
 
+/* libpng's simplified API has no per-row hook, so the data reaches it
+ * through a stdio stream whose read function is the checkpoint: libpng
+ * reads at most 8 KB of compressed data at a time. */
+struct PngSource {
+  const guint8 *data;
+  gsize size;
+  gsize pos;
+  Interrupt *interrupt;
+  /* libpng asked for bytes past the end. */
+  bool hit_end;
+};
+
+extern "C" ssize_t
+png_source_read (void *cookie, char *buf, size_t len)
+{
+  auto *src = static_cast<PngSource *> (cookie);
+  if (src->interrupt->stop ())
+    return -1;  /* fread fails, libpng reports a read error */
+  gsize n = std::min<gsize> (len, src->size - src->pos);
+  if (n == 0) {
+    src->hit_end = true;
+    return 0;
+  }
+  std::memcpy (buf, src->data + src->pos, n);
+  src->pos += n;
+  return static_cast<ssize_t> (n);
+}
+
+struct FileClose {
+  void operator() (FILE * f) const { std::fclose (f); }
+};
+
+/* The reason for a failed libpng call: ours (stopped, truncated) first. */
+bool
+png_failed (const PngSource & src, const png_image & image, DecodedImage & out,
+    std::string & error)
+{
+  if (src.interrupt->reason != StopReason::None)
+    describe_stop (src.interrupt->reason, ImageFormat::Png,
+        src.interrupt->max_seconds, "", out, error);
+  else if (src.hit_end)
+    error = strprintf ("PNG data is truncated (%" G_GSIZE_FORMAT " bytes)", src.size);
+  else
+    error = strprintf ("PNG data is corrupt or truncated: %s", image.message);
+  return false;
+}
+
 bool
 decode_png (const guint8 * data, gsize size, const DecodeLimits & limits,
-    DecodedImage & out, std::string & error)
+    Interrupt & interrupt, DecodedImage & out, std::string & error)
 {
+  PngSource src {data, size, 0, &interrupt, false};
+  cookie_io_functions_t io {};
+  io.read = png_source_read;
+  std::unique_ptr<FILE, FileClose> file (fopencookie (&src, "r", io));
+  if (!file) {
+    error = "out of memory opening the PNG data";
+    return false;
+  }
+
   /* The simplified API does its own setjmp/longjmp inside libpng frames and
    * reports failures through image.message, so it is safe to call from C++. */
   png_image image;
@@ -148,15 +309,13 @@ decode_png (const guint8 * data, gsize size, const DecodeLimits & limits,
   image.version = PNG_IMAGE_VERSION;
   PngImageFree guard{&image};
 
-  if (!png_image_begin_read_from_memory (&image, data, size)) {
-    error = strprintf ("PNG data is corrupt or truncated: %s", image.message);
-    return false;
-  }
+  if (!png_image_begin_read_from_stdio (&image, file.get ()))
+    return png_failed (src, image, out, error);
 
   bool alpha = (image.format & PNG_FORMAT_FLAG_ALPHA) != 0;
   gsize stride = 0, bytes = 0;
   if (!plan_buffer (ImageFormat::Png, image.width, image.height, alpha, limits,
-          stride, bytes, error))
+          stride, bytes, out.over_limit, error))
     return false;
   int width = static_cast<int> (image.width);
   int height = static_cast<int> (image.height);
@@ -169,9 +328,8 @@ decode_png (const guint8 * data, gsize size, const DecodeLimits & limits,
   image.flags |= PNG_IMAGE_FLAG_16BIT_sRGB;
   if (!png_image_finish_read (&image, nullptr, out.pixels.get (),
           static_cast<png_int_32> (stride), nullptr)) {
-    error = strprintf ("PNG data is corrupt or truncated: %s", image.message);
     out.pixels.reset ();
-    return false;
+    return png_failed (src, image, out, error);
   }
   if (!png_has_iend (data, size)) {
     error = "PNG data is truncated: the IEND chunk is missing";
@@ -189,7 +347,7 @@ decode_png (const guint8 * data, gsize size, const DecodeLimits & limits,
 
 /* --------------------------------------------------------------- JPEG */
 
-enum class JpegStatus { Ok, LibError, Planned, NoMemory };
+enum class JpegStatus { Ok, LibError, Planned, NoMemory, TooManyScans, Stopped };
 
 /* Everything the setjmp frame touches lives here, in memory owned by the
  * caller, so nothing is clobbered by longjmp and no destructor is skipped. */
@@ -204,6 +362,13 @@ struct JpegJob {
   void *plan_data;
   gsize stride;
   gsize bytes;
+  /* Set by the planner when DecodeLimits refused the size. */
+  bool over_limit;
+  /* Asked from the progress hook; its reason says why it stopped. */
+  Interrupt *interrupt;
+  /* The scan being read, for messages; stopped at kJpegMaxScans. */
+  int scans;
+  bool too_many_scans;
   /* g_try_malloc'ed by the decoder; ownership passes to the caller. */
   guint8 *pixels;
   int msg_code;
@@ -248,17 +413,21 @@ jpeg_output_message_cb (j_common_ptr)
  * thousands of scans otherwise costs minutes of CPU (a known DoS). */
 constexpr int kJpegMaxScans = 500;
 
+/* Called per row of blocks while a multi-scan file is read, and per output
+ * row: the checkpoint for the scan cap, cancellation and the time bound. */
 extern "C" void
 jpeg_progress_cb (j_common_ptr cinfo)
 {
   auto *dinfo = reinterpret_cast<j_decompress_ptr> (cinfo);
-  if (dinfo->input_scan_number > kJpegMaxScans) {
-    auto *err = reinterpret_cast<JpegErrorMgr *> (cinfo->err);
-    err->job->msg_code = -1;
-    g_snprintf (err->job->message, sizeof err->job->message,
-        "progressive JPEG has more than %d scans", kJpegMaxScans);
-    std::longjmp (err->jump, 1);
-  }
+  auto *err = reinterpret_cast<JpegErrorMgr *> (cinfo->err);
+  JpegJob *job = err->job;
+  job->scans = dinfo->input_scan_number;
+  if (dinfo->input_scan_number > kJpegMaxScans)
+    job->too_many_scans = true;
+  else if (!job->interrupt->stop ())
+    return;
+  job->msg_code = -1;
+  std::longjmp (err->jump, 1);
 }
 
 /* Adobe (Photoshop) CMYK JPEGs store inverted samples; libjpeg writes the
@@ -299,6 +468,10 @@ jpeg_decode_plain (JpegJob * job)
     jpeg_destroy_decompress (&cinfo);
     g_free (job->pixels);
     job->pixels = nullptr;
+    if (job->too_many_scans)
+      return JpegStatus::TooManyScans;
+    if (job->interrupt->reason != StopReason::None)
+      return JpegStatus::Stopped;
     return JpegStatus::LibError;
   }
 
@@ -360,12 +533,12 @@ jpeg_plan (JpegJob * job)
 {
   auto *plan = static_cast<JpegPlan *> (job->plan_data);
   return plan_buffer (ImageFormat::Jpeg, job->width, job->height, false,
-      *plan->limits, job->stride, job->bytes, *plan->error);
+      *plan->limits, job->stride, job->bytes, job->over_limit, *plan->error);
 }
 
 bool
 decode_jpeg (const guint8 * data, gsize size, const DecodeLimits & limits,
-    DecodedImage & out, std::string & error)
+    Interrupt & interrupt, DecodedImage & out, std::string & error)
 {
   JpegPlan plan{&limits, &error};
   JpegJob job;
@@ -374,8 +547,11 @@ decode_jpeg (const guint8 * data, gsize size, const DecodeLimits & limits,
   job.size = size;
   job.plan = jpeg_plan;
   job.plan_data = &plan;
+  job.interrupt = &interrupt;
 
-  switch (jpeg_decode_plain (&job)) {
+  JpegStatus status = jpeg_decode_plain (&job);
+  out.over_limit = job.over_limit;
+  switch (status) {
     case JpegStatus::Ok:
       break;
     case JpegStatus::LibError:
@@ -388,6 +564,16 @@ decode_jpeg (const guint8 * data, gsize size, const DecodeLimits & limits,
       return false;
     case JpegStatus::Planned:
       return false;  /* error set by plan_buffer */
+    case JpegStatus::TooManyScans:
+      error = strprintf ("progressive JPEG has more than %d scans: refused as "
+          "pathological", kJpegMaxScans);
+      out.over_limit = true;
+      out.pathological = true;
+      return false;
+    case JpegStatus::Stopped:
+      describe_stop (interrupt.reason, ImageFormat::Jpeg, interrupt.max_seconds,
+          strprintf (" (at scan %d)", job.scans), out, error);
+      return false;
     case JpegStatus::NoMemory:
       error = strprintf ("out of memory allocating %" G_GSIZE_FORMAT " bytes "
           "for a %ux%u JPEG image", job.bytes, job.width, job.height);
@@ -426,9 +612,19 @@ struct WebPConfigFree {
   ~WebPConfigFree () { WebPFreeDecBuffer (&config->output); }
 };
 
+struct WebPIDecoderDelete {
+  void operator() (WebPIDecoder * idec) const { WebPIDelete (idec); }
+};
+
+/* Bytes handed to the incremental decoder between two checkpoints: about
+ * 20 ms of a worst-case (noise) image here. A highly compressible image can
+ * decode in one call whatever the chunk (libwebp has no row hook), which is
+ * why WebP runs on an abandonable worker (decode_image). */
+constexpr gsize kWebpChunk = 64 * 1024;
+
 bool
 decode_webp (const guint8 * data, gsize size, const DecodeLimits & limits,
-    DecodedImage & out, std::string & error)
+    Interrupt & interrupt, DecodedImage & out, std::string & error)
 {
   WebPDecoderConfig config;
   if (!WebPInitDecoderConfig (&config)) {
@@ -447,12 +643,23 @@ decode_webp (const guint8 * data, gsize size, const DecodeLimits & limits,
     error = "animated WebP images are not supported";
     return false;
   }
+  /* WebPDecode refuses a RIFF container that declares more bytes than there
+   * are; the incremental decoder below does not look (it would wait for
+   * them, or finish without the padding byte). Same rule here. */
+  guint32 riff_size = 0;
+  std::memcpy (&riff_size, data + 4, 4);  /* sniffed: "RIFF" size "WEBP" */
+  riff_size = GUINT32_FROM_LE (riff_size);
+  if (riff_size > size - 8) {
+    error = strprintf ("WebP data is corrupt or truncated: %s",
+        webp_status_text (VP8_STATUS_NOT_ENOUGH_DATA));
+    return false;
+  }
 
   bool alpha = config.input.has_alpha != 0;
   gsize stride = 0, bytes = 0;
   if (!plan_buffer (ImageFormat::Webp, static_cast<guint64> (config.input.width),
           static_cast<guint64> (config.input.height), alpha, limits, stride,
-          bytes, error))
+          bytes, out.over_limit, error))
     return false;
   int width = config.input.width;
   int height = config.input.height;
@@ -465,7 +672,32 @@ decode_webp (const guint8 * data, gsize size, const DecodeLimits & limits,
   config.output.u.RGBA.rgba = out.pixels.get ();
   config.output.u.RGBA.stride = static_cast<int> (stride);
   config.output.u.RGBA.size = bytes;
-  status = WebPDecode (data, size, &config);
+  /* The incremental decoder, fed growing prefixes of the same buffer, so
+   * the checkpoint runs between chunks. */
+  std::unique_ptr<WebPIDecoder, WebPIDecoderDelete> idec (
+      WebPIDecode (nullptr, 0, &config));
+  if (!idec) {
+    error = "out of memory starting the WebP decoder";
+    out.pixels.reset ();
+    return false;
+  }
+  gsize fed = 0;
+  status = VP8_STATUS_SUSPENDED;
+  while (status == VP8_STATUS_SUSPENDED && fed < size) {
+    if (interrupt.stop ()) {
+      describe_stop (interrupt.reason, ImageFormat::Webp, interrupt.max_seconds,
+          "", out, error);
+      idec.reset ();  /* before the buffer it writes to */
+      out.pixels.reset ();
+      return false;
+    }
+    fed = std::min (size, fed + kWebpChunk);
+    status = WebPIUpdate (idec.get (), data, fed);
+  }
+  /* All the data and still waiting for more: truncated. */
+  if (status == VP8_STATUS_SUSPENDED)
+    status = VP8_STATUS_NOT_ENOUGH_DATA;
+  idec.reset ();
   if (status != VP8_STATUS_OK) {
     error = strprintf ("WebP data is corrupt or truncated: %s",
         webp_status_text (status));
@@ -478,6 +710,211 @@ decode_webp (const guint8 * data, gsize size, const DecodeLimits & limits,
   out.has_alpha = alpha;
   out.stride = stride;
   out.size = bytes;
+  return true;
+}
+
+/* ------------------------------------------------------------- worker */
+
+using DecodeFn = bool (*) (const guint8 * data, gsize size,
+    const DecodeLimits & limits, Interrupt & interrupt, DecodedImage & out,
+    std::string & error);
+
+/* How often the caller looks at the cancel flag and the worker's CPU time
+ * while it waits: the cancel latency of a worker decode. */
+constexpr auto kWorkerPoll = std::chrono::milliseconds (2);
+
+/* Shared by the caller and the worker thread; whichever lets go last frees
+ * it, so an abandoned worker never touches the caller's memory. */
+struct WorkerTask {
+  /* The encoded bytes: a reference to the caller's GBytes, or a copy. */
+  GBytesPtr bytes;
+  /* max_pixels only: the worker stops on `abandoned`, never on the
+   * caller's flag, which may be gone by then. */
+  DecodeLimits limits;
+  DecodeFn decode = nullptr;
+  std::atomic<bool> abandoned {false};
+
+  std::mutex lock;
+  std::condition_variable cond;
+  /* Protected by lock. */
+  bool done = false;
+  bool ok = false;
+  DecodedImage image;
+  std::string error;
+};
+
+void
+worker_main (std::shared_ptr<WorkerTask> task)
+{
+  gsize size = 0;
+  auto data = static_cast<const guint8 *> (g_bytes_get_data (task->bytes.get (), &size));
+  Interrupt interrupt (&task->abandoned, 0);
+  DecodedImage image;
+  std::string error;
+  bool ok = task->decode (data, size, task->limits, interrupt, image, error);
+
+  std::lock_guard<std::mutex> lk (task->lock);
+  task->ok = ok;
+  task->image = std::move (image);
+  task->error = std::move (error);
+  task->done = true;
+  task->cond.notify_all ();
+}
+
+/* Runs `decode` on a worker thread and waits for it, looking at
+ * limits.cancel and the worker's CPU time every kWorkerPoll. On cancel or
+ * timeout the worker is abandoned: it stops at its next checkpoint and
+ * frees everything itself. Returns false with `started` false if no thread
+ * could be started (the caller then decodes on its own thread). */
+bool
+decode_on_worker (DecodeFn decode, ImageFormat format, const guint8 * data,
+    gsize size, GBytes * owner, const DecodeLimits & limits, DecodedImage & out,
+    std::string & error, bool & started)
+{
+  auto task = std::make_shared<WorkerTask> ();
+  task->bytes.reset (owner ? g_bytes_ref (owner) : g_bytes_new (data, size));
+  task->limits.max_pixels = limits.max_pixels;
+  task->limits.max_decode_seconds = 0;
+  task->limits.cancel = nullptr;
+  task->decode = decode;
+
+  std::thread worker;
+  try {
+    worker = std::thread (worker_main, task);
+  } catch (const std::system_error &) {
+    started = false;
+    return false;
+  }
+  started = true;
+
+  clockid_t clock;
+  bool have_clock = pthread_getcpuclockid (worker.native_handle (), &clock) == 0;
+  auto wall_start = std::chrono::steady_clock::now ();
+  StopReason reason = StopReason::None;
+  {
+    std::unique_lock<std::mutex> lk (task->lock);
+    while (!task->done) {
+      task->cond.wait_for (lk, kWorkerPoll);
+      if (task->done)
+        break;
+      if (limits.cancel && limits.cancel->load (std::memory_order_relaxed)) {
+        reason = StopReason::Cancelled;
+        break;
+      }
+      if (limits.max_decode_seconds > 0) {
+        /* The worker is still running (done is false under the lock), so
+         * its clock is valid; wall time only if the clock is missing. */
+        double used = have_clock ? cpu_seconds (clock)
+            : std::chrono::duration<double> (std::chrono::steady_clock::now () - wall_start).count ();
+        if (used > limits.max_decode_seconds) {
+          reason = StopReason::TooSlow;
+          break;
+        }
+      }
+    }
+    if (reason != StopReason::None)
+      task->abandoned.store (true, std::memory_order_relaxed);
+  }
+
+  if (reason != StopReason::None) {
+    worker.detach ();
+    describe_stop (reason, format, limits.max_decode_seconds, "", out, error);
+    return false;
+  }
+  worker.join ();
+  out = std::move (task->image);
+  error = std::move (task->error);
+  return task->ok;
+}
+
+/* JPEG on this thread (libjpeg's progress hook stops it within a row);
+ * PNG and WebP on an abandonable worker when something may stop them. */
+bool
+decode_format (ImageFormat format, const guint8 * data, gsize size,
+    GBytes * owner, const DecodeLimits & limits, DecodedImage & out,
+    std::string & error)
+{
+  DecodeFn decode = nullptr;
+  switch (format) {
+    case ImageFormat::Png:
+      decode = decode_png;
+      break;
+    case ImageFormat::Jpeg:
+      decode = decode_jpeg;
+      break;
+    case ImageFormat::Webp:
+      decode = decode_webp;
+      break;
+    default:
+      g_return_val_if_reached (false);
+  }
+  bool interruptible = limits.cancel || limits.max_decode_seconds > 0;
+  if (format != ImageFormat::Jpeg && interruptible) {
+    bool started = false;
+    bool ok = decode_on_worker (decode, format, data, size, owner, limits, out,
+        error, started);
+    if (started)
+      return ok;
+  }
+  Interrupt interrupt (limits.cancel, limits.max_decode_seconds);
+  return decode (data, size, limits, interrupt, out, error);
+}
+
+bool
+decode_any (const guint8 * data, gsize size, GBytes * owner,
+    const DecodeLimits & limits, DecodedImage & out, std::string & error)
+{
+  out = DecodedImage ();
+  error.clear ();
+
+  if (!data || size == 0) {
+    error = "image data is empty";
+    return false;
+  }
+  if (limits.cancel && limits.cancel->load (std::memory_order_relaxed)) {
+    error = "decoding was cancelled";
+    out.cancelled = true;
+    return false;
+  }
+
+  ImageFormat format = sniff_image_format (data, size);
+  switch (format) {
+    case ImageFormat::Png:
+    case ImageFormat::Jpeg:
+    case ImageFormat::Webp:
+      break;
+    case ImageFormat::Gif:
+    case ImageFormat::Heif:
+      error = strprintf ("%s images are not supported; Gemini answers PNG or JPEG",
+          image_format_name (format));
+      return false;
+    case ImageFormat::Unknown:
+      /* A cut-off signature is more likely a truncated download than junk. */
+      if (size >= 2 && size < 8
+          && std::memcmp (data, "\x89PNG\r\n\x1a\n", size) == 0) {
+        error = strprintf ("PNG data is truncated (only %" G_GSIZE_FORMAT
+            " bytes)", size);
+        return false;
+      }
+      if (size == 2 && data[0] == 0xff && data[1] == 0xd8) {
+        error = "JPEG data is truncated (only 2 bytes)";
+        return false;
+      }
+      error = strprintf ("data is not a PNG, JPEG or WebP image (first bytes: %s)",
+          first_bytes_hex (data, size).c_str ());
+      return false;
+  }
+
+  if (!decode_format (format, data, size, owner, limits, out, error)) {
+    /* No pixels or sizes from a failed decode; only the reason flags. */
+    DecodedImage failed;
+    failed.over_limit = out.over_limit;
+    failed.pathological = out.pathological;
+    failed.cancelled = out.cancelled;
+    out = std::move (failed);
+    return false;
+  }
+  out.source_format = format;
   return true;
 }
 
@@ -533,59 +970,16 @@ bool
 decode_image (const guint8 * data, gsize size, const DecodeLimits & limits,
     DecodedImage & out, std::string & error)
 {
-  out = DecodedImage ();
-  error.clear ();
-  t_over_limit = false;
-  struct PublishLimitFlag {
-    DecodedImage & out;
-    ~PublishLimitFlag () { out.over_limit = t_over_limit; }
-  } publish {out};
+  return decode_any (data, size, nullptr, limits, out, error);
+}
 
-  if (!data || size == 0) {
-    error = "image data is empty";
-    return false;
-  }
-
-  ImageFormat format = sniff_image_format (data, size);
-  bool ok = false;
-  switch (format) {
-    case ImageFormat::Png:
-      ok = decode_png (data, size, limits, out, error);
-      break;
-    case ImageFormat::Jpeg:
-      ok = decode_jpeg (data, size, limits, out, error);
-      break;
-    case ImageFormat::Webp:
-      ok = decode_webp (data, size, limits, out, error);
-      break;
-    case ImageFormat::Gif:
-    case ImageFormat::Heif:
-      error = strprintf ("%s images are not supported; Gemini answers PNG or JPEG",
-          image_format_name (format));
-      return false;
-    case ImageFormat::Unknown:
-      /* A cut-off signature is more likely a truncated download than junk. */
-      if (size >= 2 && size < 8
-          && std::memcmp (data, "\x89PNG\r\n\x1a\n", size) == 0) {
-        error = strprintf ("PNG data is truncated (only %" G_GSIZE_FORMAT
-            " bytes)", size);
-        return false;
-      }
-      if (size == 2 && data[0] == 0xff && data[1] == 0xd8) {
-        error = "JPEG data is truncated (only 2 bytes)";
-        return false;
-      }
-      error = strprintf ("data is not a PNG, JPEG or WebP image (first bytes: %s)",
-          first_bytes_hex (data, size).c_str ());
-      return false;
-  }
-
-  if (!ok) {
-    out = DecodedImage ();
-    return false;
-  }
-  out.source_format = format;
-  return true;
+bool
+decode_image (GBytes * data, const DecodeLimits & limits, DecodedImage & out,
+    std::string & error)
+{
+  gsize size = 0;
+  auto bytes = data ? static_cast<const guint8 *> (g_bytes_get_data (data, &size)) : nullptr;
+  return decode_any (bytes, size, data, limits, out, error);
 }
 
 }  // namespace gemini

@@ -6,6 +6,7 @@
 
 #include <glib.h>
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -29,6 +30,18 @@ struct DecodeLimits {
   /* Images whose header announces more pixels than this are refused before
    * any pixel memory is allocated (decompression bombs). */
   guint64 max_pixels = 8192ull * 8192ull;
+  /* A decode that costs more CPU time than this is stopped and refused as
+   * pathological (a progressive JPEG with hundreds of scans, say). CPU time
+   * of the decoding thread, not wall time, so a busy machine does not refuse
+   * a normal image; a flush or state change is `cancel`'s job, not this
+   * bound's. A 4K (5504x3072) JPEG takes about 0.07 s, 0.7 s if progressive;
+   * raise it with max_pixels, or for sanitizer and valgrind runs, which
+   * multiply CPU time. 0 or less: no bound. */
+  double max_decode_seconds = 5.0;
+  /* When not null: once *cancel is true, decode_image stops within a few
+   * milliseconds, whatever it is doing, and fails with
+   * DecodedImage::cancelled. The flag must outlive the call. */
+  const std::atomic<bool> *cancel = nullptr;
 };
 
 struct DecodedImage {
@@ -43,14 +56,39 @@ struct DecodedImage {
   std::unique_ptr<guint8, GFreeDeleter> pixels;
   gsize size = 0;
   ImageFormat source_format = ImageFormat::Unknown;
-  /* After a failed decode_image: the size was refused by DecodeLimits. */
+  /* After a failed decode_image: the image was refused by DecodeLimits,
+   * either for its size (max_pixels) or, with `pathological` also set, for
+   * what decoding it costs. Another attempt at the same bytes cannot
+   * succeed. */
   bool over_limit = false;
+  /* After a failed decode_image: refused for its cost, not its size: the
+   * decode ran past max_decode_seconds, or a progressive JPEG has more
+   * scans than any encoder writes (over_limit is set too). */
+  bool pathological = false;
+  /* After a failed decode_image: stopped because *DecodeLimits::cancel
+   * became true; the error says "decoding was cancelled". */
+  bool cancelled = false;
 };
 
 /* Decodes PNG, JPEG or WebP. On failure returns false and sets `error` to a
  * sentence a user can act on ("JPEG data is truncated", "image is 20000x20000,
- * over the limit of 67108864 pixels", ...). */
+ * over the limit of 67108864 pixels", ...).
+ *
+ * JPEG is decoded on the calling thread and stopped from libjpeg's progress
+ * hook. libpng's and libwebp's public APIs have no hook fine enough, so PNG
+ * and WebP are decoded on a short-lived worker thread while the caller
+ * watches `cancel` and the time bound; a cancelled or refused worker is
+ * abandoned (it stops at its own next check, within milliseconds for most
+ * images) and decode_image returns at once. That worker needs the bytes to
+ * outlive the call, so this overload copies PNG and WebP data (not JPEG);
+ * the GBytes one takes a reference instead. Without `cancel` and without a
+ * time bound everything runs on the calling thread. */
 bool decode_image (const guint8 * data, gsize size, const DecodeLimits & limits,
+    DecodedImage & out, std::string & error);
+
+/* The same, for bytes held in a GBytes: a worker keeps a reference instead
+ * of a copy. */
+bool decode_image (GBytes * data, const DecodeLimits & limits,
     DecodedImage & out, std::string & error);
 
 }  // namespace gemini
