@@ -2,10 +2,14 @@
  * Fixtures are encoded in-process with libpng/libjpeg/libwebp so the tests
  * need no files and cover exact pixel values.
  * SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <time.h>
+
+#include <atomic>
 #include <cstdio>  /* jpeglib.h needs FILE */
 #include <cstdlib>
 #include <cstring>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <jpeglib.h>
@@ -306,14 +310,75 @@ check_pixel (const DecodedImage & img, int x, int y, int r, int g, int b,
       p[1], p[2], got_a, r, g, b, a, tolerance);
 }
 
+/* Never set: a decode given it must behave exactly as one without. */
+const std::atomic<bool> never_cancelled {false};
+
+bool
+decode_once (const Bytes & data, DecodedImage & img, std::string & error,
+    const DecodeLimits & limits, bool from_gbytes)
+{
+  /* An exactly-sized heap copy, so sanitizers see any over-read. */
+  if (from_gbytes) {
+    GBytesPtr bytes (g_bytes_new (data.data (), data.size ()));
+    return decode_image (bytes.get (), limits, img, error);
+  }
+  GCharPtr copy (static_cast<gchar *> (g_memdup2 (data.data (), data.size ())));
+  return decode_image (reinterpret_cast<const guint8 *> (copy.get ()),
+      data.size (), limits, img, error);
+}
+
+void
+expect_same_result (const char *path, bool ok, const DecodedImage & img,
+    const std::string & error, bool ok2, const DecodedImage & img2,
+    const std::string & error2)
+{
+  fail_unless (ok == ok2, "%s: ok %d vs %d (%s / %s)", path, ok, ok2,
+      error.c_str (), error2.c_str ());
+  fail_unless (error == error2, "%s: error '%s' vs '%s'", path, error.c_str (),
+      error2.c_str ());
+  fail_unless (img.width == img2.width && img.height == img2.height
+      && img.has_alpha == img2.has_alpha && img.stride == img2.stride
+      && img.size == img2.size && img.source_format == img2.source_format
+      && img.over_limit == img2.over_limit && img.pathological == img2.pathological
+      && img.cancelled == img2.cancelled, "%s: different layout or flags", path);
+  fail_unless ((img.pixels == nullptr) == (img2.pixels == nullptr), "%s: pixels", path);
+  /* Row by row: the padding at the end of a row is not written. */
+  gsize row = static_cast<gsize> (img.width) * (img.has_alpha ? 4 : 3);
+  for (int y = 0; img.pixels && y < img.height; y++)
+    fail_unless (std::memcmp (img.pixels.get () + y * img.stride,
+            img2.pixels.get () + y * img.stride, row) == 0,
+        "%s: different pixels in row %d", path, y);
+}
+
+/* Decodes with `limits` (PNG and WebP then run on a worker thread: the
+ * default has a time bound), and checks that every other path gives the
+ * same answer byte for byte: a cancel flag that is never set, the calling
+ * thread (no flag, no time bound), and the GBytes overload. */
 bool
 decode (const Bytes & data, DecodedImage & img, std::string & error,
     const DecodeLimits & limits = DecodeLimits ())
 {
-  /* An exactly-sized heap copy, so sanitizers see any over-read. */
-  GCharPtr copy (static_cast<gchar *> (g_memdup2 (data.data (), data.size ())));
-  return decode_image (reinterpret_cast<const guint8 *> (copy.get ()),
-      data.size (), limits, img, error);
+  bool ok = decode_once (data, img, error, limits, false);
+  if (limits.cancel)
+    return ok;
+
+  DecodeLimits flag = limits;
+  flag.cancel = &never_cancelled;
+  DecodeLimits inline_limits = limits;
+  inline_limits.max_decode_seconds = 0;
+  struct Path { const char *name; const DecodeLimits *limits; bool gbytes; };
+  const Path paths[] = {
+    {"with a cancel flag", &flag, false},
+    {"on the calling thread", &inline_limits, false},
+    {"from a GBytes", &limits, true},
+  };
+  for (const Path & path : paths) {
+    DecodedImage img2;
+    std::string error2;
+    bool ok2 = decode_once (data, img2, error2, *path.limits, path.gbytes);
+    expect_same_result (path.name, ok, img, error, ok2, img2, error2);
+  }
+  return ok;
 }
 
 void
@@ -329,6 +394,21 @@ expect_failure (const Bytes & data, const char *needle,
   if (needle)
     fail_unless (error.find (needle) != std::string::npos,
         "error '%s' does not contain '%s'", error.c_str (), needle);
+}
+
+/* Flags of a failed decode: refused by DecodeLimits, for its cost, or
+ * cancelled. */
+void
+expect_flags (const Bytes & data, bool over_limit, bool pathological,
+    bool cancelled, const DecodeLimits & limits = DecodeLimits ())
+{
+  DecodedImage img;
+  std::string error;
+  fail_if (decode (data, img, error, limits), "decoding should fail");
+  fail_unless (img.over_limit == over_limit && img.pathological == pathological
+      && img.cancelled == cancelled, "flags over_limit=%d pathological=%d "
+      "cancelled=%d, expected %d %d %d (%s)", img.over_limit, img.pathological,
+      img.cancelled, over_limit, pathological, cancelled, error.c_str ());
 }
 
 /* Four 8x8 blocks: red, green / blue, grey; aligned to JPEG blocks. */
@@ -369,6 +449,199 @@ Bytes
 small_jpeg ()
 {
   return encode_jpeg (16, 16, 3, JCS_RGB, quadrants_rgb (16, 16));
+}
+
+/* ------------------------------------------- slow images, cancellation */
+
+double
+now_s ()
+{
+  return static_cast<double> (g_get_monotonic_time ()) / G_USEC_PER_SEC;
+}
+
+double
+process_cpu_s ()
+{
+  struct timespec ts;
+  clock_gettime (CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return static_cast<double> (ts.tv_sec) + static_cast<double> (ts.tv_nsec) / 1e9;
+}
+
+void
+put_be16 (Bytes & out, guint v)
+{
+  out.push_back (static_cast<guint8> (v >> 8));
+  out.push_back (static_cast<guint8> (v & 0xff));
+}
+
+void
+put_marker (Bytes & out, guint8 marker, const Bytes & payload)
+{
+  out.insert (out.end (), { 0xff, marker });
+  put_be16 (out, static_cast<guint> (payload.size () + 2));
+  out.insert (out.end (), payload.begin (), payload.end ());
+}
+
+/* The pathological JPEG of issue 6, built by hand in microseconds: a valid
+ * progressive greyscale picture of flat mid-grey whose one DC scan is
+ * repeated `scans` times. A DC first scan sets the coefficients rather than
+ * refining them, so libjpeg takes every repeat without a warning and walks
+ * every block again each time. */
+Bytes
+many_scan_jpeg (int width, int height, int scans)
+{
+  Bytes out = { 0xff, 0xd8 };
+  Bytes dqt = { 0x00 };  /* 8-bit table 0, all ones */
+  dqt.insert (dqt.end (), 64, 1);
+  put_marker (out, 0xdb, dqt);
+  Bytes sof = { 8 };
+  put_be16 (sof, height);
+  put_be16 (sof, width);
+  sof.insert (sof.end (), { 1, 1, 0x11, 0 });  /* component 1, 1x1, table 0 */
+  put_marker (out, 0xc2, sof);  /* SOF2: progressive, Huffman */
+  /* DC table 0: one code, "0", for category 0 (a zero difference). */
+  Bytes dht = { 0x00, 1 };
+  dht.insert (dht.end (), 15, 0);
+  dht.push_back (0);
+  put_marker (out, 0xc4, dht);
+  gsize blocks = static_cast<gsize> ((width + 7) / 8) * ((height + 7) / 8);
+  for (int i = 0; i < scans; i++) {
+    /* Component 1 with DC table 0; Ss = Se = 0, Ah = Al = 0. */
+    put_marker (out, 0xda, { 1, 1, 0x00, 0, 0, 0x00 });
+    out.insert (out.end (), (blocks + 7) / 8, 0x00);  /* a 0 bit per block */
+  }
+  out.insert (out.end (), { 0xff, 0xd9 });
+  return out;
+}
+
+/* A large flat RGB PNG (40,80,120): zlib level 1 and no row filter, so it
+ * is quick to make and small, and libpng still inflates every row. */
+Bytes
+flat_png (int width, int height, bool interlaced)
+{
+  Bytes out;
+  png_structp png = png_create_write_struct (PNG_LIBPNG_VER_STRING, nullptr,
+      nullptr, nullptr);
+  png_infop info = png_create_info_struct (png);
+  png_set_write_fn (png, &out, png_write_cb, png_flush_cb);
+  png_set_compression_level (png, 1);
+  png_set_filter (png, PNG_FILTER_TYPE_BASE, PNG_FILTER_NONE);
+  png_set_IHDR (png, info, width, height, 8, PNG_COLOR_TYPE_RGB,
+      interlaced ? PNG_INTERLACE_ADAM7 : PNG_INTERLACE_NONE,
+      PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
+  png_write_info (png, info);
+  int passes = png_set_interlace_handling (png);
+  Bytes row (static_cast<gsize> (width) * 3);
+  for (gsize i = 0; i < row.size (); i += 3) {
+    row[i] = 40;
+    row[i + 1] = 80;
+    row[i + 2] = 120;
+  }
+  for (int pass = 0; pass < passes; pass++)
+    for (int y = 0; y < height; y++)
+      png_write_row (png, row.data ());
+  png_write_end (png, info);
+  png_destroy_write_struct (&png, &info);
+  return out;
+}
+
+/* A large lossy WebP of a horizontal grey ramp, written straight as YUV
+ * with libwebp's fastest method. */
+Bytes
+ramp_webp (int width, int height)
+{
+  WebPConfig config;
+  fail_unless (WebPConfigInit (&config));
+  config.method = 0;
+  config.quality = 50;
+  WebPPicture pic;
+  fail_unless (WebPPictureInit (&pic));
+  pic.width = width;
+  pic.height = height;
+  pic.use_argb = 0;
+  fail_unless (WebPPictureAlloc (&pic));
+  for (int y = 0; y < height; y++)
+    for (int x = 0; x < width; x++)
+      pic.y[y * pic.y_stride + x] = static_cast<uint8_t> (16 + x * 219 / width);
+  for (int y = 0; y < (height + 1) / 2; y++) {
+    std::memset (pic.u + y * pic.uv_stride, 128, (width + 1) / 2);
+    std::memset (pic.v + y * pic.uv_stride, 128, (width + 1) / 2);
+  }
+  WebPMemoryWriter writer;
+  WebPMemoryWriterInit (&writer);
+  pic.writer = WebPMemoryWrite;
+  pic.custom_ptr = &writer;
+  fail_unless (WebPEncode (&config, &pic), "WebP encoding failed: %d", pic.error_code);
+  Bytes out (writer.mem, writer.mem + writer.size);
+  WebPPictureFree (&pic);
+  WebPMemoryWriterClear (&writer);
+  return out;
+}
+
+/* A whole decode with no time bound, timed: the fixture's cost here. */
+double
+time_full_decode (const Bytes & data, DecodedImage & img)
+{
+  DecodeLimits limits;
+  limits.max_decode_seconds = 0;
+  limits.cancel = &never_cancelled;
+  std::string error;
+  double start = now_s ();
+  bool ok = decode_image (data.data (), data.size (), limits, img, error);
+  double elapsed = now_s () - start;
+  fail_unless (ok, "%s", error.c_str ());
+  return elapsed;
+}
+
+struct CancelRun {
+  bool ok = false;
+  DecodedImage img;
+  std::string error;
+  /* From setting the flag to decode_image's return. */
+  double latency = 0;
+};
+
+/* Decodes on a thread of its own and sets the cancel flag `after` seconds
+ * later, as a state change would. */
+void
+decode_and_cancel (const Bytes & data, double after, CancelRun & run)
+{
+  std::atomic<bool> cancel {false};
+  DecodeLimits limits;
+  limits.cancel = &cancel;
+  std::atomic<gint64> returned {0};
+  std::thread decoder ([&] {
+    run.ok = decode_image (data.data (), data.size (), limits, run.img, run.error);
+    returned.store (g_get_monotonic_time ());
+  });
+  g_usleep (static_cast<gulong> (after * G_USEC_PER_SEC));
+  gint64 set = g_get_monotonic_time ();
+  cancel.store (true);
+  decoder.join ();
+  run.latency = static_cast<double> (returned.load () - set) / G_USEC_PER_SEC;
+}
+
+/* Cancelled 20 ms in, decode_image must return within 100 ms (a state
+ * change's budget) with nothing but the cancelled flag. `full`: the time a
+ * whole decode took. */
+void
+check_cancel_latency (const char *what, const Bytes & data, double full)
+{
+  /* Otherwise the decode could end before the cancel and prove nothing. */
+  fail_unless (full > 0.1, "the %s fixture decodes in %.3f s: too fast to "
+      "test cancellation", what, full);
+
+  CancelRun run;
+  decode_and_cancel (data, 0.02, run);
+  g_print ("%s (%" G_GSIZE_FORMAT " bytes): whole decode %.3f s, returned "
+      "%.2f ms after the cancel\n", what, data.size (), full, run.latency * 1000);
+  fail_if (run.ok, "the %s decode was not cancelled", what);
+  fail_unless_equals_string (run.error.c_str (), "decoding was cancelled");
+  fail_unless (run.img.cancelled && !run.img.over_limit && !run.img.pathological,
+      "flags of a cancelled %s decode", what);
+  fail_unless (run.img.pixels == nullptr && run.img.width == 0 && run.img.size == 0);
+  fail_unless (run.latency >= 0 && run.latency < 0.1, "the %s decode returned "
+      "%.1f ms after the cancel", what, run.latency * 1000);
 }
 
 }  // namespace
@@ -617,8 +890,14 @@ GST_START_TEST (test_jpeg_scan_limit)
   fail_unless (decode (encode_jpeg_many_scans (40), img, error), "%s", error.c_str ());
   check_layout (img, 8, 8, false, ImageFormat::Jpeg);
   check_pixel (img, 4, 4, 128, 128, 128, 255, 4);
-  /* 11 + 11 * 63 = 704 scans: refused like TurboJPEG's TJFLAG_LIMITSCANS. */
-  expect_failure (encode_jpeg_many_scans (63), "more than 500 scans");
+  /* 11 + 11 * 63 = 704 scans: refused like TurboJPEG's TJFLAG_LIMITSCANS,
+   * for good (over_limit), as pathological. */
+  expect_failure (encode_jpeg_many_scans (63),
+      "progressive JPEG has more than 500 scans: refused as pathological");
+  expect_flags (encode_jpeg_many_scans (63), true, true, false);
+  expect_flags (many_scan_jpeg (8, 8, 501), true, true, false);
+  fail_unless (decode (many_scan_jpeg (16, 8, 500), img, error), "%s", error.c_str ());
+  check_pixel (img, 12, 4, 128, 128, 128);
 }
 GST_END_TEST;
 
@@ -884,6 +1163,151 @@ GST_START_TEST (test_corrupt)
 }
 GST_END_TEST;
 
+GST_START_TEST (test_limit_flags)
+{
+  DecodeLimits limits;
+  limits.max_pixels = 100;
+  expect_flags (small_jpeg (), true, false, false, limits);
+  expect_flags (encode_png ({11, 10, PNG_COLOR_TYPE_RGB, 8, pattern (11, 10, 3),
+          {}, {}}), true, false, false, limits);
+  expect_flags (encode_webp_lossy_rgb (16, 16, quadrants_rgb (16, 16)), true,
+      false, false, limits);
+  /* Broken data is not a refusal. */
+  Bytes cut = small_png ();
+  cut.resize (cut.size () / 2);
+  expect_flags (cut, false, false, false);
+  cut = small_jpeg ();
+  cut.resize (cut.size () / 2);
+  expect_flags (cut, false, false, false);
+
+  /* Flags travel with the result, not the thread: a refusal then a good
+   * decode on the same thread, and the other way round. */
+  Bytes big = encode_png ({11, 10, PNG_COLOR_TYPE_RGB, 8, pattern (11, 10, 3), {}, {}});
+  DecodedImage img;
+  std::string error;
+  fail_if (decode (big, img, error, limits));
+  fail_unless (img.over_limit);
+  fail_unless (decode (small_jpeg (), img, error), "%s", error.c_str ());
+  fail_if (img.over_limit || img.pathological || img.cancelled);
+  fail_if (decode (big, img, error, limits));
+  fail_unless (img.over_limit);
+}
+GST_END_TEST;
+
+/* -------------------------------------------------------- cancellation */
+
+GST_START_TEST (test_cancel_jpeg)
+{
+  /* 4096x2048 with 498 scans: 8 MB, inside every limit. */
+  Bytes jpeg = many_scan_jpeg (4096, 2048, 498);
+  DecodedImage img;
+  double full = time_full_decode (jpeg, img);
+  check_layout (img, 4096, 2048, false, ImageFormat::Jpeg);
+  check_pixel (img, 4095, 2047, 128, 128, 128);
+  img = DecodedImage ();
+  check_cancel_latency ("JPEG with 498 scans", jpeg, full);
+}
+GST_END_TEST;
+
+GST_START_TEST (test_cancel_png)
+{
+  Bytes png = flat_png (8192, 8192, false);
+  DecodedImage img;
+  double full = time_full_decode (png, img);
+  check_layout (img, 8192, 8192, false, ImageFormat::Png);
+  check_pixel (img, 8191, 8191, 40, 80, 120);
+  img = DecodedImage ();
+  check_cancel_latency ("PNG 8192x8192", png, full);
+
+  /* The abandoned worker stops at its next read of the data: 200 ms after
+   * the cancel it no longer uses any CPU (the whole decode takes > 1 s). */
+  g_usleep (200 * 1000);
+  double cpu = process_cpu_s ();
+  g_usleep (200 * 1000);
+  double used = process_cpu_s () - cpu;
+  fail_unless (used < 0.1, "%.0f ms of CPU used 200-400 ms after the cancel",
+      used * 1000);
+
+  /* Adam7: seven passes over the rows. */
+  png = flat_png (6144, 6144, true);
+  full = time_full_decode (png, img);
+  check_layout (img, 6144, 6144, false, ImageFormat::Png);
+  check_pixel (img, 6143, 6143, 40, 80, 120);
+  img = DecodedImage ();
+  check_cancel_latency ("interlaced PNG 6144x6144", png, full);
+}
+GST_END_TEST;
+
+GST_START_TEST (test_cancel_webp)
+{
+  Bytes webp = ramp_webp (6144, 6144);
+  DecodedImage img;
+  double full = time_full_decode (webp, img);
+  check_layout (img, 6144, 6144, false, ImageFormat::Webp);
+  check_pixel (img, 0, 0, 0, 0, 0, 255, 8);  /* Y 16: black */
+  img = DecodedImage ();
+  check_cancel_latency ("WebP 6144x6144", webp, full);
+}
+GST_END_TEST;
+
+GST_START_TEST (test_cancel_before_start)
+{
+  std::atomic<bool> cancel {true};
+  DecodeLimits limits;
+  limits.cancel = &cancel;
+  const Bytes images[] = { small_png (), small_jpeg (),
+    encode_webp_lossless_rgb (7, 3, pattern (7, 3, 3)) };
+  for (const Bytes & data : images) {
+    DecodedImage img;
+    std::string error;
+    fail_if (decode (data, img, error, limits));
+    fail_unless_equals_string (error.c_str (), "decoding was cancelled");
+    fail_unless (img.cancelled && !img.over_limit && img.pixels == nullptr);
+  }
+}
+GST_END_TEST;
+
+GST_START_TEST (test_decode_time_bound)
+{
+  /* Each takes well over 50 ms of CPU here; refused as soon as that is
+   * spent, for good (over_limit), not as a broken image. */
+  struct Case { const char *name; Bytes data; const char *message; };
+  const Case cases[] = {
+    {"JPEG", many_scan_jpeg (4096, 2048, 498), "decoding the JPEG took more "
+          "than 0.05 s of CPU time (at scan "},
+    {"PNG", flat_png (4096, 4096, false), "decoding the PNG took more than "
+          "0.05 s of CPU time: refused as pathological"},
+    {"WebP", ramp_webp (4096, 4096), "decoding the WebP took more than 0.05 s "
+          "of CPU time: refused as pathological"},
+  };
+  DecodeLimits limits;
+  limits.max_decode_seconds = 0.05;
+  for (const Case & c : cases) {
+    DecodedImage img;
+    std::string error;
+    double start = now_s ();
+    bool ok = decode_image (c.data.data (), c.data.size (), limits, img, error);
+    double elapsed = now_s () - start;
+    g_print ("%s with a 0.05 s bound: refused after %.3f s: %s\n", c.name,
+        elapsed, error.c_str ());
+    fail_if (ok, "the %s decoded within 0.05 s", c.name);
+    fail_unless (error.find (c.message) != std::string::npos,
+        "error '%s' does not contain '%s'", error.c_str (), c.message);
+    fail_unless (img.over_limit && img.pathological && !img.cancelled,
+        "flags of a %s refused for its cost", c.name);
+    fail_unless (img.pixels == nullptr && img.width == 0);
+    fail_unless (elapsed < 1.0, "the %s decode went on for %.3f s", c.name, elapsed);
+  }
+  /* The JPEG message says how far it got. */
+  DecodedImage img;
+  std::string error;
+  fail_if (decode_image (cases[0].data.data (), cases[0].data.size (), limits,
+          img, error));
+  fail_unless (error.find ("): refused as pathological") != std::string::npos,
+      "%s", error.c_str ());
+}
+GST_END_TEST;
+
 static Suite *
 gemini_image_suite (void)
 {
@@ -921,6 +1345,17 @@ gemini_image_suite (void)
   tcase_add_test (tc, test_limit_png_bomb);
   tcase_add_test (tc, test_limit_custom);
   tcase_add_test (tc, test_limit_jpeg_header);
+  tcase_add_test (tc, test_limit_flags);
+
+  /* Large images: seconds each, more under sanitizers. */
+  tc = tcase_create ("cancel");
+  suite_add_tcase (s, tc);
+  tcase_set_timeout (tc, 120);
+  tcase_add_test (tc, test_cancel_jpeg);
+  tcase_add_test (tc, test_cancel_png);
+  tcase_add_test (tc, test_cancel_webp);
+  tcase_add_test (tc, test_cancel_before_start);
+  tcase_add_test (tc, test_decode_time_bound);
 
   tc = tcase_create ("bad-input");
   suite_add_tcase (s, tc);
