@@ -162,7 +162,8 @@ with_detail (const std::string & head, const std::string & detail)
 }
 
 /* scheme://host[:port] of a URL for messages: never its userinfo, path or
- * query, printable ASCII only, bounded. "" when it is not scheme://... */
+ * query, bounded. "" when it is not scheme://host[:port]/... with a host of
+ * plain ASCII. */
 std::string
 origin_of (const char *url)
 {
@@ -181,9 +182,10 @@ origin_of (const char *url)
   std::string authority (start, strcspn (start, "/?#"));
   if (auto at = authority.rfind ('@'); at != std::string::npos)
     authority.erase (0, at + 1);
-  for (char &c : authority)
+  /* Anything but a host name, an IP literal and a port is not worth quoting. */
+  for (char c : authority)
     if (!g_ascii_isalnum (c) && !strchr ("-._~:[]%", c))
-      c = '?';
+      return "";
   if (authority.empty ())
     return "";
   if (authority.size () > 262)  /* a DNS name and a port */

@@ -2,14 +2,20 @@
  *
  * Input layout (make-seeds writes seeds in this layout):
  *
- *   byte 0     bits 0-2: HTTP status, index mod 5 into {200, 400, 429, 500, 503}
- *              bit 7:    a Retry-After header follows
+ *   byte 0     bits 0-2: HTTP status, index into
+ *                        {200, 400, 429, 500, 503, 302, 301, 404}
+ *              bit 7:    a header value follows: Retry-After, or for a 3xx
+ *                        the redirect target (the Location)
  *   [byte 1]   only with bit 7: header length n (mod 32)
- *   [n bytes]  only with bit 7: the Retry-After value (cut at the first NUL)
+ *   [n bytes]  only with bit 7: the header value (cut at the first NUL)
  *   rest       the response body
  *
  * For every input: gemini::classify_http_response () on (status, Retry-After,
- * body), Response::describe () and outcome_name (); when the outcome is
+ * body, redirect target), Response::describe () and outcome_name (), with
+ * checks of what callers rely on: describe () ends with exactly one
+ * sentence terminator; a server-requested delay is finite, not negative, and
+ * comes with its bounded source text; a redirect target is printable
+ * scheme://host[:port] without userinfo. When the outcome is
  * Image, gemini::decode_image () on the decoded bytes with a 4096x4096 pixel
  * limit and, when that fails, mark_undecodable () and describe () as the
  * element does. Then the small parsers on slices of the body:
@@ -31,6 +37,7 @@
 #include <glib.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -45,7 +52,7 @@
 
 namespace {
 
-constexpr guint kStatuses[] = { 200, 400, 429, 500, 503 };
+constexpr guint kStatuses[] = { 200, 400, 429, 500, 503, 302, 301, 404 };
 constexpr gsize kMaxLineForParsers = 128;
 
 /* Keeps the optimizer from dropping results it cannot see used. */
@@ -57,15 +64,49 @@ consume (const std::string & s)
   sink = sink + s.size ();
 }
 
+/* describe ()'s promise: whole sentences, so that the element can append
+ * " Gave up after ..." (issue 6 item 15). */
 void
-fuzz_classifier (guint status, const char *retry_after, const guint8 * body, gsize body_size)
+check_description (const gemini::Response & r)
 {
-  GBytes *bytes = g_bytes_new_static (body, body_size);
-  gemini::Response r = gemini::classify_http_response (status, retry_after, bytes);
-  g_bytes_unref (bytes);
+  const std::string text = r.describe ();
+  const gsize n = text.size ();
+  if (n == 0 || !strchr (".?!", text[n - 1]) || (n >= 2 && text[n - 1] == '.' && text[n - 2] == '.'))
+    abort ();
+  consume (text);
+}
 
-  consume (r.describe ());
+void
+check_response (const gemini::Response & r)
+{
+  check_description (r);
   consume (gemini::outcome_name (r.outcome));
+  /* Finite and not negative, with the server's words, bounded. */
+  if (r.retry_delay_seconds.has_value () != !r.retry_delay_source.empty ())
+    abort ();
+  if (r.retry_delay_seconds && !(std::isfinite (*r.retry_delay_seconds) && *r.retry_delay_seconds >= 0))
+    abort ();
+  if (r.retry_delay_source.size () > 80)
+    abort ();
+  /* Only scheme://host[:port]: no userinfo, path or unprintable bytes. */
+  const std::string & t = r.redirect_target;
+  const gsize sep = t.find ("://");
+  if (!t.empty () && (sep == std::string::npos || t.find_first_of ("@/?#", sep + 3) != std::string::npos))
+    abort ();
+  for (char c : t)
+    if ((guchar) c < 0x80 && !g_ascii_isgraph (c))  /* the bound's "…" is UTF-8 */
+      abort ();
+}
+
+void
+fuzz_classifier (guint status, const char *header, const guint8 * body, gsize body_size)
+{
+  const bool redirect = status >= 300 && status < 400;
+  GBytes *bytes = g_bytes_new_static (body, body_size);
+  gemini::Response r = gemini::classify_http_response (status, redirect ? nullptr : header, bytes,
+      redirect ? header : nullptr);
+  g_bytes_unref (bytes);
+  check_response (r);
   /* What the element relies on: an Image outcome carries bytes to decode
    * and says Deliver. */
   if (r.outcome == gemini::Outcome::Image
@@ -89,7 +130,7 @@ fuzz_classifier (guint status, const char *retry_after, const guint8 * body, gsi
     } else {
       /* As the element does with bytes that do not decode. */
       gemini::mark_undecodable (r, error, image.over_limit);
-      consume (r.describe ());
+      check_description (r);
     }
   }
 }
@@ -186,7 +227,7 @@ LLVMFuzzerTestOneInput (const uint8_t * data, size_t size)
 {
   if (size < 1)
     return 0;
-  const guint status = kStatuses[(data[0] & 0x07) % G_N_ELEMENTS (kStatuses)];
+  const guint status = kStatuses[data[0] & 0x07];
   const bool has_retry_after = (data[0] & 0x80) != 0;
   gsize pos = 1;
 

@@ -15,7 +15,8 @@
  *                 and ErrorInfo, Vertex's [{"error": ...}], promptFeedback,
  *                 finishReason variants, thought images, WebP (libwebp) and
  *                 GIF images, Retry-After values, out-of-range numbers,
- *                 nesting deeper than the parser's limit.
+ *                 nesting deeper than the parser's limit, redirects,
+ *                 absurd retry delays, odd error codes.
  *
  * Every seed is in fuzz-response's input layout: one status/flags byte,
  * optionally a Retry-After header, then the body.
@@ -39,7 +40,8 @@ namespace {
 
 constexpr gsize kLongString = 4096;
 
-/* fuzz-response's status index for an HTTP status (200, 400, 429, 500, 503). */
+/* fuzz-response's status index for an HTTP status
+ * (200, 400, 429, 500, 503, 302, 301, 404). */
 guint8
 status_byte (guint status)
 {
@@ -48,6 +50,9 @@ status_byte (guint status)
     case 429: return 2;
     case 500: return 3;
     case 503: return 4;
+    case 302: return 5;
+    case 301: return 6;
+    case 404: return 7;
     default: return 0;
   }
 }
@@ -237,7 +242,7 @@ repeat (const std::string & unit, gsize times)
 struct HandSeed {
   const char *name;
   guint status;
-  const char *retry_after;
+  const char *retry_after;  /* for a 3xx: the redirect target */
   std::string body;
 };
 
@@ -312,6 +317,14 @@ hand_seeds (const Tiny & tiny)
     { "brackets-in-strings", 200, nullptr,
       R"({"candidates":[{"content":{"parts":[{"text":"\"[[{{\\"},{"text":"\u005b\ud83d\ude00"}]},"finishReason":"STOP"}]})" },
     { "comment-and-single-quotes", 200, nullptr, R"({/* " */ 'candidates': [[["x"]]]})" },
+    { "absurd-retry-delays", 429, "99999999999",
+      R"({"error":{"code":429,"status":"RESOURCE_EXHAUSTED","details":[{"@type":"type.googleapis.com/google.rpc.RetryInfo","retryDelay":"1e10s"}]}})" },
+    { "error-code-negative", 200, nullptr, R"({"error":{"code":-5,"message":"Something odd.","status":"UNKNOWN"}})" },
+    { "finish-message-full-stop", 200, nullptr,
+      R"({"candidates":[{"finishReason":"IMAGE_SAFETY","finishMessage":"Unable to show the generated image.."}]})" },
+    { "redirect-with-userinfo", 302, "http://u:pw@other.example:81/x", "<html>Found</html>" },
+    { "redirect-without-location", 301, nullptr, "" },
+    { "not-found-html", 404, nullptr, "<html><body>Not Found</body></html>" },
   };
 }
 

@@ -624,6 +624,10 @@ GST_START_TEST (test_classify_redirect)
   fail_if (text.find ("pass") != std::string::npos || text.find ("AIza") != std::string::npos
       || text.find ("steal") != std::string::npos, "%s", text.c_str ());
 
+  /* A target that is no host name is not quoted at all. */
+  r = classify_http_response (302, nullptr, empty.get (), "We://d, 21 Oc\r\nSet-Cookie: x");
+  fail_unless_equals_string (r.redirect_target.c_str (), "");
+
   /* No Location: still a redirect, and the sentence still reads. */
   r = classify_http_response (303, nullptr, empty.get ());
   fail_unless_equals_int ((int) r.outcome, (int) Outcome::Redirected);
