@@ -33,11 +33,14 @@ stop_emulator ()
 }
 
 TCase *
-add_emulator_tcase (Suite * suite, const char *name, int timeout_s)
+add_emulator_tcase (Suite * suite, const char *name, int timeout_s, EmulatorPer per)
 {
   TCase *tc = tcase_create (name);
   suite_add_tcase (suite, tc);
-  tcase_add_unchecked_fixture (tc, start_emulator, stop_emulator);
+  if (per == EmulatorPer::Test)
+    tcase_add_checked_fixture (tc, start_emulator, stop_emulator);
+  else
+    tcase_add_unchecked_fixture (tc, start_emulator, stop_emulator);
   tcase_set_timeout (tc, timeout_s);
   return tc;
 }

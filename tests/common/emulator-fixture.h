@@ -2,7 +2,7 @@
  * directory, for every suite that talks to the emulator.
  *
  *   TCase *tc = add_emulator_tcase (suite, "name", 60);   // one emulator for the case
- *   tcase_add_checked_fixture (tc, start_emulator, stop_emulator);  // or one per test
+ *   TCase *tc = add_emulator_tcase (suite, "name", 60, EmulatorPer::Test);  // one per test
  *
  * This header does not include <gst/check/gstcheck.h>.
  * SPDX-License-Identifier: LGPL-2.1-or-later */
@@ -25,9 +25,14 @@ extern EmulatorProcess *emu;
 void start_emulator ();
 /* Stops `emu` and removes the scratch directory with all in it. */
 void stop_emulator ();
-/* A test case named `name` in `suite`, with the two above as an unchecked
- * fixture (one emulator for all its tests) and a timeout. */
-TCase *add_emulator_tcase (Suite * suite, const char *name, int timeout_s);
+/* Case: one emulator for all the tests of the case (an unchecked fixture:
+ * started before check forks them). Test: a fresh emulator for each test
+ * (a checked fixture, in the test's own process). */
+enum class EmulatorPer { Case, Test };
+
+/* A test case named `name` in `suite`, with the two above as its fixture
+ * and a timeout. */
+TCase *add_emulator_tcase (Suite * suite, const char *name, int timeout_s, EmulatorPer per = EmulatorPer::Case);
 
 /* The scratch directory, and a path in it. */
 const char *tmp_dir ();

@@ -3,7 +3,6 @@
 #include "emulator-process.h"
 
 #include <gio/gio.h>
-#include <libsoup/soup.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -12,6 +11,7 @@
 #include <csignal>
 #include <cstring>
 
+#include "http-client.h"
 #include "plugin/glib-raii.h"
 
 namespace gemini::test {
@@ -70,40 +70,6 @@ on_line (GObject * source, GAsyncResult * res, gpointer data)
   r->done = true;
 }
 
-/* One request on a fresh session: the helper may be used from a process
- * forked after it was created, and no proxy may ever be involved. */
-std::string
-http (const std::string & method, const std::string & url, const std::string * body, guint & status,
-    const std::string & tls_cert_file)
-{
-  GObjectPtr<GProxyResolver> direct (g_simple_proxy_resolver_new (nullptr, nullptr));
-  GObjectPtr<SoupSession> session (soup_session_new_with_options ("proxy-resolver", direct.get (),
-      "timeout", 60, nullptr));
-  if (!tls_cert_file.empty ()) {
-    /* An HTTPS emulator: trust exactly its (self-signed) certificate. */
-    GErrorPtr db_err;
-    GObjectPtr<GTlsDatabase> db (g_tls_file_database_new (tls_cert_file.c_str (), out_error (db_err)));
-    if (!db)
-      g_error ("EmulatorProcess: cannot load %s: %s", tls_cert_file.c_str (), db_err->message);
-    soup_session_set_tls_database (session.get (), db.get ());
-  }
-  GObjectPtr<SoupMessage> msg (soup_message_new (method.c_str (), url.c_str ()));
-  if (!msg)
-    g_error ("EmulatorProcess: bad URL %s", url.c_str ());
-  if (body) {
-    GBytesPtr b (g_bytes_new (body->data (), body->size ()));
-    soup_message_set_request_body_from_bytes (msg.get (), "application/json", b.get ());
-  }
-  GErrorPtr err;
-  GBytesPtr reply (soup_session_send_and_read (session.get (), msg.get (), nullptr, out_error (err)));
-  if (!reply)
-    g_error ("EmulatorProcess: %s %s failed: %s", method.c_str (), url.c_str (), err->message);
-  status = soup_message_get_status (msg.get ());
-  gsize len = 0;
-  const char *data = static_cast<const char *> (g_bytes_get_data (reply.get (), &len));
-  return std::string (data ? data : "", len);
-}
-
 }  // namespace
 
 struct EmulatorProcess::Impl {
@@ -118,6 +84,10 @@ struct EmulatorProcess::Impl {
   void spawn (const std::vector<std::string> & extra_args);
   void wait_listening ();
   void terminate ();
+  /* One call to a control endpoint; g_error () unless it answers 200 (and
+   * JSON, with `want_json`). A fresh session each time: the object may be
+   * used from a process forked after it was created. */
+  HttpReply control (const char *method, const char *path, const std::string * body, bool want_json);
 };
 
 void
@@ -246,53 +216,52 @@ EmulatorProcess::port () const
   return impl_->port;
 }
 
+HttpReply
+EmulatorProcess::Impl::control (const char *method, const char *path, const std::string * body, bool want_json)
+{
+  GObjectPtr<GTlsDatabase> tls_db;
+  if (!tls_cert_file.empty ()) {
+    /* An HTTPS emulator: trust exactly its (self-signed) certificate. */
+    GErrorPtr err;
+    tls_db.reset (g_tls_file_database_new (tls_cert_file.c_str (), out_error (err)));
+    if (!tls_db)
+      g_error ("EmulatorProcess: cannot load %s: %s", tls_cert_file.c_str (), err->message);
+  }
+  HttpOptions options;
+  options.tls_db = tls_db.get ();
+  HttpReply r = http_request (method, url + path, body, options);
+  if (r.error)
+    g_error ("EmulatorProcess: %s %s failed: %s", method, path, r.error->message);
+  if (r.status != 200)
+    g_error ("EmulatorProcess: %s %s gave HTTP %u: %s", method, path, r.status, r.body.c_str ());
+  if (want_json && !r.json)
+    g_error ("EmulatorProcess: %s %s is not JSON: %s", method, path, r.body.c_str ());
+  return r;
+}
+
 void
 EmulatorProcess::set_script (const std::string & script_json)
 {
-  guint status = 0;
-  std::string reply = http ("POST", impl_->url + "/emulator/script", &script_json, status, impl_->tls_cert_file);
-  if (status != 200)
-    g_error ("EmulatorProcess: the emulator rejected the script (HTTP %u): %s", status, reply.c_str ());
+  impl_->control ("POST", "/emulator/script", &script_json, false);
 }
 
 JsonNode *
 EmulatorProcess::requests ()
 {
-  guint status = 0;
-  std::string reply = http ("GET", impl_->url + "/emulator/requests", nullptr, status, impl_->tls_cert_file);
-  if (status != 200)
-    g_error ("EmulatorProcess: GET /emulator/requests gave HTTP %u", status);
-  GObjectPtr<JsonParser> parser (json_parser_new ());
-  GErrorPtr err;
-  if (!json_parser_load_from_data (parser.get (), reply.data (), static_cast<gssize> (reply.size ()),
-          out_error (err)))
-    g_error ("EmulatorProcess: /emulator/requests is not JSON: %s", err->message);
-  return json_node_copy (json_parser_get_root (parser.get ()));
+  return impl_->control ("GET", "/emulator/requests", nullptr, true).json.release ();
 }
 
 JsonNode *
 EmulatorProcess::status ()
 {
-  guint code = 0;
-  std::string reply = http ("GET", impl_->url + "/emulator/status", nullptr, code, impl_->tls_cert_file);
-  if (code != 200)
-    g_error ("EmulatorProcess: GET /emulator/status gave HTTP %u", code);
-  GObjectPtr<JsonParser> parser (json_parser_new ());
-  GErrorPtr err;
-  if (!json_parser_load_from_data (parser.get (), reply.data (), static_cast<gssize> (reply.size ()),
-          out_error (err)))
-    g_error ("EmulatorProcess: /emulator/status is not JSON: %s", err->message);
-  return json_node_copy (json_parser_get_root (parser.get ()));
+  return impl_->control ("GET", "/emulator/status", nullptr, true).json.release ();
 }
 
 void
 EmulatorProcess::reset ()
 {
-  guint status = 0;
   const std::string empty;
-  http ("POST", impl_->url + "/emulator/reset", &empty, status, impl_->tls_cert_file);
-  if (status != 200)
-    g_error ("EmulatorProcess: POST /emulator/reset gave HTTP %u", status);
+  impl_->control ("POST", "/emulator/reset", &empty, false);
 }
 
 }  // namespace gemini::test

@@ -7,22 +7,16 @@
 
 #include "cassette.h"
 #include "gemini-image.h"
-#include "json-at.h"
+#include "image-check.h"
+#include "json-check.h"
+#include "test-files.h"
 
 /* Last: gstcheck.h defines a `fail` macro that breaks C++ headers. */
 #include <gst/check/gstcheck.h>
 
 using namespace gemini;
 using namespace gemini::emulator;
-
-static std::string
-recorded (const char *name)
-{
-  const char *dir = g_getenv ("GEMINI_RECORDED_DIR");
-  fail_unless (dir && *dir, "GEMINI_RECORDED_DIR is not set");
-  GCharPtr p (g_build_filename (dir, name, nullptr));
-  return p.get ();
-}
+using namespace gemini::test;
 
 /* Loads a recording and checks it took well under a second or two. */
 static std::vector<Interaction>
@@ -31,49 +25,19 @@ load (const char *name)
   std::vector<Interaction> out;
   std::string error;
   const gint64 start = g_get_monotonic_time ();
-  fail_unless (load_cassette (recorded (name), out, error), "%s", error.c_str ());
+  fail_unless (load_cassette (recorded_path (name), out, error), "%s", error.c_str ());
   const gint64 ms = (g_get_monotonic_time () - start) / 1000;
   fail_unless (ms < 3000, "loading %s took %" G_GINT64_FORMAT " ms", name, ms);
   return out;
 }
 
-/* json_at, failing the test when the path is missing. */
-static JsonNode *
-at (JsonNode *node, const char *path)
-{
-  node = gemini::test::json_at (node, path);
-  fail_unless (node != nullptr, "no %s", path);
-  return node;
-}
-
-static const char *
-str_at (JsonNode *node, const char *path)
-{
-  JsonNode *n = at (node, path);
-  fail_unless (json_node_get_value_type (n) == G_TYPE_STRING, "%s is not a string", path);
-  return json_node_get_string (n);
-}
-
-static gint64
-int_at (JsonNode *node, const char *path)
-{
-  JsonNode *n = at (node, path);
-  fail_unless (json_node_get_value_type (n) == G_TYPE_INT64, "%s is not an integer", path);
-  return json_node_get_int (n);
-}
-
+/* The recorded image: base64 that decodes to `format`, `width` x `height`. */
 static void
 check_image (const char *b64, int width, int height, ImageFormat format)
 {
-  gsize len = 0;
-  GCharPtr bytes (reinterpret_cast<gchar *> (g_base64_decode (b64, &len)));
-  DecodedImage img;
-  std::string error;
-  fail_unless (decode_image (reinterpret_cast<const guint8 *> (bytes.get ()), len, DecodeLimits {}, img, error),
-      "%s", error.c_str ());
+  DecodedImage img = decode_base64_image (b64, format);
   fail_unless_equals_int (img.width, width);
   fail_unless_equals_int (img.height, height);
-  fail_unless (img.source_format == format);
 }
 
 GST_START_TEST (test_pro_recording)
@@ -121,13 +85,13 @@ GST_START_TEST (test_flash_recording)
   auto list = load ("test_google_image_or_text_output.yaml");
   fail_unless_equals_int (list.size (), 2);
   /* generationConfig: {} is an empty object, not null. */
-  JsonNode *config = at (list[0].request_body.get (), "generationConfig");
+  JsonNode *config = must_at (list[0].request_body.get (), "generationConfig");
   fail_unless (JSON_NODE_HOLDS_OBJECT (config));
   fail_unless_equals_int (json_object_get_size (json_node_get_object (config)), 0);
 
   JsonNode *text_only = list[0].response_body.get ();
   fail_unless_equals_string (str_at (text_only, "candidates.0.finishReason"), "STOP");
-  JsonArray *parts = json_node_get_array (at (text_only, "candidates.0.content.parts"));
+  JsonArray *parts = json_node_get_array (must_at (text_only, "candidates.0.content.parts"));
   fail_unless_equals_int (json_array_get_length (parts), 1);
   /* A folded plain scalar is one string with single spaces. */
   fail_unless (strstr (str_at (text_only, "candidates.0.content.parts.0.text"), "One evening, a glimmering portal"));
@@ -150,7 +114,7 @@ GST_START_TEST (test_vertex_recording)
   /* Quoted in the YAML: stays a string. */
   fail_unless_equals_string (str_at (body, "createTime"), "2025-12-18T00:23:47.329132Z");
   fail_unless_equals_string (str_at (body, "usageMetadata.trafficType"), "ON_DEMAND");
-  fail_if (json_object_has_member (json_node_get_object (at (body, "candidates.0")), "index"));
+  fail_if (json_object_has_member (json_node_get_object (must_at (body, "candidates.0")), "index"));
   fail_unless_equals_int (int_at (list[0].request_body.get (),
       "generationConfig.imageConfig.imageOutputOptions.compressionQuality"), 85);
   const char *data = str_at (body, "candidates.0.content.parts.0.inlineData.data");
@@ -176,16 +140,16 @@ GST_START_TEST (test_scalar_typing)
   fail_unless_equals_int (int_at (r, "int"), 42);
   fail_unless_equals_int (int_at (r, "neg"), -7);
   fail_unless_equals_int (int_at (r, "hex"), 31);
-  fail_unless_equals_float (json_node_get_double (at (r, "float")), 1.5);
-  fail_unless_equals_float (json_node_get_double (at (r, "exp")), 2000.0);
+  fail_unless_equals_float (json_node_get_double (must_at (r, "float")), 1.5);
+  fail_unless_equals_float (json_node_get_double (must_at (r, "exp")), 2000.0);
   fail_unless_equals_string (str_at (r, "quoted_int"), "42");
   fail_unless_equals_string (str_at (r, "dq"), "true");
-  fail_unless (json_node_get_boolean (at (r, "yes_bool")));
-  fail_unless (json_node_get_value_type (at (r, "no_bool")) == G_TYPE_BOOLEAN);
-  fail_if (json_node_get_boolean (at (r, "no_bool")));
-  fail_unless (JSON_NODE_HOLDS_NULL (at (r, "null1")));
-  fail_unless (JSON_NODE_HOLDS_NULL (at (r, "null2")));
-  fail_unless (JSON_NODE_HOLDS_NULL (at (r, "empty")));
+  fail_unless (bool_at (r, "yes_bool"));
+  fail_unless (json_node_get_value_type (must_at (r, "no_bool")) == G_TYPE_BOOLEAN);
+  fail_if (bool_at (r, "no_bool"));
+  fail_unless (JSON_NODE_HOLDS_NULL (must_at (r, "null1")));
+  fail_unless (JSON_NODE_HOLDS_NULL (must_at (r, "null2")));
+  fail_unless (JSON_NODE_HOLDS_NULL (must_at (r, "empty")));
   fail_unless_equals_string (str_at (r, "word"), "hello world");
   fail_unless_equals_string (str_at (r, "version"), "1.2.3");
   fail_unless_equals_string (str_at (r, "huge"), "123456789012345678901234567890");

@@ -3,9 +3,6 @@
  * control endpoints and the command line.
  * SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <gio/gio.h>
-#include <libsoup/soup.h>
-
-#include <glib/gstdio.h>
 
 #include <algorithm>
 #include <csignal>
@@ -13,12 +10,16 @@
 #include <thread>
 #include <vector>
 
+#include "bytes.h"
 #include "cassette.h"
+#include "emulator-fixture.h"
 #include "emulator-image.h"
 #include "emulator-process.h"
 #include "gemini-image.h"
+#include "http-client.h"
+#include "image-check.h"
 #include "image-encode.h"
-#include "json-at.h"
+#include "json-check.h"
 #include "self-signed-cert.h"
 
 /* Last: gstcheck.h defines a `fail` macro that breaks C++ headers. */
@@ -26,97 +27,25 @@
 
 using namespace gemini;
 using namespace gemini::emulator;
-using gemini::test::EmulatorProcess;
-
-static EmulatorProcess *emu;
-
-static void
-start_emulator (void)
-{
-  emu = new EmulatorProcess ();
-}
-
-static void
-stop_emulator (void)
-{
-  delete emu;
-  emu = nullptr;
-}
+using namespace gemini::test;
 
 /* ------------------------------------------------------------ helpers */
-
-using Headers = std::vector<std::pair<std::string, std::string>>;
-
-struct Reply {
-  guint status = 0;
-  std::string body;
-  std::string content_type;
-  Headers headers;
-  GErrorPtr error;
-  JsonNodePtr json;
-  double seconds = 0;
-
-  const char *header (const char *name) const
-  {
-    for (const auto & [n, v] : headers)
-      if (g_ascii_strcasecmp (n.c_str (), name) == 0)
-        return v.c_str ();
-    return nullptr;
-  }
-};
 
 /* What new sessions use; each test runs in its own process, so a test may
  * set them without affecting the others. */
 static std::string session_proxy;             /* "" = direct */
 static GTlsDatabase *session_tls_db = nullptr; /* nullptr = the system's CAs */
 
-static SoupSession *
-new_session (guint timeout_s = 60)
-{
-  GObjectPtr<GProxyResolver> resolver (g_simple_proxy_resolver_new (
-      session_proxy.empty () ? nullptr : session_proxy.c_str (), nullptr));
-  SoupSession *session = soup_session_new_with_options ("proxy-resolver", resolver.get (), "timeout", timeout_s,
-      nullptr);
-  if (session_tls_db)
-    soup_session_set_tls_database (session, session_tls_db);
-  return session;
-}
-
-static Reply
+static HttpReply
 send (const std::string & method, const std::string & url, const std::string * body, const Headers & headers = {},
     guint timeout_s = 60)
 {
-  GObjectPtr<SoupSession> session (new_session (timeout_s));
-  GObjectPtr<SoupMessage> msg (soup_message_new (method.c_str (), url.c_str ()));
-  fail_unless (msg != nullptr, "bad url %s", url.c_str ());
-  for (const auto & [n, v] : headers)
-    soup_message_headers_append (soup_message_get_request_headers (msg.get ()), n.c_str (), v.c_str ());
-  if (body) {
-    GBytesPtr b (g_bytes_new (body->data (), body->size ()));
-    soup_message_set_request_body_from_bytes (msg.get (), "application/json", b.get ());
-  }
-  Reply r;
-  const gint64 start = g_get_monotonic_time ();
-  GBytesPtr bytes (soup_session_send_and_read (session.get (), msg.get (), nullptr, out_error (r.error)));
-  r.seconds = (g_get_monotonic_time () - start) / 1e6;
-  if (!bytes)
-    return r;
-  r.status = soup_message_get_status (msg.get ());
-  gsize len = 0;
-  const char *data = static_cast<const char *> (g_bytes_get_data (bytes.get (), &len));
-  r.body.assign (data ? data : "", len);
-  SoupMessageHeadersIter it;
-  soup_message_headers_iter_init (&it, soup_message_get_response_headers (msg.get ()));
-  const char *n, *v;
-  while (soup_message_headers_iter_next (&it, &n, &v))
-    r.headers.emplace_back (n, v);
-  const char *ct = r.header ("Content-Type");
-  r.content_type = ct ? ct : "";
-  GObjectPtr<JsonParser> parser (json_parser_new ());
-  if (r.content_type.starts_with ("application/json") &&
-      json_parser_load_from_data (parser.get (), r.body.data (), static_cast<gssize> (r.body.size ()), nullptr))
-    r.json.reset (json_node_copy (json_parser_get_root (parser.get ())));
-  return r;
+  HttpOptions options;
+  options.proxy = session_proxy;
+  options.tls_db = session_tls_db;
+  options.timeout_s = timeout_s;
+  options.headers = headers;
+  return http_request (method, url, body, options);
 }
 
 static std::string
@@ -125,7 +54,7 @@ generate_url (const std::string & model, const std::string & query = "")
   return emu->base_url () + "/v1beta/models/" + model + ":generateContent" + query;
 }
 
-static Reply
+static HttpReply
 generate (const std::string & body, const std::string & model = "gemini-2.5-flash-image",
     const char *key = "test-key", guint timeout_s = 60)
 {
@@ -145,42 +74,8 @@ prompt_body (const std::string & prompt, const std::string & generation_config =
   return body + "}";
 }
 
-static JsonNode *
-find (JsonNode *node, const char *path)
-{
-  return gemini::test::json_at (node, path);
-}
-
-static JsonNode *
-at (JsonNode *node, const char *path)
-{
-  JsonNode *n = find (node, path);
-  fail_unless (n != nullptr, "no %s", path);
-  return n;
-}
-
-static const char *
-str_at (JsonNode *node, const char *path)
-{
-  return json_node_get_string (at (node, path));
-}
-
-static gint64
-int_at (JsonNode *node, const char *path)
-{
-  return json_node_get_int (at (node, path));
-}
-
-static guint
-length_at (JsonNode *node, const char *path)
-{
-  JsonNode *n = at (node, path);
-  return JSON_NODE_HOLDS_ARRAY (n) ? json_array_get_length (json_node_get_array (n))
-                                   : json_object_get_size (json_node_get_object (n));
-}
-
 static void
-expect_google_error (const Reply & r, guint code, const char *status, const char *message_part)
+expect_google_error (const HttpReply & r, guint code, const char *status, const char *message_part)
 {
   fail_unless (!r.error, "transport error: %s", r.error ? r.error->message : "");
   fail_unless_equals_int (r.status, code);
@@ -199,39 +94,18 @@ inline_part (const std::string & mime, const std::string & bytes)
   return "{\"inlineData\":{\"mimeType\":\"" + mime + "\",\"data\":\"" + b64.get () + "\"}}";
 }
 
-static DecodedImage
-decode_b64 (const char *b64, ImageFormat expected)
-{
-  gsize len = 0;
-  GCharPtr bytes (reinterpret_cast<gchar *> (g_base64_decode (b64, &len)));
-  DecodedImage img;
-  std::string error;
-  fail_unless (decode_image (reinterpret_cast<const guint8 *> (bytes.get ()), len, DecodeLimits {}, img, error),
-      "%s", error.c_str ());
-  fail_unless (img.source_format == expected);
-  return img;
-}
-
 /* The image of part `index` of the first candidate. */
 static DecodedImage
-image_part (const Reply & r, int index, ImageFormat expected)
+image_part (const HttpReply & r, int index, ImageFormat expected)
 {
   std::string path = "candidates.0.content.parts." + std::to_string (index) + ".inlineData.data";
-  return decode_b64 (str_at (r.json.get (), path.c_str ()), expected);
-}
-
-static void
-expect_color (Rgb got, Rgb want, int tolerance, const char *what)
-{
-  fail_unless (ABS (got.r - want.r) <= tolerance && ABS (got.g - want.g) <= tolerance &&
-      ABS (got.b - want.b) <= tolerance, "%s: got %d,%d,%d expected %d,%d,%d", what, got.r, got.g, got.b,
-      want.r, want.g, want.b);
+  return decode_base64_image (str_at (r.json.get (), path.c_str ()), expected);
 }
 
 static JsonNodePtr
 status_json ()
 {
-  Reply r = send ("GET", emu->base_url () + "/emulator/status", nullptr);
+  HttpReply r = send ("GET", emu->base_url () + "/emulator/status", nullptr);
   fail_unless_equals_int (r.status, 200);
   return std::move (r.json);
 }
@@ -254,7 +128,7 @@ wait_connections_closed (double seconds)
 GST_START_TEST (test_flash_image)
 {
   const std::string prompt = "A watercolour fox in the snow";
-  Reply r = generate (prompt_body (prompt, "{\"imageConfig\":{\"aspectRatio\":\"16:9\"}}"));
+  HttpReply r = generate (prompt_body (prompt, "{\"imageConfig\":{\"aspectRatio\":\"16:9\"}}"));
   fail_unless_equals_int (r.status, 200);
   fail_unless_equals_string (r.content_type.c_str (), "application/json; charset=UTF-8");
   JsonNode *j = r.json.get ();
@@ -267,7 +141,7 @@ GST_START_TEST (test_flash_image)
   fail_unless_equals_string (str_at (j, "candidates.0.content.parts.0.text"), expected_text.c_str ());
   fail_unless_equals_string (str_at (j, "candidates.0.content.parts.1.inlineData.mimeType"), "image/png");
   /* Flash parts carry no thought signature. */
-  fail_if (find (j, "candidates.0.content.parts.1.thoughtSignature"));
+  fail_if (json_at (j, "candidates.0.content.parts.1.thoughtSignature"));
   fail_unless_equals_string (str_at (j, "modelVersion"), "gemini-2.5-flash-image");
   fail_unless (strlen (str_at (j, "responseId")) > 10);
   fail_unless_equals_int (int_at (j, "usageMetadata.candidatesTokensDetails.0.tokenCount"), 1290);
@@ -284,7 +158,7 @@ GST_START_TEST (test_flash_image)
   expect_color (pixel_at (img, 63, 63), prompt_color (prompt), 0, "top-left square corner");
 
   /* Deterministic: the same request gives the same bytes. */
-  Reply again = generate (prompt_body (prompt, "{\"imageConfig\":{\"aspectRatio\":\"16:9\"}}"));
+  HttpReply again = generate (prompt_body (prompt, "{\"imageConfig\":{\"aspectRatio\":\"16:9\"}}"));
   fail_unless (again.body == r.body);
 }
 GST_END_TEST;
@@ -292,7 +166,7 @@ GST_END_TEST;
 GST_START_TEST (test_pro_4k)
 {
   const std::string prompt = "a 4K test";
-  Reply r = generate (prompt_body (prompt, "{\"responseModalities\":[\"TEXT\",\"IMAGE\"],"
+  HttpReply r = generate (prompt_body (prompt, "{\"responseModalities\":[\"TEXT\",\"IMAGE\"],"
       "\"imageConfig\":{\"aspectRatio\":\"1:1\",\"imageSize\":\"4K\"}}"), "gemini-3-pro-image-preview");
   fail_unless_equals_int (r.status, 200);
   fail_unless (r.seconds < 5.0, "Pro 4K took %.1f s", r.seconds);
@@ -314,7 +188,7 @@ GST_START_TEST (test_pro_4k)
   expect_color (pixel_at (img, 10, 10), prompt_color (prompt), 6, "top-left (JPEG)");
 
   /* Pro without imageSize: 1K, 1120 tokens. */
-  Reply one = generate (prompt_body ("pro 1k", "{\"imageConfig\":{\"aspectRatio\":\"16:9\"}}"), "gemini-3-pro-image");
+  HttpReply one = generate (prompt_body ("pro 1k", "{\"imageConfig\":{\"aspectRatio\":\"16:9\"}}"), "gemini-3-pro-image");
   fail_unless_equals_int (one.status, 200);
   fail_unless_equals_int (int_at (one.json.get (), "usageMetadata.candidatesTokensDetails.0.tokenCount"), 1120);
   DecodedImage small = image_part (one, 1, ImageFormat::Jpeg);
@@ -344,7 +218,7 @@ GST_START_TEST (test_reference_images)
   const std::string prompt = "blend these";
   std::string body = "{\"contents\":[{\"parts\":[{\"text\":\"blend\"}," + inline_part ("image/png", png) + "," +
       inline_part ("image/webp", webp) + ",{\"text\":\"these\"}]}]}";
-  Reply r = generate (body);
+  HttpReply r = generate (body);
   fail_unless_equals_int (r.status, 200);
   DecodedImage img = image_part (r, 1, ImageFormat::Png);
   fail_unless_equals_int (img.width, 1344);
@@ -365,14 +239,14 @@ GST_END_TEST;
 
 GST_START_TEST (test_modalities_and_snake_case)
 {
-  Reply r = generate (prompt_body ("image only", "{\"responseModalities\":[\"IMAGE\"]}"));
+  HttpReply r = generate (prompt_body ("image only", "{\"responseModalities\":[\"IMAGE\"]}"));
   fail_unless_equals_int (length_at (r.json.get (), "candidates.0.content.parts"), 1);
-  fail_unless (find (r.json.get (), "candidates.0.content.parts.0.inlineData"));
+  fail_unless (json_at (r.json.get (), "candidates.0.content.parts.0.inlineData"));
 
   r = generate (prompt_body ("text only", "{\"responseModalities\":[\"TEXT\"]}"));
   fail_unless_equals_int (length_at (r.json.get (), "candidates.0.content.parts"), 1);
   fail_unless (strstr (str_at (r.json.get (), "candidates.0.content.parts.0.text"), "text only"));
-  fail_if (find (r.json.get (), "usageMetadata.candidatesTokensDetails"));
+  fail_if (json_at (r.json.get (), "usageMetadata.candidatesTokensDetails"));
 
   /* The proto-JSON parser accepts the original field names too. */
   std::string png, error;
@@ -395,18 +269,18 @@ GST_END_TEST;
 GST_START_TEST (test_thought_parts)
 {
   const std::string prompt = "think first";
-  Reply r = generate (prompt_body (prompt, "{\"thinkingConfig\":{\"includeThoughts\":true},"
+  HttpReply r = generate (prompt_body (prompt, "{\"thinkingConfig\":{\"includeThoughts\":true},"
       "\"imageConfig\":{\"aspectRatio\":\"4:3\"}}"), "gemini-3-pro-image-preview");
   fail_unless_equals_int (r.status, 200);
   JsonNode *j = r.json.get ();
   fail_unless_equals_int (length_at (j, "candidates.0.content.parts"), 4);
-  fail_unless (json_node_get_boolean (at (j, "candidates.0.content.parts.0.thought")));
+  fail_unless (bool_at (j, "candidates.0.content.parts.0.thought"));
   fail_unless (g_str_has_prefix (str_at (j, "candidates.0.content.parts.0.text"), "**Composing"));
-  fail_unless (json_node_get_boolean (at (j, "candidates.0.content.parts.1.thought")));
-  fail_if (find (j, "candidates.0.content.parts.0.thoughtSignature"));
-  fail_if (find (j, "candidates.0.content.parts.2.thought"));
-  fail_unless (find (j, "candidates.0.content.parts.2.thoughtSignature"));
-  fail_unless (find (j, "candidates.0.content.parts.3.thoughtSignature"));
+  fail_unless (bool_at (j, "candidates.0.content.parts.1.thought"));
+  fail_if (json_at (j, "candidates.0.content.parts.0.thoughtSignature"));
+  fail_if (json_at (j, "candidates.0.content.parts.2.thought"));
+  fail_unless (json_at (j, "candidates.0.content.parts.2.thoughtSignature"));
+  fail_unless (json_at (j, "candidates.0.content.parts.3.thoughtSignature"));
   DecodedImage draft = image_part (r, 1, ImageFormat::Jpeg);
   DecodedImage final_img = image_part (r, 3, ImageFormat::Jpeg);
   fail_unless_equals_int (final_img.width, 1200);
@@ -424,7 +298,7 @@ GST_END_TEST;
 
 GST_START_TEST (test_auth)
 {
-  Reply r = generate (prompt_body ("x"), "gemini-2.5-flash-image", nullptr);
+  HttpReply r = generate (prompt_body ("x"), "gemini-2.5-flash-image", nullptr);
   expect_google_error (r, 403, "PERMISSION_DENIED", "Method doesn't allow unregistered callers");
   r = generate (prompt_body ("x"), "gemini-2.5-flash-image", "");
   fail_unless_equals_int (r.status, 403);
@@ -437,11 +311,11 @@ GST_START_TEST (test_auth)
   JsonNodePtr owner (log);
   const guint n = json_array_get_length (json_node_get_array (log));
   JsonNode *last = json_array_get_element (json_node_get_array (log), n - 1);
-  fail_unless (json_node_get_boolean (at (last, "query_key_present")));
-  fail_unless (json_node_get_boolean (at (last, "api_key_present")));
+  fail_unless (bool_at (last, "query_key_present"));
+  fail_unless (bool_at (last, "api_key_present"));
   /* The path is logged without its query: the key must not leak. */
   fail_unless_equals_string (str_at (last, "path"), "/v1beta/models/gemini-2.5-flash-image:generateContent");
-  Reply raw_log = send ("GET", emu->base_url () + "/emulator/requests", nullptr);
+  HttpReply raw_log = send ("GET", emu->base_url () + "/emulator/requests", nullptr);
   fail_unless (raw_log.body.find ("secret-query-key") == std::string::npos);
   fail_unless (raw_log.body.find ("test-key") == std::string::npos);
 
@@ -464,7 +338,7 @@ GST_END_TEST;
 
 GST_START_TEST (test_routing)
 {
-  Reply r = generate (prompt_body ("x"), "gemini-2.5-flash-image-preview");
+  HttpReply r = generate (prompt_body ("x"), "gemini-2.5-flash-image-preview");
   expect_google_error (r, 404, "NOT_FOUND", "models/gemini-2.5-flash-image-preview is not found for API version "
       "v1beta, or is not supported for generateContent. Call ListModels");
   r = send ("POST", emu->base_url () + "/v1beta/models/gemini-2.5-flash-image:countTokens", nullptr,
@@ -521,7 +395,7 @@ GST_START_TEST (test_validation)
         "part position 1."},
   };
   for (const auto & c : cases) {
-    Reply r = generate (c.body, c.model);
+    HttpReply r = generate (c.body, c.model);
     expect_google_error (r, c.code, c.code == 403 ? "PERMISSION_DENIED" : "INVALID_ARGUMENT", c.message);
   }
   /* Rejected requests are logged with their answer. */
@@ -530,7 +404,7 @@ GST_START_TEST (test_validation)
   fail_unless_equals_int (json_array_get_length (a), G_N_ELEMENTS (cases));
   fail_unless_equals_string (str_at (json_array_get_element (a, 0), "answer"), "error");
   fail_unless_equals_int (int_at (json_array_get_element (a, 0), "status"), 400);
-  fail_unless (JSON_NODE_HOLDS_NULL (at (json_array_get_element (a, 0), "body")));
+  fail_unless (JSON_NODE_HOLDS_NULL (must_at (json_array_get_element (a, 0), "body")));
 }
 GST_END_TEST;
 
@@ -544,7 +418,7 @@ GST_START_TEST (test_script_content_actions)
       "{\"do\":\"prompt-blocked\",\"reason\":\"PROHIBITED_CONTENT\",\"message\":\"blocked\"},"
       "{\"do\":\"image\"}]}");
   const std::string body = prompt_body ("scripted");
-  Reply r = generate (body);
+  HttpReply r = generate (body);
   fail_unless_equals_int (r.status, 200);
   fail_unless_equals_string (str_at (r.json.get (), "candidates.0.finishReason"), "STOP");
   fail_unless_equals_int (length_at (r.json.get (), "candidates.0.content.parts"), 1);
@@ -556,7 +430,7 @@ GST_START_TEST (test_script_content_actions)
   r = generate (body);
   fail_unless_equals_string (str_at (r.json.get (), "candidates.0.finishReason"), "NO_IMAGE");
   fail_unless_equals_int (length_at (r.json.get (), "candidates.0.content"), 0);
-  fail_if (find (r.json.get (), "candidates.0.finishMessage"));
+  fail_if (json_at (r.json.get (), "candidates.0.finishMessage"));
 
   r = generate (body);
   fail_unless_equals_string (str_at (r.json.get (), "candidates.0.finishReason"), "IMAGE_SAFETY");
@@ -565,16 +439,16 @@ GST_START_TEST (test_script_content_actions)
 
   r = generate (body);
   fail_unless_equals_int (r.status, 200);
-  fail_if (find (r.json.get (), "candidates"));
+  fail_if (json_at (r.json.get (), "candidates"));
   fail_unless_equals_string (str_at (r.json.get (), "promptFeedback.blockReason"), "PROHIBITED_CONTENT");
   fail_unless_equals_string (str_at (r.json.get (), "promptFeedback.blockReasonMessage"), "blocked");
   fail_unless (int_at (r.json.get (), "usageMetadata.promptTokenCount") > 0);
 
   r = generate (body);
-  fail_unless (find (r.json.get (), "candidates.0.content.parts.1.inlineData"));
+  fail_unless (json_at (r.json.get (), "candidates.0.content.parts.1.inlineData"));
   /* Steps used up, "then" defaults to normal generation. */
   r = generate (body);
-  fail_unless (find (r.json.get (), "candidates.0.content.parts.1.inlineData"));
+  fail_unless (json_at (r.json.get (), "candidates.0.content.parts.1.inlineData"));
 
   JsonNodePtr log (emu->requests ());
   JsonArray *a = json_node_get_array (log.get ());
@@ -596,14 +470,14 @@ GST_START_TEST (test_script_errors)
       "{\"do\":\"error-in-200\",\"status\":503},"
       "{\"do\":\"error\",\"status\":504},{\"do\":\"error\",\"status\":401},{\"do\":\"error\",\"status\":408}]");
   const std::string body = prompt_body ("errors");
-  Reply r = generate (body);
+  HttpReply r = generate (body);
   expect_google_error (r, 503, "UNAVAILABLE", "The model is overloaded. Please try again later.");
 
   r = generate (body);
   expect_google_error (r, 429, "RESOURCE_EXHAUSTED", "limit: 0");
   fail_unless_equals_string (r.header ("Retry-After"), "7");
   bool quota = false, retry = false;
-  JsonArray *details = json_node_get_array (at (r.json.get (), "error.details"));
+  JsonArray *details = json_node_get_array (must_at (r.json.get (), "error.details"));
   for (guint i = 0; i < json_array_get_length (details); i++) {
     JsonNode *d = json_array_get_element (details, i);
     const char *type = str_at (d, "@type");
@@ -641,7 +515,7 @@ GST_START_TEST (test_script_replay_and_raw)
   emu->set_script ("[{\"do\":\"replay\",\"file\":\"test_google_image_or_text_output.yaml\",\"interaction\":1},"
       "{\"do\":\"replay\",\"file\":\"test_google_image_or_text_output.yaml\"},"
       "{\"do\":\"raw\",\"status\":418,\"content_type\":\"text/plain\",\"body\":\"teapot\",\"headers\":{\"X-Extra\":\"1\"}}]");
-  Reply r = generate (prompt_body ("replay"));
+  HttpReply r = generate (prompt_body ("replay"));
   fail_unless_equals_int (r.status, 200);
   fail_unless_equals_string (r.content_type.c_str (), "application/json; charset=UTF-8");
   DecodedImage img = image_part (r, 1, ImageFormat::Png);
@@ -664,7 +538,7 @@ GST_START_TEST (test_script_broken_bodies)
   emu->set_script ("[{\"do\":\"malformed-json\"},{\"do\":\"bad-base64\"},{\"do\":\"bad-image\"},{\"do\":\"bomb\"},"
       "{\"do\":\"bomb\",\"width\":70000,\"height\":3}]");
   const std::string body = prompt_body ("broken");
-  Reply r = generate (body);
+  HttpReply r = generate (body);
   fail_unless_equals_int (r.status, 200);
   fail_unless (r.json == nullptr, "malformed-json gave valid JSON");
   fail_unless (r.body.size () > 1000 && r.body[0] == '{');
@@ -699,7 +573,7 @@ GST_START_TEST (test_script_transport_failures)
 {
   emu->set_script ("[{\"do\":\"reset\"},{\"do\":\"truncate\"},{\"do\":\"truncate\",\"bytes\":10,\"delay_ms\":50}]");
   const std::string body = prompt_body ("transport");
-  Reply r = generate (body);
+  HttpReply r = generate (body);
   fail_unless (r.error != nullptr, "reset gave HTTP %u", r.status);
   GST_INFO ("reset: %s", r.error->message);
   r = generate (body);
@@ -721,7 +595,7 @@ GST_END_TEST;
 GST_START_TEST (test_script_hang)
 {
   emu->set_script ("[{\"do\":\"hang\"}]");
-  Reply r = generate (prompt_body ("hang"), "gemini-2.5-flash-image", "k", 1);
+  HttpReply r = generate (prompt_body ("hang"), "gemini-2.5-flash-image", "k", 1);
   fail_unless (r.error != nullptr);
   fail_unless (r.seconds >= 0.9, "gave up after %.2f s", r.seconds);
   /* The emulator releases the connection once the client has gone. */
@@ -732,11 +606,10 @@ GST_END_TEST;
 GST_START_TEST (test_script_endless)
 {
   emu->set_script ("[{\"do\":\"endless\",\"chunk_bytes\":16384,\"interval_ms\":5}]");
-  GObjectPtr<SoupSession> session (new_session ());
+  GObjectPtr<SoupSession> session (http_session ());
   GObjectPtr<SoupMessage> msg (soup_message_new ("POST", generate_url ("gemini-2.5-flash-image").c_str ()));
   soup_message_headers_append (soup_message_get_request_headers (msg.get ()), "x-goog-api-key", "k");
-  const std::string body = prompt_body ("endless");
-  GBytesPtr b (g_bytes_new (body.data (), body.size ()));
+  GBytesPtr b (bytes_of (prompt_body ("endless")));
   soup_message_set_request_body_from_bytes (msg.get (), "application/json", b.get ());
   GErrorPtr err;
   GObjectPtr<GInputStream> in (soup_session_send (session.get (), msg.get (), nullptr, out_error (err)));
@@ -762,7 +635,7 @@ GST_END_TEST;
 GST_START_TEST (test_script_delay_and_headers)
 {
   emu->set_script ("[{\"do\":\"text-only\",\"delay_ms\":1500,\"headers\":{\"X-Scripted\":\"yes\"}}]");
-  Reply slow;
+  HttpReply slow;
   std::thread client ([&slow] { slow = generate (prompt_body ("slow")); });
   /* The delay is not a blocking sleep: the emulator keeps answering. */
   g_usleep (200 * 1000);
@@ -820,7 +693,7 @@ GST_START_TEST (test_bad_scripts)
   };
   for (const auto & c : cases) {
     std::string s = c.script;
-    Reply r = send ("POST", emu->base_url () + "/emulator/script", &s);
+    HttpReply r = send ("POST", emu->base_url () + "/emulator/script", &s);
     fail_unless_equals_int (r.status, 400);
     const char *msg = str_at (r.json.get (), "error.message");
     fail_unless (strstr (msg, c.message) != nullptr, "%s: message \"%s\"", c.script, msg);
@@ -835,13 +708,13 @@ GST_START_TEST (test_script_cycle)
   const std::string body = prompt_body ("cycle", "{\"responseModalities\":[\"TEXT\"]}");
   std::string script = "{\"steps\":[{\"do\":\"error\",\"status\":503,\"retry_delay\":\"0s\"},{\"do\":\"image\"},"
       "{\"do\":\"image\"}],\"then\":\"cycle\"}";
-  Reply r = send ("POST", emu->base_url () + "/emulator/script", &script);
+  HttpReply r = send ("POST", emu->base_url () + "/emulator/script", &script);
   fail_unless_equals_int (r.status, 200);
   fail_unless_equals_string (str_at (r.json.get (), "then"), "cycle");
   fail_unless_equals_int (int_at (r.json.get (), "steps"), 3);
   const guint expected[] = {503, 200, 200, 503, 200, 200, 503, 200};
   for (guint i = 0; i < G_N_ELEMENTS (expected); i++) {
-    Reply g = generate (body);
+    HttpReply g = generate (body);
     fail_unless_equals_int (g.status, expected[i]);
     if (expected[i] == 503)
       fail_unless (strstr (str_at (g.json.get (), "error.message"), "Please retry in 0s.") != nullptr);
@@ -897,11 +770,11 @@ GST_START_TEST (test_proxy_absolute_form)
 {
   session_proxy = emu->base_url ();
   const std::string body = prompt_body ("proxied");
-  Reply r = send ("POST", "http://gemini.test/v1beta/models/gemini-2.5-flash-image:generateContent", &body,
+  HttpReply r = send ("POST", "http://gemini.test/v1beta/models/gemini-2.5-flash-image:generateContent", &body,
       {{"x-goog-api-key", "k"}});
   fail_unless (!r.error, "%s", r.error ? r.error->message : "");
   fail_unless_equals_int (r.status, 200);
-  fail_unless (find (r.json.get (), "candidates.0.content.parts.1.inlineData"));
+  fail_unless (json_at (r.json.get (), "candidates.0.content.parts.1.inlineData"));
   /* Unknown paths are still 404, whatever the host. */
   r = send ("POST", "http://gemini.test/v1beta/models/x:countTokens", &body, {{"x-goog-api-key", "k"}});
   fail_unless_equals_int (r.status, 404);
@@ -921,11 +794,9 @@ GST_END_TEST;
 /* --tls-cert/--tls-key: HTTPS with a self-signed certificate made here. */
 GST_START_TEST (test_tls)
 {
-  GCharPtr dir (g_dir_make_tmp ("emu-tls-XXXXXX", nullptr));
   std::string cert, key, why;
-  if (!test::make_self_signed_cert (dir.get (), cert, key, why)) {
+  if (!make_self_signed_cert (tmp_dir (), cert, key, why)) {
     g_printerr ("test_tls skipped: %s\n", why.c_str ());
-    g_rmdir (dir.get ());
     return;
   }
   {
@@ -937,7 +808,7 @@ GST_START_TEST (test_tls)
     const std::string body = prompt_body ("over tls");
 
     /* Not trusted: a certificate error, and no request reached the API. */
-    Reply r = send ("POST", url, &body, {{"x-goog-api-key", "k"}});
+    HttpReply r = send ("POST", url, &body, {{"x-goog-api-key", "k"}});
     fail_unless (r.error != nullptr, "an untrusted certificate was accepted");
     fail_unless (r.error->domain == G_TLS_ERROR, "%s", r.error->message);
     JsonNodePtr log (tls.requests ());
@@ -962,9 +833,6 @@ GST_START_TEST (test_tls)
     fail_unless_equals_string (str_at (json_array_get_element (a, 0), "host"), "127.0.0.1");
     fail_unless_equals_string (str_at (json_array_get_element (a, 1), "answer"), "hang");
   }
-  g_unlink (cert.c_str ());
-  g_unlink (key.c_str ());
-  g_rmdir (dir.get ());
 }
 GST_END_TEST;
 
@@ -973,7 +841,7 @@ GST_END_TEST;
 GST_START_TEST (test_requests_log)
 {
   std::string body = prompt_body ("logged", "{\"responseModalities\":[\"TEXT\"]}");
-  Reply r = send ("POST", generate_url ("gemini-2.5-flash-image"), &body,
+  HttpReply r = send ("POST", generate_url ("gemini-2.5-flash-image"), &body,
       {{"x-goog-api-key", "secret-header-key"}, {"Authorization", "Bearer tok"}, {"X-Custom", "v"}});
   fail_unless_equals_int (r.status, 200);
   JsonNodePtr log (emu->requests ());
@@ -981,11 +849,11 @@ GST_START_TEST (test_requests_log)
   fail_unless_equals_int (int_at (e, "index"), 1);
   fail_unless_equals_string (str_at (e, "path"), "/v1beta/models/gemini-2.5-flash-image:generateContent");
   fail_unless_equals_string (str_at (e, "model"), "gemini-2.5-flash-image");
-  fail_unless (json_node_get_boolean (at (e, "api_key_present")));
-  fail_if (json_node_get_boolean (at (e, "query_key_present")));
+  fail_unless (bool_at (e, "api_key_present"));
+  fail_if (bool_at (e, "query_key_present"));
   fail_unless_equals_string (str_at (e, "headers.x-custom"), "v");
-  fail_if (find (e, "headers.x-goog-api-key"));
-  fail_if (find (e, "headers.authorization"));
+  fail_if (json_at (e, "headers.x-goog-api-key"));
+  fail_if (json_at (e, "headers.authorization"));
   fail_unless_equals_string (str_at (e, "body.contents.0.parts.0.text"), "logged");
   fail_unless_equals_string (str_at (e, "answer"), "text-only");
   fail_unless_equals_int (int_at (e, "status"), 200);
@@ -1005,7 +873,7 @@ GST_START_TEST (test_requests_log)
   fail_unless_equals_int (json_array_get_length (json_node_get_array (log.get ())), 0);
   /* Reset also dropped the script: back to images. */
   r = generate (prompt_body ("after reset"));
-  fail_unless (find (r.json.get (), "candidates.0.content.parts.1.inlineData"));
+  fail_unless (json_at (r.json.get (), "candidates.0.content.parts.1.inlineData"));
   JsonNodePtr st = status_json ();
   fail_unless_equals_int (int_at (st.get (), "requests"), 1);
   fail_unless_equals_int (int_at (st.get (), "script_steps"), 0);
@@ -1046,7 +914,7 @@ run_emulator (const std::vector<std::string> & args, const char *key = nullptr)
     fail_unless (run.out.starts_with (prefix), "%s", run.out.c_str ());
     if (key) {
       const std::string body = prompt_body ("cli", "{\"responseModalities\":[\"TEXT\"]}");
-      Reply r = send ("POST", run.out.substr (prefix.size ()) + "/v1beta/models/gemini-2.5-flash-image:generateContent",
+      HttpReply r = send ("POST", run.out.substr (prefix.size ()) + "/v1beta/models/gemini-2.5-flash-image:generateContent",
           &body, {{"x-goog-api-key", key}});
       fail_unless_equals_int (r.status, 200);
     }
@@ -1087,21 +955,16 @@ GST_START_TEST (test_command_line)
   fail_unless_equals_int (run.status, 1);
   fail_unless (run.err.find ("--allow-remote") != std::string::npos, "%s", run.err.c_str ());
 
-  GCharPtr dir (g_dir_make_tmp ("emu-cli-XXXXXX", nullptr));
-  GCharPtr bad (g_build_filename (dir.get (), "bad.json", nullptr));
-  GCharPtr good (g_build_filename (dir.get (), "good.json", nullptr));
-  fail_unless (g_file_set_contents (bad.get (), "[{\"do\":\"nope\"}]", -1, nullptr));
-  fail_unless (g_file_set_contents (good.get (), "[{\"do\":\"text-only\",\"text\":\"from file\"}]", -1, nullptr));
-  run = run_emulator ({"--script", bad.get ()});
+  const std::string bad = tmp_path ("bad.json"), good = tmp_path ("good.json");
+  fail_unless (g_file_set_contents (bad.c_str (), "[{\"do\":\"nope\"}]", -1, nullptr));
+  fail_unless (g_file_set_contents (good.c_str (), "[{\"do\":\"text-only\",\"text\":\"from file\"}]", -1, nullptr));
+  run = run_emulator ({"--script", bad});
   fail_unless_equals_int (run.status, 1);
   fail_unless (run.err.find ("unknown action") != std::string::npos, "%s", run.err.c_str ());
-  run = run_emulator ({"--script", good.get ()}, "k");
+  run = run_emulator ({"--script", good}, "k");
   fail_unless_equals_int (run.status, 0);
   fail_unless (run.err.find ("step=1/1") != std::string::npos, "%s", run.err.c_str ());
   fail_unless (run.err.find ("text-only") != std::string::npos, "%s", run.err.c_str ());
-  g_unlink (bad.get ());
-  g_unlink (good.get ());
-  g_rmdir (dir.get ());
 
   run = run_emulator ({"--no-such-option"});
   fail_unless_equals_int (run.status, 2);
@@ -1118,9 +981,7 @@ static Suite *
 emulator_http_suite (void)
 {
   Suite *s = suite_create ("emulator-http");
-  TCase *api = tcase_create ("api");
-  tcase_add_checked_fixture (api, start_emulator, stop_emulator);
-  tcase_set_timeout (api, 60);
+  TCase *api = add_emulator_tcase (s, "api", 60, EmulatorPer::Test);
   tcase_add_test (api, test_flash_image);
   tcase_add_test (api, test_pro_4k);
   tcase_add_test (api, test_reference_images);
@@ -1129,11 +990,8 @@ emulator_http_suite (void)
   tcase_add_test (api, test_auth);
   tcase_add_test (api, test_routing);
   tcase_add_test (api, test_validation);
-  suite_add_tcase (s, api);
 
-  TCase *script = tcase_create ("script");
-  tcase_add_checked_fixture (script, start_emulator, stop_emulator);
-  tcase_set_timeout (script, 60);
+  TCase *script = add_emulator_tcase (s, "script", 60, EmulatorPer::Test);
   tcase_add_test (script, test_script_content_actions);
   tcase_add_test (script, test_script_errors);
   tcase_add_test (script, test_script_replay_and_raw);
@@ -1145,17 +1003,13 @@ emulator_http_suite (void)
   tcase_add_test (script, test_script_then);
   tcase_add_test (script, test_bad_scripts);
   tcase_add_test (script, test_script_cycle);
-  suite_add_tcase (s, script);
 
-  TCase *control = tcase_create ("control");
-  tcase_add_checked_fixture (control, start_emulator, stop_emulator);
-  tcase_set_timeout (control, 60);
+  TCase *control = add_emulator_tcase (s, "control", 60, EmulatorPer::Test);
   tcase_add_test (control, test_requests_log);
   tcase_add_test (control, test_requests_log_host_and_time);
   tcase_add_test (control, test_proxy_absolute_form);
   tcase_add_test (control, test_tls);
   tcase_add_test (control, test_command_line);
-  suite_add_tcase (s, control);
   return s;
 }
 
