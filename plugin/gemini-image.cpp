@@ -105,19 +105,23 @@ coarse_ms ()
 enum class StopReason { None, Cancelled, TooSlow };
 
 /* The decoders' checkpoint: asked between rows, scans, reads or chunks
- * whether to stop, and remembers why. Plain data with no destructor, so it
- * can be reached from libjpeg's callbacks, which leave by longjmp. */
+ * whether to stop, and remembers why. No destructor, so it can be reached
+ * from libjpeg's callbacks, which leave by longjmp. */
 struct Interrupt {
   /* DecodeLimits::cancel, or a worker's "abandoned" flag. */
   const std::atomic<bool> *flag = nullptr;
   /* CPU seconds of this thread; 0 or less: unbounded. */
   double max_seconds = 0;
+  /* Where the decoder notes how far it got, for the time-bound message of
+   * whoever stops it (the JPEG decoder: the scan being read). */
+  std::atomic<int> *progress = nullptr;
   double start_seconds = 0;
   gint64 last_check_ms = 0;
   StopReason reason = StopReason::None;
 
-  Interrupt (const std::atomic<bool> *cancel, double max_cpu_seconds)
-      : flag (cancel), max_seconds (max_cpu_seconds)
+  Interrupt (const std::atomic<bool> *cancel, double max_cpu_seconds,
+      std::atomic<int> *progress_note)
+      : flag (cancel), max_seconds (max_cpu_seconds), progress (progress_note)
   {
     if (max_seconds > 0) {
       start_seconds = cpu_seconds (CLOCK_THREAD_CPUTIME_ID);
@@ -150,17 +154,20 @@ struct Interrupt {
   }
 };
 
-/* Fills `error` and the flags for a decode stopped by `reason`. `detail`
- * is added to the time-bound message (the JPEG's scan count). */
+/* Fills `error` and the flags for a decode stopped by `reason`; `progress`
+ * is the decoder's note (a JPEG's scan number, or 0). */
 void
 describe_stop (StopReason reason, ImageFormat format, double max_seconds,
-    const std::string & detail, DecodedImage & out, std::string & error)
+    int progress, DecodedImage & out, std::string & error)
 {
   if (reason == StopReason::Cancelled) {
     error = "decoding was cancelled";
     out.cancelled = true;
     return;
   }
+  std::string detail;
+  if (format == ImageFormat::Jpeg && progress > 0)
+    detail = strprintf (" (at scan %d)", progress);
   error = strprintf ("decoding the %s took more than %g s of CPU time%s: "
       "refused as pathological", image_format_name (format), max_seconds,
       detail.c_str ());
@@ -281,7 +288,7 @@ png_failed (const PngSource & src, const png_image & image, DecodedImage & out,
 {
   if (src.interrupt->reason != StopReason::None)
     describe_stop (src.interrupt->reason, ImageFormat::Png,
-        src.interrupt->max_seconds, "", out, error);
+        src.interrupt->max_seconds, 0, out, error);
   else if (src.hit_end)
     error = strprintf ("PNG data is truncated (%" G_GSIZE_FORMAT " bytes)", src.size);
   else
@@ -366,8 +373,7 @@ struct JpegJob {
   bool over_limit;
   /* Asked from the progress hook; its reason says why it stopped. */
   Interrupt *interrupt;
-  /* The scan being read, for messages; stopped at kJpegMaxScans. */
-  int scans;
+  /* Set when the file has more than kJpegMaxScans scans. */
   bool too_many_scans;
   /* g_try_malloc'ed by the decoder; ownership passes to the caller. */
   guint8 *pixels;
@@ -421,7 +427,8 @@ jpeg_progress_cb (j_common_ptr cinfo)
   auto *dinfo = reinterpret_cast<j_decompress_ptr> (cinfo);
   auto *err = reinterpret_cast<JpegErrorMgr *> (cinfo->err);
   JpegJob *job = err->job;
-  job->scans = dinfo->input_scan_number;
+  if (job->interrupt->progress)
+    job->interrupt->progress->store (dinfo->input_scan_number, std::memory_order_relaxed);
   if (dinfo->input_scan_number > kJpegMaxScans)
     job->too_many_scans = true;
   else if (!job->interrupt->stop ())
@@ -572,7 +579,7 @@ decode_jpeg (const guint8 * data, gsize size, const DecodeLimits & limits,
       return false;
     case JpegStatus::Stopped:
       describe_stop (interrupt.reason, ImageFormat::Jpeg, interrupt.max_seconds,
-          strprintf (" (at scan %d)", job.scans), out, error);
+          interrupt.progress ? interrupt.progress->load () : 0, out, error);
       return false;
     case JpegStatus::NoMemory:
       error = strprintf ("out of memory allocating %" G_GSIZE_FORMAT " bytes "
@@ -686,7 +693,7 @@ decode_webp (const guint8 * data, gsize size, const DecodeLimits & limits,
   while (status == VP8_STATUS_SUSPENDED && fed < size) {
     if (interrupt.stop ()) {
       describe_stop (interrupt.reason, ImageFormat::Webp, interrupt.max_seconds,
-          "", out, error);
+          0, out, error);
       idec.reset ();  /* before the buffer it writes to */
       out.pixels.reset ();
       return false;
@@ -733,6 +740,7 @@ struct WorkerTask {
   DecodeLimits limits;
   DecodeFn decode = nullptr;
   std::atomic<bool> abandoned {false};
+  std::atomic<int> progress {0};
 
   std::mutex lock;
   std::condition_variable cond;
@@ -748,7 +756,8 @@ worker_main (std::shared_ptr<WorkerTask> task)
 {
   gsize size = 0;
   auto data = static_cast<const guint8 *> (g_bytes_get_data (task->bytes.get (), &size));
-  Interrupt interrupt (&task->abandoned, 0);
+  /* No time bound here: the caller measures this thread's CPU clock. */
+  Interrupt interrupt (&task->abandoned, 0, &task->progress);
   DecodedImage image;
   std::string error;
   bool ok = task->decode (data, size, task->limits, interrupt, image, error);
@@ -761,18 +770,56 @@ worker_main (std::shared_ptr<WorkerTask> task)
   task->cond.notify_all ();
 }
 
+/* The worker's own copy of the caller's bytes, made 1 MB at a time so
+ * that a cancel does not wait for a large one (first-touch page faults make
+ * it about 2 ms per MB here). Null if cancelled or out of memory. */
+GBytes *
+copy_for_worker (const guint8 * data, gsize size, const std::atomic<bool> * cancel,
+    bool & cancelled)
+{
+  auto copy = static_cast<guint8 *> (g_try_malloc (size));
+  if (!copy)
+    return nullptr;
+  constexpr gsize kStep = 1024 * 1024;
+  for (gsize done = 0; done < size; done += kStep) {
+    if (cancel && cancel->load (std::memory_order_relaxed)) {
+      g_free (copy);
+      cancelled = true;
+      return nullptr;
+    }
+    std::memcpy (copy + done, data + done, std::min (kStep, size - done));
+  }
+  return g_bytes_new_take (copy, size);
+}
+
 /* Runs `decode` on a worker thread and waits for it, looking at
  * limits.cancel and the worker's CPU time every kWorkerPoll. On cancel or
  * timeout the worker is abandoned: it stops at its next checkpoint and
- * frees everything itself. Returns false with `started` false if no thread
- * could be started (the caller then decodes on its own thread). */
+ * frees everything itself. Sets `answered` false, and nothing else, if no
+ * thread could be started (the caller then decodes on its own thread). */
 bool
 decode_on_worker (DecodeFn decode, ImageFormat format, const guint8 * data,
     gsize size, GBytes * owner, const DecodeLimits & limits, DecodedImage & out,
-    std::string & error, bool & started)
+    std::string & error, bool & answered)
 {
   auto task = std::make_shared<WorkerTask> ();
-  task->bytes.reset (owner ? g_bytes_ref (owner) : g_bytes_new (data, size));
+  if (owner) {
+    task->bytes.reset (g_bytes_ref (owner));
+  } else {
+    bool cancelled = false;
+    task->bytes.reset (copy_for_worker (data, size, limits.cancel, cancelled));
+    if (cancelled) {
+      answered = true;
+      describe_stop (StopReason::Cancelled, format, 0, 0, out, error);
+      return false;
+    }
+    if (!task->bytes) {
+      answered = true;
+      error = strprintf ("out of memory copying %" G_GSIZE_FORMAT " bytes of "
+          "%s data", size, image_format_name (format));
+      return false;
+    }
+  }
   task->limits.max_pixels = limits.max_pixels;
   task->limits.max_decode_seconds = 0;
   task->limits.cancel = nullptr;
@@ -782,10 +829,10 @@ decode_on_worker (DecodeFn decode, ImageFormat format, const guint8 * data,
   try {
     worker = std::thread (worker_main, task);
   } catch (const std::system_error &) {
-    started = false;
+    answered = false;
     return false;
   }
-  started = true;
+  answered = true;
 
   clockid_t clock;
   bool have_clock = pthread_getcpuclockid (worker.native_handle (), &clock) == 0;
@@ -818,7 +865,8 @@ decode_on_worker (DecodeFn decode, ImageFormat format, const guint8 * data,
 
   if (reason != StopReason::None) {
     worker.detach ();
-    describe_stop (reason, format, limits.max_decode_seconds, "", out, error);
+    describe_stop (reason, format, limits.max_decode_seconds,
+        task->progress.load (), out, error);
     return false;
   }
   worker.join ();
@@ -827,8 +875,10 @@ decode_on_worker (DecodeFn decode, ImageFormat format, const guint8 * data,
   return task->ok;
 }
 
-/* JPEG on this thread (libjpeg's progress hook stops it within a row);
- * PNG and WebP on an abandonable worker when something may stop them. */
+/* On an abandonable worker when the caller may cancel, so that neither the
+ * decoder's next checkpoint nor freeing hundreds of megabytes (tens of ms
+ * here for an 8192x8192 progressive JPEG) delays it. Otherwise on this
+ * thread, the time bound checked at the decoder's checkpoints. */
 bool
 decode_format (ImageFormat format, const guint8 * data, gsize size,
     GBytes * owner, const DecodeLimits & limits, DecodedImage & out,
@@ -848,15 +898,16 @@ decode_format (ImageFormat format, const guint8 * data, gsize size,
     default:
       g_return_val_if_reached (false);
   }
-  bool interruptible = limits.cancel || limits.max_decode_seconds > 0;
-  if (format != ImageFormat::Jpeg && interruptible) {
-    bool started = false;
+  if (limits.cancel) {
+    bool answered = false;
     bool ok = decode_on_worker (decode, format, data, size, owner, limits, out,
-        error, started);
-    if (started)
+        error, answered);
+    if (answered)
       return ok;
   }
-  Interrupt interrupt (limits.cancel, limits.max_decode_seconds);
+  /* Nobody to cancel, or no thread: the checkpoints alone. */
+  std::atomic<int> progress {0};
+  Interrupt interrupt (limits.cancel, limits.max_decode_seconds, &progress);
   return decode (data, size, limits, interrupt, out, error);
 }
 

@@ -74,15 +74,20 @@ struct DecodedImage {
  * sentence a user can act on ("JPEG data is truncated", "image is 20000x20000,
  * over the limit of 67108864 pixels", ...).
  *
- * JPEG is decoded on the calling thread and stopped from libjpeg's progress
- * hook. libpng's and libwebp's public APIs have no hook fine enough, so PNG
- * and WebP are decoded on a short-lived worker thread while the caller
- * watches `cancel` and the time bound; a cancelled or refused worker is
- * abandoned (it stops at its own next check, within milliseconds for most
- * images) and decode_image returns at once. That worker needs the bytes to
- * outlive the call, so this overload copies PNG and WebP data (not JPEG);
- * the GBytes one takes a reference instead. Without `cancel` and without a
- * time bound everything runs on the calling thread. */
+ * With `cancel` set, the decode runs on a short-lived worker thread while
+ * the caller watches the flag and the worker's CPU time every 2 ms; a
+ * cancelled or refused worker is abandoned and decode_image returns at once,
+ * without waiting for the decoder or for the freeing of its buffers. The
+ * worker stops by itself at its next checkpoint: each row of blocks or
+ * output row for JPEG (libjpeg's progress hook), each 8 KB read for PNG,
+ * each 64 KB fed to libwebp's incremental decoder (one of which can decode
+ * a whole flat image: libwebp has no finer hook). It needs the bytes to
+ * outlive the call, so this overload copies them (in steps, watching the
+ * flag); the GBytes one takes a reference instead.
+ *
+ * Without `cancel` everything runs on the calling thread and the time bound
+ * is checked at those same checkpoints only: exact for JPEG, where the
+ * pathological cases are, coarse for a small flat WebP. */
 bool decode_image (const guint8 * data, gsize size, const DecodeLimits & limits,
     DecodedImage & out, std::string & error);
 
