@@ -625,8 +625,8 @@ struct WebPIDecoderDelete {
 
 /* Bytes handed to the incremental decoder between two checkpoints: about
  * 20 ms of a worst-case (noise) image here. A highly compressible image can
- * decode in one call whatever the chunk (libwebp has no row hook), which is
- * why WebP runs on an abandonable worker (decode_image). */
+ * decode in one call whatever the chunk (libwebp has no row hook), one
+ * reason why a cancellable decode runs on an abandonable worker. */
 constexpr gsize kWebpChunk = 64 * 1024;
 
 bool
@@ -650,6 +650,13 @@ decode_webp (const guint8 * data, gsize size, const DecodeLimits & limits,
     error = "animated WebP images are not supported";
     return false;
   }
+
+  bool alpha = config.input.has_alpha != 0;
+  gsize stride = 0, bytes = 0;
+  if (!plan_buffer (ImageFormat::Webp, static_cast<guint64> (config.input.width),
+          static_cast<guint64> (config.input.height), alpha, limits, stride,
+          bytes, out.over_limit, error))
+    return false;
   /* WebPDecode refuses a RIFF container that declares more bytes than there
    * are; the incremental decoder below does not look (it would wait for
    * them, or finish without the padding byte). Same rule here. */
@@ -661,13 +668,6 @@ decode_webp (const guint8 * data, gsize size, const DecodeLimits & limits,
         webp_status_text (VP8_STATUS_NOT_ENOUGH_DATA));
     return false;
   }
-
-  bool alpha = config.input.has_alpha != 0;
-  gsize stride = 0, bytes = 0;
-  if (!plan_buffer (ImageFormat::Webp, static_cast<guint64> (config.input.width),
-          static_cast<guint64> (config.input.height), alpha, limits, stride,
-          bytes, out.over_limit, error))
-    return false;
   int width = config.input.width;
   int height = config.input.height;
   if (!allocate_pixels (ImageFormat::Webp, width, height, bytes, out, error))
