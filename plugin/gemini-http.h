@@ -7,6 +7,12 @@
  * at any time; a cancelled or timed-out wait returns at once, whatever the
  * socket is doing.
  *
+ * Redirects are never followed (the key header would go along). The engine's
+ * own lines (start, stop, each request's URL without userinfo or query, its
+ * connection phases, status, size, cancellation, failure; never a header
+ * value) go to the GStreamer debug category "geminihttp"; the HTTP traffic
+ * itself, when asked for, to Config::log.
+ *
  * SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
@@ -40,8 +46,19 @@ struct HttpResponse {
   guint status = 0;
   std::string retry_after;   /* Retry-After header, "" if absent */
   std::string content_type;
+  /* A 3xx answer is never followed (libsoup would carry the API key to
+   * whatever host it names): it comes back as it is, and this is where its
+   * Location points, resolved against the request URL and cut to
+   * "scheme://host[:port]" so that an error message can name it without
+   * echoing a path, a query or credentials. "" if not a 3xx or no Location. */
+  std::string redirect_target;
   GBytesPtr body;
-  GErrorPtr error;           /* set on transport failure (no usable response) */
+  /* Set on transport failure (no usable response): G_IO_ERROR_TIMED_OUT for
+   * Config::connect_timeout_s, G_IO_ERROR_PARTIAL_INPUT for a body cut off or
+   * chunked wrongly, G_IO_ERROR_INVALID_ARGUMENT for a URL that does not
+   * parse (the message does not quote it), G_IO_ERROR_NO_SPACE if the body
+   * buffer cannot be allocated, the libsoup/GIO error otherwise. */
+  GErrorPtr error;
   bool too_large = false;    /* body exceeded HttpEngine::Config::max_response_bytes */
 };
 
@@ -79,11 +96,23 @@ private:
   GObjectPtr<GCancellable> cancellable_{g_cancellable_new ()};
   GObjectPtr<GObject> message_;   /* SoupMessage */
   GObjectPtr<GInputStream> stream_;
-  GByteArray *buffer_ = nullptr;
+  /* The body: g_malloc'd, `body_size_` allocated, `body_used_` filled. Only
+   * resized between reads, never while a read targets it. */
+  guint8 *body_ = nullptr;
+  gsize body_size_ = 0;
+  gsize body_used_ = 0;
   HttpRequest request_;
   GMainContextPtr context_;       /* the engine's, for cancel() */
+  std::string host_port_;         /* "host:port" of the URL, for messages */
+  std::string host_;              /* its host, for messages */
+  GSource *connect_timer_ = nullptr;
+  int last_event_ = -1;           /* GSocketClientEvent, -1 before the first */
+  bool headers_written_ = false;
+  bool finished_ = false;         /* complete() ran */
+  gint64 started_us_ = 0;
 
-  /* Engine thread: publishes the result and drops libsoup objects there. */
+  /* Engine thread: publishes the result and drops libsoup objects there.
+   * Idempotent. */
   void complete ();
 
 public:
@@ -97,13 +126,33 @@ public:
     /* Idle socket timeout; 0 = none. Pro at 4K sends no byte for minutes,
      * so the per-attempt deadline is what bounds a request. */
     guint io_timeout_s = 0;
+    /* Largest body accepted, exactly, for any value up to G_MAXSIZE: a body
+     * of this many bytes passes, one more byte sets too_large. Reading stops
+     * at most 2 bytes past it (libsoup's smallest safe read), and the buffer
+     * grows with the bytes that arrive, so neither a long body nor a large
+     * Content-Length makes it allocate beyond that; a Content-Length above
+     * the limit is refused before reading. */
     gsize max_response_bytes = 64 * 1024 * 1024;
     /* nullptr: the system's CA store. A test server's certificate otherwise. */
     GObjectRef<GTlsDatabase> tls_database;
     /* "" = GIO's default resolver (http_proxy & co.), else this proxy URI. */
     std::string proxy;
-    /* SoupLoggerLogLevel; 0 = no HTTP log. Lines go to `log`, with the
-     * value of every header in `secret_headers` replaced by [REDACTED]. */
+    /* true: no proxy at all, neither `proxy` nor http_proxy & co. For
+     * loopback endpoints: a proxy would carry the key in clear text off the
+     * machine, and a machine-wide http_proxy would break local emulator runs. */
+    bool direct = false;
+    /* Seconds from sending until the connection is set up (resolved,
+     * connected, TLS handshake done) and the request headers are written;
+     * 0 = no bound. A server that accepts and never speaks TLS would
+     * otherwise hold a request for the whole generation timeout. Then the
+     * error is G_IO_ERROR_TIMED_OUT, naming the phase and host:port. It
+     * stops when the headers are written, so waiting for the answer is not
+     * bounded by it, and a reused connection (libsoup 3.2 opens a new one
+     * for every POST anyway) writes them at once. */
+    guint connect_timeout_s = 0;
+    /* SoupLoggerLogLevel; 0 = no HTTP log. SoupLogger's lines (the HTTP
+     * traffic, for the element's http-log-level) go to `log`, with the value
+     * of every header in `secret_headers` replaced by [REDACTED]. */
     int log_level = 0;
     std::function<void (const char *line)> log;
     std::vector<std::string> secret_headers {"x-goog-api-key", "authorization"};
@@ -139,6 +188,7 @@ private:
   static void on_sent (GObject * source, GAsyncResult * res, gpointer user_data);
   static void on_read (GObject * source, GAsyncResult * res, gpointer user_data);
   static void read_next (std::shared_ptr<HttpCall> * holder);
+  static void finish_body (HttpCall * call);
 };
 
 }  // namespace gemini
