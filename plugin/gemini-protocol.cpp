@@ -869,7 +869,9 @@ Response::describe () const
       break;
     case Outcome::ImageTooLarge:
       s = with_detail ("Gemini's image was refused", error_message);
-      add ("Raise max-image-pixels if this size is expected.");
+      /* Not for a pathological image: its size is within the limit. */
+      if (error_message.find ("pixels") != std::string::npos)
+        add ("Raise max-image-pixels if this size is expected.");
       break;
     case Outcome::Transport:
       s = with_detail ("Could not reach Gemini" + at, error_message);

@@ -473,6 +473,22 @@ check_sentence (const std::string & text, const char *what)
  * such as TooLarge, Timeout, Transport ended without a full stop, so that
  * the element's "... refused" + " Gave up after ..." read "refused Gave up".
  * Every outcome, with every text field ending with and without a full stop. */
+/* A pathological image (too costly to decode) is within the pixel limit:
+ * no "raise max-image-pixels" hint for it, which a bomb keeps. */
+GST_START_TEST (test_refused_image_hints)
+{
+  Response r;
+  mark_undecodable (r, "decoding the JPEG took more than 5 s of CPU time (at scan 339): refused as "
+      "pathological", true);
+  fail_unless (r.outcome == Outcome::ImageTooLarge && r.action == Action::Fail);
+  std::string text = r.describe ();
+  fail_unless (text.find ("max-image-pixels") == std::string::npos, "%s", text.c_str ());
+  mark_undecodable (r, "PNG image is 100000x100000, over the limit of 67108864 pixels", true);
+  text = r.describe ();
+  fail_unless (text.find ("Raise max-image-pixels") != std::string::npos, "%s", text.c_str ());
+}
+GST_END_TEST;
+
 GST_START_TEST (test_describe_sentences)
 {
   guint outcomes = 0;
@@ -804,6 +820,7 @@ protocol_suite (void)
   tcase_add_test (tc, test_deep_nesting_refused);
   tcase_add_test (tc, test_json_check);
   tcase_add_test (tc, test_describe_sentences);
+  tcase_add_test (tc, test_refused_image_hints);
   tcase_add_test (tc, test_error_code_out_of_range);
   tcase_add_test (tc, test_tls_hints);
   tcase_add_test (tc, test_classify_redirect);
