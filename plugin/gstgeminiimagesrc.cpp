@@ -29,9 +29,6 @@
  * Since: 0.1
  */
 
-#ifdef HAVE_CONFIG_H
-#include "config.h"
-#endif
 #include "config.h"
 
 #include "gstgeminiimagesrc.h"
@@ -39,19 +36,23 @@
 #include <gst/video/video.h>
 #include <libsoup/soup.h>
 
+#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <condition_variable>
 #include <cstring>
 #include <mutex>
 #include <optional>
+#include <source_location>
 #include <string>
 #include <vector>
 
+#include "gemini-endpoint.h"
 #include "gemini-enums.h"
 #include "gemini-http.h"
 #include "gemini-image.h"
 #include "gemini-protocol.h"
+#include "gemini-reference.h"
 
 GST_DEBUG_CATEGORY_STATIC (gst_gemini_image_src_debug);
 #define GST_CAT_DEFAULT gst_gemini_image_src_debug
@@ -80,8 +81,9 @@ using Clock = std::chrono::steady_clock;
 #define DEFAULT_ON_ERROR GST_GEMINI_ERROR_POLICY_ERROR
 #define DEFAULT_ALLOW_INSECURE_HTTP FALSE
 #define DEFAULT_HTTP_LOG_LEVEL SOUP_LOGGER_LOG_NONE
-/* Gemini's inline request limit (gemini-api.md §2). */
-#define MAX_REQUEST_BYTES (100u * 1000u * 1000u)
+#define DEFAULT_CONNECT_TIMEOUT 30
+/* The largest running time GStreamer represents (a signed 64-bit count). */
+#define MAX_TIMELINE ((GstClockTime) G_MAXINT64)
 
 enum
 {
@@ -113,6 +115,9 @@ enum
   PROP_PROXY,
   PROP_ALLOW_INSECURE_HTTP,
   PROP_HTTP_LOG_LEVEL,
+  PROP_CONNECT_TIMEOUT,
+  PROP_SSL_CA_FILE,
+  PROP_USER_AGENT,
 };
 
 /* Formats the element can output; the decoder gives RGB or RGBA and
@@ -156,6 +161,9 @@ struct Settings {
   std::string proxy;
   gboolean allow_insecure_http = DEFAULT_ALLOW_INSECURE_HTTP;
   SoupLoggerLogLevel http_log_level = DEFAULT_HTTP_LOG_LEVEL;
+  guint connect_timeout = DEFAULT_CONNECT_TIMEOUT;
+  std::string ssl_ca_file;
+  std::string user_agent;   /* "" = gst-gemini/VERSION GStreamer/VERSION */
 };
 
 /* What the streaming thread needs for one image, copied under the lock. */
@@ -163,6 +171,8 @@ struct Job {
   RequestSettings request;
   std::string model;
   std::string url;
+  std::string size_warning;   /* image-size dropped for this model, or "" */
+  std::string server;         /* scheme://host[:port] of the endpoint, for messages */
   std::string api_key;
   guint request_timeout;
   guint deadline;
@@ -202,14 +212,25 @@ struct GstGeminiImageSrcPrivate
 
   /* Protected by lock: cancellation state shared with state changes. */
   bool flushing = true;
+  /* An application EOS: finish at once, then push EOS (as GstBaseSrc). */
+  bool eos_pending = false;
   std::shared_ptr<HttpCall> call;
+  /* Read by the decoder between rows and scans; set with flushing or EOS. */
+  std::atomic<bool> abort_decode {false};
 
   HttpEngine http;
 
-  /* Prepared at READY->PAUSED, read by the streaming thread. */
+  /* Prepared at READY->PAUSED, under lock; READY-only properties are
+   * refused while `prepared` (see set_property). */
+  bool prepared = false;
   std::string api_key;
-  std::string url;
+  Endpoint endpoint;
   std::vector<ReferenceImage> references;
+  guint num_images = DEFAULT_NUM_IMAGES;
+  GstClockTime image_duration = DEFAULT_IMAGE_DURATION;
+  /* The last "image-size is not sent to this model" warning, so that it is
+   * posted once per change, not once per image. */
+  std::string size_warning;
 
   /* Streaming thread only. */
   bool stream_started = false;
@@ -245,6 +266,7 @@ static void gst_gemini_image_src_get_property (GObject * object, guint prop_id,
     GValue * value, GParamSpec * pspec);
 static GstStateChangeReturn gst_gemini_image_src_change_state (GstElement *
     element, GstStateChange transition);
+static gboolean gst_gemini_image_src_send_event (GstElement * element, GstEvent * event);
 static gboolean gst_gemini_image_src_activate_mode (GstPad * pad,
     GstObject * parent, GstPadMode mode, gboolean active);
 static gboolean gst_gemini_image_src_src_query (GstPad * pad,
@@ -282,7 +304,8 @@ gst_gemini_image_src_class_init (GstGeminiImageSrcClass * klass)
       g_param_spec_string ("model", "Model",
           "Gemini model id, sent as is: gemini-2.5-flash-image (Nano Banana, PNG, ~6 s), "
           "gemini-3-pro-image-preview (Nano Banana Pro, JPEG, 1K/2K/4K, 20 s to minutes), "
-          "or any newer image model", DEFAULT_MODEL, ready));
+          "or any newer image model. A change while playing applies to the next image",
+          DEFAULT_MODEL, playing));
 
   /**
    * GstGeminiImageSrc:api-key:
@@ -348,8 +371,9 @@ gst_gemini_image_src_class_init (GstGeminiImageSrcClass * klass)
       g_param_spec_string ("reference-images", "Reference images",
           "Comma-separated list of image files (PNG, JPEG, WebP, HEIF) sent with the "
           "prompt as inlineData, in order; read when the element goes to PAUSED. "
-          "Gemini takes up to 3 with Flash and 14 with Pro. Write \\, for a comma "
-          "inside a file name", nullptr, ready));
+          "Gemini takes up to 3 with Flash and 14 with Pro. Regular files only, 75 MB in "
+          "all. A comma inside a file name is written \\, (on a gst-launch-1.0 line "
+          "\\\\, since the launch parser takes one backslash)", nullptr, ready));
 
   g_object_class_install_property (gobject_class, PROP_NUM_IMAGES,
       g_param_spec_uint ("num-images", "Number of images",
@@ -359,20 +383,21 @@ gst_gemini_image_src_class_init (GstGeminiImageSrcClass * klass)
   g_object_class_install_property (gobject_class, PROP_IMAGE_DURATION,
       g_param_spec_uint64 ("image-duration", "Image duration",
           "Duration of each image in nanoseconds: image N has PTS N x image-duration, "
-          "so several images play as a slideshow", 1, G_MAXUINT64,
+          "so several images play as a slideshow. num-images x image-duration must fit "
+          "GStreamer's timeline (about 292 years)", 1, G_MAXINT64,
           DEFAULT_IMAGE_DURATION, ready));
 
   g_object_class_install_property (gobject_class, PROP_REQUEST_TIMEOUT,
       g_param_spec_uint ("request-timeout", "Request timeout",
           "Seconds one request may take from sending to the last byte of the answer. "
-          "Pro at 4K can take minutes with no byte on the wire", 1, 24 * 3600,
-          DEFAULT_REQUEST_TIMEOUT, ready));
+          "Pro at 4K can take minutes with no byte on the wire. A change while playing "
+          "applies to the next image", 1, 24 * 3600, DEFAULT_REQUEST_TIMEOUT, playing));
 
   g_object_class_install_property (gobject_class, PROP_MAX_IMAGE_PIXELS,
       g_param_spec_uint64 ("max-image-pixels", "Maximum image pixels",
           "Largest decoded image accepted (width x height). Protects against "
           "decompression bombs; Gemini's largest (4K Pro) is about 17 million",
-          1, G_MAXUINT32, DEFAULT_MAX_IMAGE_PIXELS, ready));
+          1, G_MAXUINT32, DEFAULT_MAX_IMAGE_PIXELS, playing));
 
   g_object_class_install_property (gobject_class, PROP_MAX_RESPONSE_SIZE,
       g_param_spec_uint64 ("max-response-size", "Maximum response size",
@@ -385,37 +410,38 @@ gst_gemini_image_src_class_init (GstGeminiImageSrcClass * klass)
           "Attempts per image, the first included, when the failure is transient: "
           "HTTP 408/500/502/503/504, connection errors, timeouts, cut-off answers. "
           "Each retry waits retry-backoff, doubling up to retry-backoff-max",
-          1, 100, DEFAULT_MAX_ATTEMPTS, ready));
+          1, 100, DEFAULT_MAX_ATTEMPTS, playing));
 
   g_object_class_install_property (gobject_class, PROP_RATE_LIMIT_ATTEMPTS,
       g_param_spec_uint ("rate-limit-attempts", "Rate-limit attempts",
           "Attempts per image when Gemini answers 429 (quota), a budget of its own. "
           "Each wait is at least the server's RetryInfo.retryDelay or Retry-After. "
           "Per-day quotas and a quota limit of 0 are not retried",
-          1, 100, DEFAULT_RATE_LIMIT_ATTEMPTS, ready));
+          1, 100, DEFAULT_RATE_LIMIT_ATTEMPTS, playing));
 
   g_object_class_install_property (gobject_class, PROP_CONTENT_RETRIES,
       g_param_spec_uint ("content-retries", "Content retries",
           "Extra attempts when the model answered without a usable image (text only, "
           "NO_IMAGE, IMAGE_OTHER, unreadable image data). Each attempt is billed. "
           "Safety and policy blocks are never retried",
-          0, 100, DEFAULT_CONTENT_RETRIES, ready));
+          0, 100, DEFAULT_CONTENT_RETRIES, playing));
 
   g_object_class_install_property (gobject_class, PROP_RETRY_BACKOFF,
       g_param_spec_double ("retry-backoff", "Retry backoff",
           "Seconds to wait before the first retry; doubles with each retry, plus up "
-          "to 10% random jitter", 0.0, 3600.0, DEFAULT_RETRY_BACKOFF, ready));
+          "to 10% random jitter", 0.0, 3600.0, DEFAULT_RETRY_BACKOFF, playing));
 
   g_object_class_install_property (gobject_class, PROP_RETRY_BACKOFF_MAX,
       g_param_spec_double ("retry-backoff-max", "Maximum retry backoff",
           "Longest wait between retries in seconds (a longer server-requested delay "
-          "is still honoured)", 0.0, 3600.0, DEFAULT_RETRY_BACKOFF_MAX, ready));
+          "is still honoured)", 0.0, 3600.0, DEFAULT_RETRY_BACKOFF_MAX, playing));
 
   g_object_class_install_property (gobject_class, PROP_DEADLINE,
       g_param_spec_uint ("deadline", "Deadline",
           "Seconds one image may take in all, retries and waits included. A retry "
-          "that would end after it is not started", 1, 7 * 24 * 3600,
-          DEFAULT_DEADLINE, ready));
+          "that would end after it is not started, and a server that asks to wait "
+          "beyond it fails the image at once", 1, 7 * 24 * 3600,
+          DEFAULT_DEADLINE, playing));
 
   g_object_class_install_property (gobject_class, PROP_ON_ERROR,
       g_param_spec_enum ("on-error", "On error",
@@ -425,20 +451,40 @@ gst_gemini_image_src_class_init (GstGeminiImageSrcClass * klass)
 
   g_object_class_install_property (gobject_class, PROP_TLS_DATABASE,
       g_param_spec_object ("tls-database", "TLS database",
-          "Certificates to trust for HTTPS; NULL = the system's CA store. Set it to "
-          "trust a test server's self-signed certificate", G_TYPE_TLS_DATABASE, ready));
+          "Certificates to trust for HTTPS; NULL = the system's CA store (or "
+          "ssl-ca-file). For applications; on a launch line use ssl-ca-file",
+          G_TYPE_TLS_DATABASE, ready));
+
+  g_object_class_install_property (gobject_class, PROP_SSL_CA_FILE,
+      g_param_spec_string ("ssl-ca-file", "SSL CA file",
+          "PEM file of the certificate authorities to trust for HTTPS instead of the "
+          "system's store, as souphttpsrc's ssl-ca-file: for a self-hosted gateway or a "
+          "test server. Ignored when tls-database is set", nullptr, ready));
 
   g_object_class_install_property (gobject_class, PROP_PROXY,
       g_param_spec_string ("proxy", "Proxy",
           "HTTP(S) or SOCKS proxy URI, e.g. http://proxy:3128; when not set, GIO's "
           "default resolver (the http_proxy/https_proxy/no_proxy environment "
-          "variables or the desktop settings)", nullptr, ready));
+          "variables or the desktop settings). A loopback api-endpoint is never proxied",
+          nullptr, ready));
 
   g_object_class_install_property (gobject_class, PROP_ALLOW_INSECURE_HTTP,
       g_param_spec_boolean ("allow-insecure-http", "Allow insecure HTTP",
           "Allow a plain http:// api-endpoint on a host that is not loopback. The key "
           "would travel unencrypted; http://127.0.0.1 and http://localhost are always "
-          "allowed", DEFAULT_ALLOW_INSECURE_HTTP, ready));
+          "allowed, and never go through a proxy", DEFAULT_ALLOW_INSECURE_HTTP, ready));
+
+  g_object_class_install_property (gobject_class, PROP_CONNECT_TIMEOUT,
+      g_param_spec_uint ("connect-timeout", "Connect timeout",
+          "Seconds to resolve the host, connect and finish the TLS handshake, apart from "
+          "request-timeout (a generation may send no byte for minutes, a handshake does "
+          "not). An https endpoint that does not speak TLS fails after this long; "
+          "0 = no bound of its own", 0, 3600, DEFAULT_CONNECT_TIMEOUT, ready));
+
+  g_object_class_install_property (gobject_class, PROP_USER_AGENT,
+      g_param_spec_string ("user-agent", "User-Agent",
+          "Value of the User-Agent header, as souphttpsrc's user-agent; when not set "
+          "\"gst-gemini/VERSION GStreamer/VERSION\"", nullptr, ready));
 
   g_object_class_install_property (gobject_class, PROP_HTTP_LOG_LEVEL,
       g_param_spec_enum ("http-log-level", "HTTP log level",
@@ -447,6 +493,7 @@ gst_gemini_image_src_class_init (GstGeminiImageSrcClass * klass)
           SOUP_TYPE_LOGGER_LOG_LEVEL, DEFAULT_HTTP_LOG_LEVEL, ready));
 
   element_class->change_state = GST_DEBUG_FUNCPTR (gst_gemini_image_src_change_state);
+  element_class->send_event = GST_DEBUG_FUNCPTR (gst_gemini_image_src_send_event);
 
   gst_element_class_add_static_pad_template (element_class, &src_template);
   gst_element_class_set_static_metadata (element_class,
@@ -497,12 +544,72 @@ string_or_empty (const GValue * value)
   return s ? s : "";
 }
 
+/* Posts an ERROR or WARNING with a details structure (`details` is taken).
+ * The message's debug text names the caller's file, function and line. */
+static void
+post_message (GstGeminiImageSrc * self, GstMessageType type, GQuark domain, gint code,
+    const std::string & text, const std::string & debug, GstStructure * details,
+    const std::source_location & where)
+{
+  gst_element_message_full_with_details (GST_ELEMENT (self), type, domain, code,
+      g_strdup (text.c_str ()), debug.empty () ? nullptr : g_strdup (debug.c_str ()),
+      where.file_name (), where.function_name (), (gint) where.line (), details);
+}
+
+static void
+post_error (GstGeminiImageSrc * self, GQuark domain, gint code, const std::string & text,
+    const std::string & debug, GstStructure * details,
+    const std::source_location where = std::source_location::current ())
+{
+  post_message (self, GST_MESSAGE_ERROR, domain, code, text, debug, details, where);
+}
+
+/* Details of a message about a setting: which property, so that an
+ * application can point at it. */
+static GstStructure *
+settings_details (const char *property)
+{
+  return gst_structure_new ("gemini-settings", "property", G_TYPE_STRING, property, nullptr);
+}
+
+static void
+post_settings_warning (GstGeminiImageSrc * self, const char *property, const std::string & text,
+    const std::source_location where = std::source_location::current ())
+{
+  GST_WARNING_OBJECT (self, "%s", text.c_str ());
+  post_message (self, GST_MESSAGE_WARNING, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_SETTINGS, text,
+      std::string ("property=") + property, settings_details (property), where);
+}
+
 static void
 gst_gemini_image_src_set_property (GObject * object, guint prop_id,
     const GValue * value, GParamSpec * pspec)
 {
   auto self = GST_GEMINI_IMAGE_SRC (object);
   auto priv = self->priv;
+
+  /* A property read when the element starts cannot change half-way: refuse
+   * it while started rather than apply it to some parts only. Those marked
+   * mutable in PLAYING are read whole for each image (see make_job). */
+  {
+    std::unique_lock<std::mutex> lk (priv->lock);
+    std::string refused;
+    if (priv->prepared && !(pspec->flags & GST_PARAM_MUTABLE_PLAYING)) {
+      refused = std::string ("The ") + pspec->name + " property can only change in the NULL or "
+          "READY state; the new value was ignored. Set it before starting, or set the element "
+          "to READY first.";
+    } else if (priv->prepared && prop_id == PROP_MODEL
+        && !model_id_is_valid (string_or_empty (value))) {
+      refused = "The model \"" + string_or_empty (value) + "\" is not a model id (letters, "
+          "digits, '-', '.' and '_'); the element keeps using " + priv->settings.model + ".";
+    }
+    if (!refused.empty ()) {
+      lk.unlock ();
+      post_settings_warning (self, pspec->name, refused);
+      return;
+    }
+  }
+
   std::lock_guard<std::mutex> lk (priv->lock);
   Settings & s = priv->settings;
 
@@ -591,10 +698,28 @@ gst_gemini_image_src_set_property (GObject * object, guint prop_id,
     case PROP_HTTP_LOG_LEVEL:
       s.http_log_level = (SoupLoggerLogLevel) g_value_get_enum (value);
       break;
+    case PROP_CONNECT_TIMEOUT:
+      s.connect_timeout = g_value_get_uint (value);
+      break;
+    case PROP_SSL_CA_FILE:
+      s.ssl_ca_file = string_or_empty (value);
+      break;
+    case PROP_USER_AGENT:
+      s.user_agent = string_or_empty (value);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
   }
+}
+
+static std::string
+default_user_agent (const Settings & s)
+{
+  if (!s.user_agent.empty ())
+    return s.user_agent;
+  GCharPtr gst_version (gst_version_string ());
+  return "gst-gemini/" VERSION " GStreamer/" + std::string (gst_version.get () + strlen ("GStreamer "));
 }
 
 static std::string
@@ -698,6 +823,15 @@ gst_gemini_image_src_get_property (GObject * object, guint prop_id,
     case PROP_HTTP_LOG_LEVEL:
       g_value_set_enum (value, s.http_log_level);
       break;
+    case PROP_CONNECT_TIMEOUT:
+      g_value_set_uint (value, s.connect_timeout);
+      break;
+    case PROP_SSL_CA_FILE:
+      g_value_set_string (value, s.ssl_ca_file.empty () ? nullptr : s.ssl_ca_file.c_str ());
+      break;
+    case PROP_USER_AGENT:
+      g_value_set_string (value, default_user_agent (s).c_str ());
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -706,67 +840,36 @@ gst_gemini_image_src_get_property (GObject * object, guint prop_id,
 
 /* ------------------------------------------------------------ preparation */
 
-/* Splits "a.png, b\,c.jpg" into {"a.png", "b,c.jpg"}. */
-static std::vector<std::string>
-split_reference_list (const std::string & list)
-{
-  std::vector<std::string> out;
-  std::string cur;
-  auto flush = [&] () {
-    gchar *trimmed = g_strstrip (g_strdup (cur.c_str ()));
-    if (*trimmed)
-      out.emplace_back (trimmed);
-    g_free (trimmed);
-    cur.clear ();
-  };
-  for (gsize i = 0; i < list.size (); i++) {
-    if (list[i] == '\\' && i + 1 < list.size () && list[i + 1] == ',') {
-      cur += ',';
-      i++;
-    } else if (list[i] == ',') {
-      flush ();
-    } else {
-      cur += list[i];
-    }
-  }
-  flush ();
-  return out;
-}
-
-static bool
-host_is_loopback (const std::string & host)
-{
-  if (g_ascii_strcasecmp (host.c_str (), "localhost") == 0)
-    return true;
-  GInetAddress *addr = g_inet_address_new_from_string (host.c_str ());
-  if (!addr) {
-    /* GUri keeps IPv6 literals bracketed. */
-    if (host.size () > 2 && host.front () == '[' && host.back () == ']')
-      addr = g_inet_address_new_from_string (host.substr (1, host.size () - 2).c_str ());
-  }
-  if (!addr)
-    return false;
-  bool loopback = g_inet_address_get_is_loopback (addr);
-  g_object_unref (addr);
-  return loopback;
-}
-
-/* Posts an error with structured details. `details` is taken. */
 static void
-post_error (GstGeminiImageSrc * self, GQuark domain, gint code,
-    const std::string & text, const std::string & debug, GstStructure * details)
+post_settings_error (GstGeminiImageSrc * self, gint code, const char *property,
+    const std::string & text, const std::source_location where = std::source_location::current ())
 {
-  gst_element_message_full_with_details (GST_ELEMENT (self), GST_MESSAGE_ERROR,
-      domain, code, g_strdup (text.c_str ()),
-      debug.empty () ? nullptr : g_strdup (debug.c_str ()),
-      __FILE__, GST_FUNCTION, __LINE__, details);
+  post_error (self, GST_RESOURCE_ERROR, code, text, std::string ("property=") + property,
+      settings_details (property), where);
 }
 
-static void
-post_settings_error (GstGeminiImageSrc * self, gint code, const std::string & text)
+static std::string
+trimmed (const std::string & text)
 {
-  post_error (self, GST_RESOURCE_ERROR, code, text, "",
-      gst_structure_new_empty ("details"));
+  GCharPtr t (g_strstrip (g_strdup (text.c_str ())));
+  return t.get ();
+}
+
+/* The key: the property, else GOOGLE_API_KEY, else GEMINI_API_KEY. */
+static std::string
+effective_api_key (GstGeminiImageSrc * self, const Settings & s)
+{
+  if (!s.api_key.empty ())
+    return trimmed (s.api_key);
+  const gchar *google = g_getenv ("GOOGLE_API_KEY");
+  const gchar *gemini = g_getenv ("GEMINI_API_KEY");
+  if (google && *google) {
+    if (gemini && *gemini)
+      GST_INFO_OBJECT (self, "Both GOOGLE_API_KEY and GEMINI_API_KEY are set; "
+          "using GOOGLE_API_KEY, as Google's SDKs do");
+    return trimmed (google);
+  }
+  return gemini ? trimmed (gemini) : "";
 }
 
 /* Everything that can be checked without the network, at READY->PAUSED, so
@@ -781,121 +884,80 @@ gst_gemini_image_src_prepare (GstGeminiImageSrc * self)
     s = priv->settings;
   }
 
-  std::string key = s.api_key;
+  std::string key = effective_api_key (self, s);
+  std::string error;
   if (key.empty ()) {
-    const gchar *google = g_getenv ("GOOGLE_API_KEY");
-    const gchar *gemini = g_getenv ("GEMINI_API_KEY");
-    if (google && *google) {
-      key = google;
-      if (gemini && *gemini)
-        GST_INFO_OBJECT (self, "Both GOOGLE_API_KEY and GEMINI_API_KEY are set; "
-            "using GOOGLE_API_KEY, as Google's SDKs do");
-    } else if (gemini && *gemini) {
-      key = gemini;
-    }
-  }
-  {
-    gchar *trimmed = g_strstrip (g_strdup (key.c_str ()));
-    key = trimmed;
-    g_free (trimmed);
-  }
-  if (key.empty ()) {
-    post_settings_error (self, GST_RESOURCE_ERROR_NOT_AUTHORIZED,
+    post_settings_error (self, GST_RESOURCE_ERROR_NOT_AUTHORIZED, "api-key",
         "No Gemini API key: set the api-key property or the GOOGLE_API_KEY (or "
         "GEMINI_API_KEY) environment variable. Get a key at "
         "https://aistudio.google.com/apikey; for tests, point api-endpoint at "
         "gemini-emulator and use any key.");
     return false;
   }
+  if (!api_key_is_valid (key, error)) {
+    post_settings_error (self, GST_RESOURCE_ERROR_NOT_AUTHORIZED, "api-key", error);
+    return false;
+  }
 
-  {
-    gchar *trimmed = g_strstrip (g_strdup (s.prompt.c_str ()));
-    bool empty = *trimmed == '\0';
-    g_free (trimmed);
-    if (empty) {
-      post_settings_error (self, GST_RESOURCE_ERROR_SETTINGS,
-          "The prompt property is empty: set prompt=\"what to draw\".");
-      return false;
-    }
+  if (trimmed (s.prompt).empty ()) {
+    post_settings_error (self, GST_RESOURCE_ERROR_SETTINGS, "prompt",
+        "The prompt property is empty: set prompt=\"what to draw\".");
+    return false;
   }
 
   if (!model_id_is_valid (s.model)) {
-    post_settings_error (self, GST_RESOURCE_ERROR_SETTINGS,
+    post_settings_error (self, GST_RESOURCE_ERROR_SETTINGS, "model",
         "The model property \"" + s.model + "\" is not a model id: use letters, digits, "
         "'-', '.' and '_' only, for example gemini-2.5-flash-image.");
     return false;
   }
 
-  std::string endpoint = effective_endpoint (s);
-  GUri *uri = g_uri_parse (endpoint.c_str (), G_URI_FLAGS_NONE, nullptr);
-  bool endpoint_ok = uri && g_uri_get_host (uri) && *g_uri_get_host (uri)
-      && (g_strcmp0 (g_uri_get_scheme (uri), "https") == 0
-      || g_strcmp0 (g_uri_get_scheme (uri), "http") == 0);
-  bool plain_http = endpoint_ok && g_strcmp0 (g_uri_get_scheme (uri), "http") == 0;
-  std::string host = endpoint_ok ? g_uri_get_host (uri) : "";
-  if (uri)
-    g_uri_unref (uri);
-  if (!endpoint_ok) {
-    post_settings_error (self, GST_RESOURCE_ERROR_SETTINGS,
-        "The api-endpoint \"" + endpoint + "\" is not an http(s) URL, for example "
-        "https://generativelanguage.googleapis.com.");
+  /* PTS = N x image-duration must stay on GStreamer's signed timeline. */
+  if (s.image_duration > MAX_TIMELINE / s.num_images) {
+    GCharPtr msg (g_strdup_printf ("num-images (%u) x image-duration (%" G_GUINT64_FORMAT
+            " ns) is past the largest timestamp GStreamer can represent (%" G_GINT64_FORMAT
+            " ns, about 292 years): lower one of them.", s.num_images, s.image_duration,
+            G_MAXINT64));
+    post_settings_error (self, GST_RESOURCE_ERROR_SETTINGS, "image-duration", msg.get ());
     return false;
   }
-  /* The key travels in a header: over plain http only to this machine,
-   * unless the user says otherwise. */
-  if (plain_http && !host_is_loopback (host) && !s.allow_insecure_http) {
+
+  Endpoint endpoint;
+  if (!parse_endpoint (effective_endpoint (s), endpoint, error)) {
+    post_settings_error (self, GST_RESOURCE_ERROR_SETTINGS, "api-endpoint", error);
+    return false;
+  }
+  Route route = resolve_route (endpoint, s.proxy);
+  if (!check_route (endpoint, route, s.allow_insecure_http, error)) {
     post_settings_error (self, GST_RESOURCE_ERROR_SETTINGS,
-        "Refusing to send the API key over plain http to " + host + " (api-endpoint \""
-        + endpoint + "\"): use https, or set allow-insecure-http=true if the network "
-        "path is trusted.");
+        route.proxy.empty () || endpoint.plain_http ? "api-endpoint" : "proxy", error);
     return false;
   }
 
   std::vector<ReferenceImage> refs;
-  gsize total = 0;
-  auto paths = split_reference_list (s.reference_images);
-  for (gsize i = 0; i < paths.size (); i++) {
-    const std::string & path = paths[i];
-    gchar *contents = nullptr;
-    gsize length = 0;
-    GErrorPtr err;
-    if (!g_file_get_contents (path.c_str (), &contents, &length, out_error (err))) {
-      GCharPtr msg (g_strdup_printf ("Could not read reference image %" G_GSIZE_FORMAT
-              " of reference-images, \"%s\": %s.", i + 1, path.c_str (), err->message));
-      post_settings_error (self, GST_RESOURCE_ERROR_OPEN_READ, msg.get ());
-      return false;
-    }
-    GBytesPtr bytes (g_bytes_new_take (contents, length));
-    auto format = sniff_image_format (static_cast<const guint8 *> (g_bytes_get_data (bytes.get (),
-                nullptr)), length);
-    if (format != ImageFormat::Png && format != ImageFormat::Jpeg
-        && format != ImageFormat::Webp && format != ImageFormat::Heif) {
-      GCharPtr msg (g_strdup_printf ("Reference image \"%s\" is %s: Gemini accepts PNG, "
-              "JPEG, WebP and HEIF images.", path.c_str (),
-              format == ImageFormat::Unknown ? "not an image file"
-              : (std::string ("a ") + image_format_name (format) + " image").c_str ()));
-      post_settings_error (self, GST_RESOURCE_ERROR_SETTINGS, msg.get ());
-      return false;
-    }
-    total += length;
-    refs.push_back (ReferenceImage {path, image_format_mime_type (format), std::move (bytes)});
-  }
-  /* Base64 grows the images by 4/3. */
-  if (total / 3 * 4 > MAX_REQUEST_BYTES) {
-    GCharPtr msg (g_strdup_printf ("The reference images add up to %" G_GSIZE_FORMAT
-            " bytes, over Gemini's inline request limit of 100 MB once base64-encoded; "
-            "use fewer or smaller images.", total));
-    post_settings_error (self, GST_RESOURCE_ERROR_SETTINGS, msg.get ());
+  ReferenceError kind;
+  if (!load_reference_images (s.reference_images, kMaxReferenceBytes, refs, kind, error)) {
+    post_settings_error (self, kind == ReferenceError::OpenRead ? GST_RESOURCE_ERROR_OPEN_READ
+        : GST_RESOURCE_ERROR_SETTINGS, "reference-images", error);
     return false;
   }
-  if (!refs.empty ())
+  if (!refs.empty ()) {
+    gsize total = 0;
+    for (const auto & r : refs)
+      total += g_bytes_get_size (r.data.get ());
     GST_INFO_OBJECT (self, "Loaded %" G_GSIZE_FORMAT " reference images, %"
         G_GSIZE_FORMAT " bytes", refs.size (), total);
+  }
 
   std::lock_guard<std::mutex> lk (priv->lock);
   priv->api_key = std::move (key);
-  priv->url = build_request_url (endpoint, s.model);
+  priv->endpoint = std::move (endpoint);
   priv->references = std::move (refs);
+  priv->num_images = s.num_images;
+  priv->image_duration = s.image_duration;
+  priv->size_warning.clear ();
+  priv->eos_pending = false;
+  priv->prepared = true;
   return true;
 }
 
@@ -904,16 +966,29 @@ gst_gemini_image_src_start_http (GstGeminiImageSrc * self)
 {
   auto priv = self->priv;
   HttpEngine::Config config;
-  GCharPtr gst_version (gst_version_string ());
-  config.user_agent = "gst-gemini/" VERSION " GStreamer/" +
-      std::string (gst_version.get () + strlen ("GStreamer "));
+  std::string ca_file;
   {
     std::lock_guard<std::mutex> lk (priv->lock);
     const Settings & s = priv->settings;
+    config.user_agent = default_user_agent (s);
     config.max_response_bytes = s.max_response_size;
     config.tls_database = s.tls_database;
     config.proxy = s.proxy;
+    config.direct = resolve_route (priv->endpoint, s.proxy).direct;
+    config.connect_timeout_s = s.connect_timeout;
     config.log_level = s.http_log_level;
+    ca_file = s.ssl_ca_file;
+  }
+  if (!config.tls_database && !ca_file.empty ()) {
+    GErrorPtr err;
+    GTlsDatabase *db = g_tls_file_database_new (ca_file.c_str (), out_error (err));
+    if (!db) {
+      post_settings_error (self, GST_RESOURCE_ERROR_SETTINGS, "ssl-ca-file",
+          "Could not load the certificate authorities of ssl-ca-file \"" + ca_file + "\": "
+          + (err ? err->message : "unknown error") + ". Give a PEM file of CA certificates.");
+      return false;
+    }
+    config.tls_database = GObjectRef<GTlsDatabase> (db);
   }
   if (config.log_level > 0) {
     /* The engine outlives no element: it is stopped before finalize. */
@@ -924,24 +999,41 @@ gst_gemini_image_src_start_http (GstGeminiImageSrc * self)
   std::string error;
   if (!priv->http.start (config, error)) {
     post_error (self, GST_LIBRARY_ERROR, GST_LIBRARY_ERROR_INIT, error, "",
-        gst_structure_new_empty ("details"));
+        gst_structure_new ("gemini-error", "outcome", G_TYPE_STRING, "http-engine", nullptr));
     return false;
   }
   return true;
+}
+
+/* Forgets what READY->PAUSED prepared. */
+static void
+gst_gemini_image_src_unprepare (GstGeminiImageSrc * self)
+{
+  auto priv = self->priv;
+  priv->http.stop ();
+  std::lock_guard<std::mutex> lk (priv->lock);
+  priv->references.clear ();
+  priv->api_key.clear ();
+  priv->prepared = false;
+  priv->eos_pending = false;
+  gst_clear_buffer (&priv->last_buffer);
 }
 
 static GstStateChangeReturn
 gst_gemini_image_src_change_state (GstElement * element, GstStateChange transition)
 {
   auto self = GST_GEMINI_IMAGE_SRC (element);
-  auto priv = self->priv;
 
   switch (transition) {
     case GST_STATE_CHANGE_READY_TO_PAUSED:
       /* The HTTP thread starts here so that settings changed in READY
        * (proxy, TLS, logging) apply. */
-      if (!gst_gemini_image_src_prepare (self) || !gst_gemini_image_src_start_http (self))
+      if (!gst_gemini_image_src_prepare (self))
         return GST_STATE_CHANGE_FAILURE;
+      if (!gst_gemini_image_src_start_http (self)) {
+        gst_gemini_image_src_unprepare (self);
+        return GST_STATE_CHANGE_FAILURE;
+      }
       break;
     default:
       break;
@@ -950,31 +1042,41 @@ gst_gemini_image_src_change_state (GstElement * element, GstStateChange transiti
   GstStateChangeReturn ret = GST_ELEMENT_CLASS (parent_class)->change_state (element, transition);
   if (ret == GST_STATE_CHANGE_FAILURE) {
     if (transition == GST_STATE_CHANGE_READY_TO_PAUSED)
-      priv->http.stop ();
+      gst_gemini_image_src_unprepare (self);
     return ret;
   }
 
-  switch (transition) {
-    case GST_STATE_CHANGE_PAUSED_TO_READY: {
-      /* The task is stopped (pad deactivated); the engine aborts its
-       * requests and joins at once. */
-      priv->http.stop ();
-      std::lock_guard<std::mutex> lk (priv->lock);
-      priv->references.clear ();
-      priv->api_key.clear ();
-      gst_clear_buffer (&priv->last_buffer);
-      break;
-    }
-    default:
-      break;
-  }
+  /* The task is stopped (pad deactivated): the engine aborts its requests
+   * and joins at once. */
+  if (transition == GST_STATE_CHANGE_PAUSED_TO_READY)
+    gst_gemini_image_src_unprepare (self);
   return ret;
 }
 
 /* -------------------------------------------------------------- streaming */
 
-/* Wakes every wait of the streaming thread; the state change that called it
- * then joins the task, which returns at once. */
+/* Wakes every wait of the streaming thread (the request, the backoff, the
+ * decoder) when it must stop: a flush, a state change, an application EOS.
+ * Called with priv->lock held; returns the call to cancel after unlocking. */
+static std::shared_ptr<HttpCall>
+gst_gemini_image_src_interrupt_locked (GstGeminiImageSrc * self)
+{
+  auto priv = self->priv;
+  bool stop = priv->flushing || priv->eos_pending;
+  priv->abort_decode.store (stop);
+  return stop ? priv->call : nullptr;
+}
+
+static void
+gst_gemini_image_src_wake (GstGeminiImageSrc * self, std::shared_ptr<HttpCall> call)
+{
+  self->priv->cond.notify_all ();
+  if (call)
+    call->cancel ();
+}
+
+/* The state change that sets flushing then joins the task, which returns
+ * at once. */
 static void
 gst_gemini_image_src_set_flushing (GstGeminiImageSrc * self, bool flushing)
 {
@@ -983,12 +1085,32 @@ gst_gemini_image_src_set_flushing (GstGeminiImageSrc * self, bool flushing)
   {
     std::lock_guard<std::mutex> lk (priv->lock);
     priv->flushing = flushing;
-    if (flushing)
-      call = priv->call;
+    call = gst_gemini_image_src_interrupt_locked (self);
   }
-  priv->cond.notify_all ();
-  if (call)
-    call->cancel ();
+  gst_gemini_image_src_wake (self, std::move (call));
+}
+
+/* An EOS sent to the element (gst-launch-1.0 -e, gst_element_send_event on
+ * the pipeline): like GstBaseSrc, drop what is pending and push EOS from the
+ * streaming thread, so that muxers finalize their files. */
+static gboolean
+gst_gemini_image_src_send_event (GstElement * element, GstEvent * event)
+{
+  auto self = GST_GEMINI_IMAGE_SRC (element);
+  auto priv = self->priv;
+  if (GST_EVENT_TYPE (event) != GST_EVENT_EOS)
+    return GST_ELEMENT_CLASS (parent_class)->send_event (element, event);
+
+  GST_INFO_OBJECT (self, "EOS from the application: cancelling what is pending");
+  std::shared_ptr<HttpCall> call;
+  {
+    std::lock_guard<std::mutex> lk (priv->lock);
+    priv->eos_pending = true;
+    call = gst_gemini_image_src_interrupt_locked (self);
+  }
+  gst_gemini_image_src_wake (self, std::move (call));
+  gst_event_unref (event);
+  return TRUE;
 }
 
 static gboolean
@@ -1073,6 +1195,8 @@ gst_gemini_image_src_src_event (GstPad * pad, GstObject * parent, GstEvent * eve
   }
 }
 
+/* Everything one image depends on, read whole under the lock: a property
+ * changed while playing applies from the next image, all of it at once. */
 static Job
 gst_gemini_image_src_make_job (GstGeminiImageSrc * self)
 {
@@ -1081,7 +1205,8 @@ gst_gemini_image_src_make_job (GstGeminiImageSrc * self)
   const Settings & s = priv->settings;
   Job job;
   job.model = s.model;
-  job.url = priv->url;
+  job.url = build_request_url (priv->endpoint.url, s.model);
+  job.server = url_origin (priv->endpoint.url);
   job.api_key = priv->api_key;
   job.request_timeout = s.request_timeout;
   job.deadline = s.deadline;
@@ -1093,6 +1218,7 @@ gst_gemini_image_src_make_job (GstGeminiImageSrc * self)
   job.max_response_size = s.max_response_size;
   job.on_error = s.on_error;
   job.limits.max_pixels = s.max_image_pixels;
+  job.limits.cancel = &priv->abort_decode;
 
   RequestSettings & r = job.request;
   r.prompt = s.prompt;
@@ -1100,11 +1226,16 @@ gst_gemini_image_src_make_job (GstGeminiImageSrc * self)
   if (const gchar *ar = gst_gemini_aspect_ratio_to_string (s.aspect_ratio))
     r.aspect_ratio = ar;
   if (const gchar *size = gst_gemini_image_size_to_string (s.image_size)) {
-    if (model_supports_image_size (s.model))
+    if (model_supports_image_size (s.model)) {
       r.image_size = size;
-    else
-      GST_WARNING_OBJECT (self, "image-size=%s is not sent: %s makes 1K images only",
-          size, s.model.c_str ());
+    } else {
+      std::string warning = std::string ("image-size=") + size + " is not sent: " + s.model
+          + " makes 1K images only. Use a Gemini 3 image model (gemini-3-pro-image-preview) "
+          "for 2K and 4K.";
+      /* Once per change of model or size, not once per image. */
+      if (warning != priv->size_warning)
+        job.size_warning = priv->size_warning = warning;
+    }
   }
   r.text_and_image = s.modalities == GST_GEMINI_RESPONSE_MODALITIES_TEXT_AND_IMAGE;
   if (s.temperature >= 0)
@@ -1132,7 +1263,7 @@ gst_gemini_image_src_attempt (GstGeminiImageSrc * self, const Job & job, GBytes 
   std::shared_ptr<HttpCall> call;
   {
     std::lock_guard<std::mutex> lk (priv->lock);
-    if (priv->flushing)
+    if (priv->flushing || priv->eos_pending)
       return make_cancelled_response ();
     /* Registered under the lock so set_flushing() sees it. */
     call = priv->http.send (std::move (req));
@@ -1158,29 +1289,41 @@ gst_gemini_image_src_attempt (GstGeminiImageSrc * self, const Job & job, GBytes 
   if (http.too_large)
     return make_too_large_response (job.max_response_size);
   if (http.error)
-    return classify_transport_error (http.error.get ());
+    return classify_transport_error (http.error.get (), job.server.c_str ());
   Response r = classify_http_response (http.status,
-      http.retry_after.empty () ? nullptr : http.retry_after.c_str (), http.body.get ());
+      http.retry_after.empty () ? nullptr : http.retry_after.c_str (), http.body.get (),
+      http.redirect_target.empty () ? nullptr : http.redirect_target.c_str ());
+  /* Nothing of the body is needed past this point: free it before decoding. */
+  http.body.reset ();
 
   /* Decoding is part of the attempt: undecodable bytes are a content
    * failure that a new generation may fix, a bomb is not. Done here, on the
    * streaming thread, never on the HTTP thread. */
   if (r.outcome == Outcome::Image) {
-    gsize size = 0;
-    auto data = static_cast<const guint8 *> (g_bytes_get_data (r.image.get (), &size));
     std::string error;
-    if (!decode_image (data, size, job.limits, image, error))
+    if (!decode_image (r.image.get (), job.limits, image, error)) {
+      if (image.cancelled)
+        return make_cancelled_response ();
       mark_undecodable (r, error, image.over_limit);
+    }
   }
   return r;
 }
 
+/* "4.0 s", "3m10s", "2h05m"; any finite or infinite value, no integer
+ * overflow (a server may ask for 1e10 s). */
 static std::string
 format_duration (double seconds)
 {
-  GCharPtr s (seconds >= 60
-      ? g_strdup_printf ("%dm%02ds", (int) seconds / 60, (int) seconds % 60)
-      : g_strdup_printf ("%.1f s", seconds));
+  GCharPtr s;
+  if (!(seconds < 1e6))
+    s.reset (g_strdup_printf ("%.3g s", seconds));
+  else if (seconds >= 3600)
+    s.reset (g_strdup_printf ("%dh%02dm", (int) (seconds / 3600), (int) std::fmod (seconds / 60, 60)));
+  else if (seconds >= 60)
+    s.reset (g_strdup_printf ("%dm%02ds", (int) (seconds / 60), (int) std::fmod (seconds, 60)));
+  else
+    s.reset (g_strdup_printf ("%.1f s", seconds));
   return s.get ();
 }
 
@@ -1219,8 +1362,9 @@ gst_gemini_image_src_backoff (GstGeminiImageSrc * self, Clock::time_point until)
 {
   auto priv = self->priv;
   std::unique_lock<std::mutex> lk (priv->lock);
-  priv->cond.wait_until (lk, until, [priv] { return priv->flushing; });
-  return !priv->flushing;
+  auto stop = [priv] { return priv->flushing || priv->eos_pending; };
+  priv->cond.wait_until (lk, until, stop);
+  return !stop ();
 }
 
 /* One image: attempts with per-class budgets, bounded by the deadline. */
@@ -1270,17 +1414,27 @@ gst_gemini_image_src_generate (GstGeminiImageSrc * self, const Job & job)
       return g;
     }
 
+    /* Compared in seconds before any conversion: a server may ask for 1e10 s,
+     * which overflows a nanosecond clock. */
     double delay = retry_delay (job, transient + rate_limited + content, r);
-    auto wake = Clock::now () + std::chrono::duration_cast<Clock::duration> (
-        std::chrono::duration<double> (delay));
-    if (wake >= deadline) {
-      GCharPtr msg (g_strdup_printf ("Gave up after %u attempt%s over %s: the next retry, "
+    double left = std::chrono::duration<double> (deadline - Clock::now ()).count ();
+    if (!(delay < left)) {
+      bool server = r.retry_delay_seconds && !(*r.retry_delay_seconds < left);
+      GCharPtr msg (server
+          ? g_strdup_printf ("Gave up after %u attempt%s over %s: the server asked to wait %s "
+              "before retrying (%s), past the deadline of %u s (the deadline property).",
+              g.attempts, g.attempts == 1 ? "" : "s", format_duration (g.elapsed_s).c_str (),
+              format_duration (*r.retry_delay_seconds).c_str (), r.retry_delay_source.c_str (),
+              job.deadline)
+          : g_strdup_printf ("Gave up after %u attempt%s over %s: the next retry, "
               "in %s, would end after the deadline of %u s (the deadline property).",
               g.attempts, g.attempts == 1 ? "" : "s", format_duration (g.elapsed_s).c_str (),
               format_duration (delay).c_str (), job.deadline));
       g.gave_up = msg.get ();
       return g;
     }
+    auto wake = Clock::now () + std::chrono::duration_cast<Clock::duration> (
+        std::chrono::duration<double> (delay));
     gst_gemini_image_src_post_retry (self, g.attempts, r, delay);
     if (!gst_gemini_image_src_backoff (self, wake)) {
       g.response = make_cancelled_response ();
@@ -1312,6 +1466,7 @@ error_code_for (Outcome outcome, GQuark & domain, gint & code)
     case Outcome::RateLimited:
     case Outcome::ServerError:
     case Outcome::HttpError:
+    case Outcome::Redirected:
     case Outcome::ErrorInBody:
     case Outcome::Timeout:
       code = GST_RESOURCE_ERROR_READ;
@@ -1411,13 +1566,20 @@ gst_gemini_image_src_negotiate (GstGeminiImageSrc * self, const DecodedImage & i
   GstCaps *peer = gst_pad_peer_query_caps (self->srcpad, filter);
   gst_caps_unref (filter);
 
+  auto details = [&img] (GstCaps * caps) {
+    GstStructure *d = gst_structure_new ("gemini-negotiation", "width", G_TYPE_INT, img.width,
+        "height", G_TYPE_INT, img.height, nullptr);
+    if (caps)
+      gst_structure_set (d, "caps", GST_TYPE_CAPS, caps, nullptr);
+    return d;
+  };
   if (gst_caps_is_empty (peer)) {
-    gst_caps_unref (peer);
     GCharPtr msg (g_strdup_printf ("Downstream accepts no raw video format for a %dx%d "
             "image; put videoconvert (and videoscale) after geminiimagesrc.",
             img.width, img.height));
-    post_error (self, GST_CORE_ERROR, GST_CORE_ERROR_NEGOTIATION, msg.get (), "",
-        gst_structure_new_empty ("details"));
+    post_error (self, GST_CORE_ERROR, GST_CORE_ERROR_NEGOTIATION, msg.get (),
+        "the peer's caps query gave no intersection with our template", details (nullptr));
+    gst_caps_unref (peer);
     return false;
   }
 
@@ -1441,10 +1603,10 @@ gst_gemini_image_src_negotiate (GstGeminiImageSrc * self, const DecodedImage & i
   if (!gst_video_info_from_caps (&out_info, chosen)
       || (!unchanged && !gst_pad_set_caps (self->srcpad, chosen))) {
     GCharPtr caps_str (gst_caps_to_string (chosen));
-    gst_caps_unref (chosen);
     GCharPtr msg (g_strdup_printf ("Downstream refused the caps %s.", caps_str.get ()));
-    post_error (self, GST_CORE_ERROR, GST_CORE_ERROR_NEGOTIATION, msg.get (), "",
-        gst_structure_new_empty ("details"));
+    post_error (self, GST_CORE_ERROR, GST_CORE_ERROR_NEGOTIATION, msg.get (),
+        "gst_pad_set_caps failed", details (chosen));
+    gst_caps_unref (chosen);
     return false;
   }
   GST_DEBUG_OBJECT (self, "Negotiated %" GST_PTR_FORMAT, chosen);
@@ -1499,82 +1661,131 @@ gst_gemini_image_src_make_buffer (GstGeminiImageSrc * self, DecodedImage & img)
   return out;
 }
 
+/* Stops the task. EOS and errors push EOS downstream; an error that was not
+ * posted yet (a flow error from downstream) is posted first, as GstBaseSrc
+ * does. A flush only stops the task. */
 static void
-gst_gemini_image_src_pause (GstGeminiImageSrc * self, GstFlowReturn flow)
+gst_gemini_image_src_pause (GstGeminiImageSrc * self, GstFlowReturn flow, bool reported = false)
 {
   GST_DEBUG_OBJECT (self, "Pausing task: %s", gst_flow_get_name (flow));
   gst_pad_pause_task (self->srcpad);
-  if (flow == GST_FLOW_EOS) {
-    gst_pad_push_event (self->srcpad, gst_event_new_eos ());
-  } else if (flow == GST_FLOW_NOT_LINKED || flow < GST_FLOW_EOS) {
-    /* As GstBaseSrc does: report, then let downstream finish. */
+  if (flow == GST_FLOW_FLUSHING)
+    return;
+  if (flow != GST_FLOW_EOS && !reported && (flow == GST_FLOW_NOT_LINKED || flow < GST_FLOW_EOS))
     GST_ELEMENT_FLOW_ERROR (self, flow);
-    gst_pad_push_event (self->srcpad, gst_event_new_eos ());
+  gst_pad_push_event (self->srcpad, gst_event_new_eos ());
+}
+
+/* Pushes `buf` in the slot of image `images_done`. The slot counts as done
+ * only once the buffer went out, so that after a flush the same image is
+ * made again; `keep` remembers it for on-error=repeat-last. */
+static GstFlowReturn
+gst_gemini_image_src_push_frame (GstGeminiImageSrc * self, GstBuffer * buf, bool keep)
+{
+  auto priv = self->priv;
+  GstClockTime duration;
+  {
+    std::lock_guard<std::mutex> lk (priv->lock);
+    duration = priv->image_duration;
   }
+  /* prepare() checked num-images x image-duration against the timeline. */
+  GST_BUFFER_PTS (buf) = priv->images_done * duration;
+  GST_BUFFER_DURATION (buf) = duration;
+  GST_BUFFER_OFFSET (buf) = priv->images_done;
+  GST_BUFFER_OFFSET_END (buf) = priv->images_done + 1;
+  if (priv->discont)
+    GST_BUFFER_FLAG_SET (buf, GST_BUFFER_FLAG_DISCONT);
+  else
+    GST_BUFFER_FLAG_UNSET (buf, GST_BUFFER_FLAG_DISCONT);
+  /* Holding a ref makes the buffer read-only downstream: only when needed. */
+  GstBuffer *kept = keep ? gst_buffer_ref (buf) : nullptr;
+  GstFlowReturn flow = gst_pad_push (self->srcpad, buf);
+  if (flow == GST_FLOW_OK) {
+    priv->images_done++;
+    priv->discont = false;
+    if (kept)
+      gst_buffer_replace (&priv->last_buffer, kept);
+  }
+  if (kept)
+    gst_buffer_unref (kept);
+  return flow;
 }
 
 /* A failed image: an error that stops the stream, or (on-error) a warning
- * and a GAP or a repeated frame in its slot. Returns false to stop. */
-static bool
+ * and a GAP or a repeated frame in its slot. Returns GST_FLOW_OK to go on;
+ * GST_FLOW_ERROR once the error is posted; a downstream flow otherwise. */
+static GstFlowReturn
 gst_gemini_image_src_handle_failure (GstGeminiImageSrc * self, const Job & job,
-    const Generated & g, GstClockTime pts, GstClockTime duration)
+    const Generated & g)
 {
   auto priv = self->priv;
-  GstGeminiErrorPolicy policy = job.on_error;
   GQuark domain;
   gint code;
   error_code_for (g.response.outcome, domain, code);
   std::string text = g.response.describe ();
   if (!g.gave_up.empty ())
     text += " " + g.gave_up;
-  std::string debug = std::string ("outcome=") + outcome_name (g.response.outcome);
+  GCharPtr debug (g_strdup_printf ("outcome=%s http-status=%u attempts=%u elapsed=%.3f s",
+          outcome_name (g.response.outcome), g.response.http_status, g.attempts, g.elapsed_s));
   GST_WARNING_OBJECT (self, "%s", text.c_str ());
 
-  if (policy == GST_GEMINI_ERROR_POLICY_ERROR) {
-    post_error (self, domain, code, text, debug, make_details (job, g));
-    return false;
+  if (job.on_error == GST_GEMINI_ERROR_POLICY_ERROR) {
+    post_error (self, domain, code, text, debug.get (), make_details (job, g));
+    return GST_FLOW_ERROR;
   }
+  post_message (self, GST_MESSAGE_WARNING, domain, code, text, debug.get (),
+      make_details (job, g), std::source_location::current ());
 
-  gst_element_message_full_with_details (GST_ELEMENT (self), GST_MESSAGE_WARNING,
-      domain, code, g_strdup (text.c_str ()), g_strdup (debug.c_str ()),
-      __FILE__, GST_FUNCTION, __LINE__, make_details (job, g));
-  if (policy == GST_GEMINI_ERROR_POLICY_REPEAT_LAST && priv->last_buffer) {
-    GstBuffer *copy = gst_buffer_copy (priv->last_buffer);
-    GST_BUFFER_PTS (copy) = pts;
-    GST_BUFFER_DURATION (copy) = duration;
-    GST_BUFFER_OFFSET (copy) = priv->images_done;
-    GST_BUFFER_OFFSET_END (copy) = priv->images_done + 1;
-    GST_BUFFER_FLAG_UNSET (copy, GST_BUFFER_FLAG_DISCONT);
-    priv->images_done++;
-    GstFlowReturn flow = gst_pad_push (self->srcpad, copy);
-    if (flow != GST_FLOW_OK) {
-      gst_gemini_image_src_pause (self, flow);
-      return false;
-    }
-    return true;
-  }
+  if (job.on_error == GST_GEMINI_ERROR_POLICY_REPEAT_LAST && priv->last_buffer)
+    return gst_gemini_image_src_push_frame (self, gst_buffer_copy (priv->last_buffer), false);
+
   /* Skip: tell downstream that nothing comes for this slot. A GAP needs a
    * segment, which needs caps; before the first image there is neither. */
-  if (priv->segment_sent)
-    gst_pad_push_event (self->srcpad, gst_event_new_gap (pts, duration));
+  if (priv->segment_sent) {
+    GstClockTime duration;
+    {
+      std::lock_guard<std::mutex> lk (priv->lock);
+      duration = priv->image_duration;
+    }
+    gst_pad_push_event (self->srcpad, gst_event_new_gap (priv->images_done * duration, duration));
+  }
   priv->images_done++;
-  return true;
+  return GST_FLOW_OK;
 }
 
+static void
+gst_gemini_image_src_push_segment (GstGeminiImageSrc * self)
+{
+  auto priv = self->priv;
+  if (priv->segment_sent)
+    return;
+  GstSegment segment;
+  gst_segment_init (&segment, GST_FORMAT_TIME);
+  {
+    /* A stop lets videorate and muxers give the last image its full
+     * duration. */
+    std::lock_guard<std::mutex> lk (priv->lock);
+    segment.stop = priv->num_images * priv->image_duration;
+  }
+  gst_pad_push_event (self->srcpad, gst_event_new_segment (&segment));
+  priv->segment_sent = true;
+}
+
+/* One image per iteration: settings -> request -> answer -> frame. */
 static void
 gst_gemini_image_src_loop (GstGeminiImageSrc * self)
 {
   auto priv = self->priv;
   guint num_images;
-  GstClockTime duration;
+  bool eos;
   {
     std::lock_guard<std::mutex> lk (priv->lock);
     if (priv->flushing) {
       gst_pad_pause_task (self->srcpad);
       return;
     }
-    num_images = priv->settings.num_images;
-    duration = priv->settings.image_duration;
+    num_images = priv->num_images;
+    eos = priv->eos_pending;
   }
 
   if (!priv->stream_started) {
@@ -1585,76 +1796,58 @@ gst_gemini_image_src_loop (GstGeminiImageSrc * self)
     priv->stream_started = true;
   }
 
-  if (priv->images_done >= num_images) {
+  if (eos || priv->images_done >= num_images) {
     gst_gemini_image_src_pause (self, GST_FLOW_EOS);
     return;
   }
 
   Job job = gst_gemini_image_src_make_job (self);
+  if (!job.size_warning.empty ())
+    post_settings_warning (self, "image-size", job.size_warning);
   Generated g = gst_gemini_image_src_generate (self, job);
-  GstClockTime pts = priv->images_done * duration;
 
   if (g.response.action == Action::Stop) {
-    gst_pad_pause_task (self->srcpad);
+    /* Cancelled: by a flush or state change (stop quietly), or by an
+     * application EOS (finish the stream). */
+    bool flushing;
+    {
+      std::lock_guard<std::mutex> lk (priv->lock);
+      flushing = priv->flushing;
+    }
+    gst_gemini_image_src_pause (self, flushing ? GST_FLOW_FLUSHING : GST_FLOW_EOS);
     return;
   }
+
+  GstFlowReturn flow;
   if (g.response.outcome != Outcome::Image) {
-    if (!gst_gemini_image_src_handle_failure (self, job, g, pts, duration)) {
-      gst_pad_pause_task (self->srcpad);
-      gst_pad_push_event (self->srcpad, gst_event_new_eos ());
+    flow = gst_gemini_image_src_handle_failure (self, job, g);
+  } else {
+    GST_INFO_OBJECT (self, "Got a %dx%d %s image (%s) after %u attempts", g.image.width,
+        g.image.height, image_format_name (g.image.source_format),
+        g.response.model_version.c_str (), g.attempts);
+    if (!gst_gemini_image_src_negotiate (self, g.image)) {
+      gst_gemini_image_src_pause (self, GST_FLOW_NOT_NEGOTIATED, true);
       return;
     }
-    if (priv->images_done >= num_images)
-      gst_gemini_image_src_pause (self, GST_FLOW_EOS);
-    return;
+    gst_gemini_image_src_push_segment (self);
+    gst_gemini_image_src_post_image_message (self, job, g);
+
+    GstBuffer *buf = gst_gemini_image_src_make_buffer (self, g.image);
+    if (!buf) {
+      post_error (self, GST_CORE_ERROR, GST_CORE_ERROR_FAILED,
+          "Could not convert the decoded image to the negotiated format.",
+          "gst_video_frame_map or the conversion failed",
+          gst_structure_new ("gemini-error", "outcome", G_TYPE_STRING, "conversion",
+              "width", G_TYPE_INT, g.image.width, "height", G_TYPE_INT, g.image.height, nullptr));
+      gst_gemini_image_src_pause (self, GST_FLOW_ERROR, true);
+      return;
+    }
+    flow = gst_gemini_image_src_push_frame (self, buf,
+        job.on_error == GST_GEMINI_ERROR_POLICY_REPEAT_LAST);
   }
 
-  GST_INFO_OBJECT (self, "Got a %dx%d %s image (%s) after %u attempts", g.image.width,
-      g.image.height, image_format_name (g.image.source_format),
-      g.response.model_version.c_str (), g.attempts);
-  if (!gst_gemini_image_src_negotiate (self, g.image)) {
-    gst_gemini_image_src_pause (self, GST_FLOW_NOT_NEGOTIATED);
-    return;
-  }
-  if (!priv->segment_sent) {
-    GstSegment segment;
-    gst_segment_init (&segment, GST_FORMAT_TIME);
-    gst_pad_push_event (self->srcpad, gst_event_new_segment (&segment));
-    priv->segment_sent = true;
-  }
-
-  gst_gemini_image_src_post_image_message (self, job, g);
-
-  GstBuffer *buf = gst_gemini_image_src_make_buffer (self, g.image);
-  if (!buf) {
-    post_error (self, GST_CORE_ERROR, GST_CORE_ERROR_FAILED,
-        "Could not convert the decoded image to the negotiated format.", "",
-        gst_structure_new_empty ("details"));
-    gst_pad_pause_task (self->srcpad);
-    gst_pad_push_event (self->srcpad, gst_event_new_eos ());
-    return;
-  }
-  GST_BUFFER_PTS (buf) = pts;
-  GST_BUFFER_DURATION (buf) = duration;
-  GST_BUFFER_OFFSET (buf) = priv->images_done;
-  GST_BUFFER_OFFSET_END (buf) = priv->images_done + 1;
-  if (priv->discont) {
-    GST_BUFFER_FLAG_SET (buf, GST_BUFFER_FLAG_DISCONT);
-    priv->discont = false;
-  }
-  priv->images_done++;
-  /* Holding a ref makes the buffer read-only downstream: only when needed. */
-  if (job.on_error == GST_GEMINI_ERROR_POLICY_REPEAT_LAST)
-    gst_buffer_replace (&priv->last_buffer, buf);
-
-  GstFlowReturn flow = gst_pad_push (self->srcpad, buf);
-  if (flow != GST_FLOW_OK) {
-    /* A flush discarded it: after FLUSH_STOP this image is made again. */
-    if (flow == GST_FLOW_FLUSHING)
-      priv->images_done--;
-    gst_gemini_image_src_pause (self, flow);
-    return;
-  }
-  if (priv->images_done >= num_images)
+  if (flow != GST_FLOW_OK)
+    gst_gemini_image_src_pause (self, flow, flow == GST_FLOW_ERROR);
+  else if (priv->images_done >= num_images)
     gst_gemini_image_src_pause (self, GST_FLOW_EOS);
 }

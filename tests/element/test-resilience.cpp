@@ -19,6 +19,7 @@
 #include "glib-raii.h"
 #include "pipeline-runner.h"
 #include "self-signed-cert.h"
+#include "silent-server.h"
 
 #include <dlfcn.h>
 #include <gio/gio.h>
@@ -711,8 +712,9 @@ cancel_in_phase (const std::string & desc, const std::function<void (GstElement 
     g_print ("cancel while %s: PAUSED->READY %.1f ms, READY->NULL %.1f ms\n", what, t.to_ready_ms, t.to_null_ms);
   else
     g_print ("cancel while %s: PLAYING->NULL %.1f ms\n", what, t.to_null_ms);
-  fail_unless (t.to_ready_ms < 500, "%s: PAUSED->READY took %.0f ms", what, t.to_ready_ms);
-  fail_unless (t.to_null_ms < 500, "%s: ->NULL took %.0f ms", what, t.to_null_ms);
+  /* Issue 6 item 9: within 100 ms in every phase. */
+  fail_unless (t.to_ready_ms < 100, "%s: PAUSED->READY took %.0f ms", what, t.to_ready_ms);
+  fail_unless (t.to_null_ms < 100, "%s: ->NULL took %.0f ms", what, t.to_null_ms);
   return t;
 }
 
@@ -721,42 +723,6 @@ wait_first_request (GstElement *)
 {
   wait_requests (1);
 }
-
-/* A server that accepts TCP connections and never says a word: an https
- * endpoint stalls in the TLS handshake. */
-struct SilentServer {
-  GObjectPtr<GSocketListener> listener {g_socket_listener_new ()};
-  GObjectPtr<GCancellable> cancel {g_cancellable_new ()};
-  std::vector<GSocketConnection *> conns;
-  std::atomic<int> accepted {0};
-  guint16 port = 0;
-  std::thread thread;
-
-  SilentServer ()
-  {
-    GObjectPtr<GInetAddress> lo (g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4));
-    GObjectPtr<GSocketAddress> sa (g_inet_socket_address_new (lo.get (), 0));
-    GSocketAddress *effective = nullptr;
-    fail_unless (g_socket_listener_add_address (listener.get (), sa.get (), G_SOCKET_TYPE_STREAM,
-            G_SOCKET_PROTOCOL_TCP, nullptr, &effective, nullptr));
-    port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (effective));
-    g_object_unref (effective);
-    thread = std::thread ([this] {
-      while (GSocketConnection *c = g_socket_listener_accept (listener.get (), nullptr, cancel.get (), nullptr)) {
-        conns.push_back (c);
-        accepted++;
-      }
-    });
-  }
-  ~SilentServer ()
-  {
-    g_cancellable_cancel (cancel.get ());
-    thread.join ();
-    for (GSocketConnection *c : conns)
-      g_object_unref (c);
-    g_socket_listener_close (listener.get ());
-  }
-};
 
 GST_START_TEST (test_cancel_connecting)
 {
@@ -881,7 +847,7 @@ GST_START_TEST (test_cancel_decoding)
     const double took = ms_since (start);
     before_push += early && pushed == 0;
     worst = std::max (worst, took);
-    fail_unless (took < 500, "NULL %d ms after the response took %.0f ms", i * 5, took);
+    fail_unless (took < 100, "NULL %d ms after the response took %.0f ms", i * 5, took);
     gst_object_unref (pad);
     gst_object_unref (src);
     gst_object_unref (pipeline);
