@@ -9,7 +9,9 @@
 #include "emulator-image.h"
 #include "emulator-process.h"
 #include "gemini-image.h"
+#include "image-check.h"
 #include "pipeline-runner.h"
+#include "test-files.h"
 
 #include <gst/check/gstcheck.h>
 #include <gst/check/gstharness.h>
@@ -18,32 +20,6 @@
 
 using namespace gemini;
 using namespace gemini::test;
-
-static void
-load_file_image (const std::string & path, DecodedImage & img)
-{
-  gchar *data = nullptr;
-  gsize size = 0;
-  fail_unless (g_file_get_contents (path.c_str (), &data, &size, nullptr), "cannot read %s", path.c_str ());
-  std::string error;
-  bool ok = decode_image (reinterpret_cast<const guint8 *> (data), size, DecodeLimits (), img, error);
-  g_free (data);
-  fail_unless (ok, "%s: %s", path.c_str (), error.c_str ());
-}
-
-static const guint8 *
-pixel_at (const DecodedImage & img, int x, int y)
-{
-  return img.pixels.get () + y * img.stride + x * (img.has_alpha ? 4 : 3);
-}
-
-static void
-assert_color (const guint8 *px, const emulator::Rgb & c, int tolerance, const char *what)
-{
-  fail_unless (ABS (px[0] - c.r) <= tolerance && ABS (px[1] - c.g) <= tolerance
-      && ABS (px[2] - c.b) <= tolerance, "%s: got %d,%d,%d expected %d,%d,%d", what,
-      px[0], px[1], px[2], c.r, c.g, c.b);
-}
 
 /* A solid red 64x48 PNG made by GStreamer's own encoder. */
 static std::string
@@ -88,12 +64,11 @@ GST_START_TEST (test_prompt_to_png_file)
       " ! videoconvert ! pngenc ! filesink location=\"" + out + "\"", r);
   expect_eos (r);
 
-  DecodedImage img;
-  load_file_image (out, img);
+  DecodedImage img = decode_file_image (out);
   fail_unless_equals_int (img.width, 1024);
   fail_unless_equals_int (img.height, 1024);
   /* The emulator paints the prompt's colour: the right prompt reached it. */
-  assert_color (pixel_at (img, 16, 16), emulator::prompt_color (prompt), 0, "prompt colour");
+  expect_color (emulator::pixel_at (img, 16, 16), emulator::prompt_color (prompt), 0, "prompt colour");
 
   JsonNode *owner;
   JsonObject *body = last_request_body (&owner);
@@ -142,9 +117,9 @@ GST_START_TEST (test_reference_and_aspect_ratio)
     return static_cast<const guint8 *> (GST_VIDEO_FRAME_PLANE_DATA (&frame, 0))
         + y * GST_VIDEO_FRAME_PLANE_STRIDE (&frame, 0) + x * 3;
   };
-  assert_color (px (16, 16), emulator::prompt_color (prompt), 0, "prompt colour");
+  expect_color (px (16, 16), emulator::prompt_color (prompt), 0, "prompt colour");
   /* Reference swatch 0 holds the reference's mean colour: pure red. */
-  assert_color (px (40, 768 - 40), emulator::Rgb {255, 0, 0}, 0, "reference swatch");
+  expect_color (px (40, 768 - 40), emulator::Rgb {255, 0, 0}, 0, "reference swatch");
   gst_video_frame_unmap (&frame);
 
   JsonNode *owner;
@@ -161,11 +136,8 @@ GST_START_TEST (test_reference_and_aspect_ratio)
   JsonObject *inline_data = json_object_get_object_member (json_array_get_object_element (parts, 1),
       "inlineData");
   fail_unless_equals_string (json_object_get_string_member (inline_data, "mimeType"), "image/png");
-  gchar *file_data;
-  gsize file_size;
-  fail_unless (g_file_get_contents (day.c_str (), &file_data, &file_size, nullptr));
-  GCharPtr b64 (g_base64_encode (reinterpret_cast<guint8 *> (file_data), file_size));
-  g_free (file_data);
+  const std::string file = read_file (day);
+  GCharPtr b64 (g_base64_encode (reinterpret_cast<const guint8 *> (file.data ()), file.size ()));
   fail_unless_equals_string (json_object_get_string_member (inline_data, "data"), b64.get ());
   json_node_unref (owner);
 }
@@ -205,7 +177,7 @@ GST_START_TEST (test_output_formats)
     } else {
       /* 8-bit limited-range YUV round trips lose a few levels per channel. */
       int tolerance = g_str_has_prefix (fmt, "RGB") || g_str_has_prefix (fmt, "BGR") ? 0 : 10;
-      assert_color (p, c, tolerance, fmt);
+      expect_color (p, c, tolerance, fmt);
     }
     gst_video_frame_unmap (&rgb_frame);
     gst_video_frame_unmap (&frame);

@@ -10,44 +10,41 @@
 #include <unistd.h>
 
 #include "gemini-reference.h"
+#include "scratch-dir.h"
 
 #include <gst/check/gstcheck.h>
 #include <glib/gstdio.h>
 
 using namespace gemini;
+using gemini::test::ScratchDir;
 
 static const char kPngMagic[] = "\x89PNG\r\n\x1a\n";
 
-static gchar *scratch;
-static std::vector<std::string> made;
+static ScratchDir *scratch;
 
+/* A file of `size` bytes that sniffs as PNG (or as nothing). */
 static std::string
 scratch_file (const char *name, gsize size, bool png = true)
 {
-  std::string path = std::string (scratch) + "/" + name;
+  std::string path = scratch->file (name);
   std::string bytes (size, 'x');
   if (png)
     bytes.replace (0, 8, kPngMagic, 8);
   fail_unless (g_file_set_contents (path.c_str (), bytes.data (), (gssize) bytes.size (), nullptr));
-  made.push_back (path);
   return path;
 }
 
 static void
 setup (void)
 {
-  scratch = g_dir_make_tmp ("test-reference-XXXXXX", nullptr);
-  fail_unless (scratch != nullptr);
+  scratch = new ScratchDir ("test-reference-XXXXXX");
 }
 
 static void
 teardown (void)
 {
-  for (const auto & p : made)
-    g_unlink (p.c_str ());
-  made.clear ();
-  g_rmdir (scratch);
-  g_free (scratch);
+  delete scratch;
+  scratch = nullptr;
 }
 
 static double
@@ -72,7 +69,7 @@ GST_START_TEST (test_reads_in_order)
   std::vector<ReferenceImage> refs;
   ReferenceError kind;
   std::string error;
-  fail_unless (load_reference_images (a + "," + scratch + "/b\\,c.png", 1000, refs, kind, error),
+  fail_unless (load_reference_images (a + "," + scratch->path () + "/b\\,c.png", 1000, refs, kind, error),
       "%s", error.c_str ());
   fail_unless_equals_int (refs.size (), 2);
   fail_unless_equals_int (g_bytes_get_size (refs[0].data.get ()), 100);
@@ -103,10 +100,9 @@ GST_END_TEST;
  * read (a sparse file: no disk used). */
 GST_START_TEST (test_huge_file_not_read)
 {
-  std::string path = std::string (scratch) + "/huge.png";
+  std::string path = scratch->file ("huge.png");
   int fd = g_open (path.c_str (), O_WRONLY | O_CREAT | O_TRUNC, 0644);
   fail_unless (fd >= 0);
-  made.push_back (path);
   fail_unless_equals_int (write (fd, kPngMagic, 8), 8);
   fail_unless_equals_int (ftruncate (fd, (off_t) 2 << 30), 0);
   close (fd);
@@ -135,7 +131,7 @@ GST_START_TEST (test_device_refused)
   fail_unless (kind == ReferenceError::Settings);
   fail_unless (error.find ("\"/dev/zero\", is a character device, not a regular file")
       != std::string::npos, "%s", error.c_str ());
-  fail_if (load_reference_images (scratch, kMaxReferenceBytes, refs, kind, error));
+  fail_if (load_reference_images (scratch->path (), kMaxReferenceBytes, refs, kind, error));
   fail_unless (error.find ("is a directory") != std::string::npos, "%s", error.c_str ());
 }
 GST_END_TEST;
@@ -144,9 +140,8 @@ GST_END_TEST;
  * loader must not. */
 GST_START_TEST (test_fifo_refused)
 {
-  std::string path = std::string (scratch) + "/fifo.png";
+  std::string path = scratch->file ("fifo.png");
   fail_unless_equals_int (mkfifo (path.c_str (), 0600), 0);
-  made.push_back (path);
   std::vector<ReferenceImage> refs;
   ReferenceError kind;
   std::string error;
