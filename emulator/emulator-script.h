@@ -23,9 +23,6 @@ enum class ScriptAction {
   Image, TextOnly, Finish, PromptBlocked, Error, ErrorIn200, Replay, Raw, MalformedJson,
   BadBase64, BadImage, Bomb, Reset, Truncate, Hang, Endless,
 };
-/* The old name, still used by emulator-server.cpp: remove once it says
- * ScriptAction. */
-using Action = ScriptAction;
 
 using Cassette = std::vector<Interaction>;
 

@@ -639,7 +639,7 @@ error_step_answer (const Step & step, const ModelInfo & model)
 {
   const ApiError e = scripted_error (step, model);
   Answer a;
-  if (step.action == Action::ErrorIn200) {
+  if (step.action == ScriptAction::ErrorIn200) {
     a = json_answer (200, error_body (e), "error-in-200");
   } else if (step.status == 502) {
     a.status = 502;
@@ -674,10 +674,10 @@ transport_answer (const Step & step)
   Answer a;
   a.kind = step.name;
   switch (step.action) {
-    case Action::Reset:
+    case ScriptAction::Reset:
       a.transport = Transport::Reset;
       break;
-    case Action::Hang:
+    case ScriptAction::Hang:
       a.transport = Transport::Hang;
       break;
     default:
@@ -696,16 +696,16 @@ Answer
 Server::Impl::answer_for (const Step & step, const Exchange & ex)
 {
   switch (step.action) {
-    case Action::Error:
-    case Action::ErrorIn200:
+    case ScriptAction::Error:
+    case ScriptAction::ErrorIn200:
       return error_step_answer (step, *ex.model);
-    case Action::Replay:
+    case ScriptAction::Replay:
       return replay_answer (step);
-    case Action::Raw:
+    case ScriptAction::Raw:
       return raw_step_answer (step);
-    case Action::Reset:
-    case Action::Hang:
-    case Action::Endless:
+    case ScriptAction::Reset:
+    case ScriptAction::Hang:
+    case ScriptAction::Endless:
       return transport_answer (step);
     default:
       return generate (step, ex);
@@ -718,7 +718,7 @@ namespace {
 Answer
 content_step_answer (const Step & step, ResponseBuilder & rb)
 {
-  if (step.action == Action::PromptBlocked) {
+  if (step.action == ScriptAction::PromptBlocked) {
     JsonObject *feedback = json_object_new ();
     json_object_set_string_member (feedback, "blockReason", step.reason.c_str ());
     if (step.message)
@@ -731,14 +731,14 @@ content_step_answer (const Step & step, ResponseBuilder & rb)
     return json_answer (200, node_take_object (root), "prompt-blocked:" + step.reason);
   }
   std::optional<std::string> text = step.text;
-  if (step.action == Action::TextOnly && !text)
+  if (step.action == ScriptAction::TextOnly && !text)
     text = "I can't draw that, but here is a story…";
   JsonArray *parts = nullptr;  /* none: "content": {} */
   if (text) {
     parts = json_array_new ();
     json_array_add_object_element (parts, rb.text_part (*text, rb.model.thinking));
   }
-  if (step.action == Action::TextOnly)
+  if (step.action == ScriptAction::TextOnly)
     return json_answer (200, rb.candidate_response (parts, "STOP", std::nullopt), "text-only");
   return json_answer (200, rb.candidate_response (parts, step.reason, step.message), "finish:" + step.reason);
 }
@@ -758,15 +758,15 @@ Server::Impl::generate (const Step & step, const Exchange & ex)
   if (ex.invalid)
     return error_answer (*ex.invalid);
   switch (step.action) {
-    case Action::TextOnly:
-    case Action::Finish:
-    case Action::PromptBlocked: {
+    case ScriptAction::TextOnly:
+    case ScriptAction::Finish:
+    case ScriptAction::PromptBlocked: {
       ResponseBuilder rb {*ex.model, ex.req, std::string (ex.model->name) + "\x1f" + ex.body_text};
       return content_step_answer (step, rb);
     }
-    case Action::BadBase64:
-    case Action::BadImage:
-    case Action::Bomb:
+    case ScriptAction::BadBase64:
+    case ScriptAction::BadImage:
+    case ScriptAction::Bomb:
       return broken_image_answer (step, ex);
     default:
       break;
@@ -775,11 +775,11 @@ Server::Impl::generate (const Step & step, const Exchange & ex)
   Answer a = image_answer (ex, error);
   if (!error.empty ())
     return error_answer (invalid_argument (error));
-  if (step.action == Action::MalformedJson) {
+  if (step.action == ScriptAction::MalformedJson) {
     a.body.resize (a.body.size () / 2);
     a.kind = "malformed-json";
     a.detail = "cut at " + std::to_string (a.body.size ()) + " B";
-  } else if (step.action == Action::Truncate) {
+  } else if (step.action == ScriptAction::Truncate) {
     a.transport = Transport::Truncate;
     a.send_bytes = std::min<gsize> (step.bytes.value_or (a.body.size () / 2), a.body.size ());
     a.kind = "truncate";
@@ -929,10 +929,10 @@ Server::Impl::broken_image_answer (const Step & step, const Exchange & ex)
 {
   ResponseBuilder rb {*ex.model, ex.req, std::string (ex.model->name) + "\x1f" + ex.body_text};
   std::string data, detail;
-  if (step.action == Action::BadBase64) {
+  if (step.action == ScriptAction::BadBase64) {
     data = "iVBORw0KGgo!!not*base64@@" + std::string (64, '#');
     detail = "inlineData.data is not base64";
-  } else if (step.action == Action::BadImage) {
+  } else if (step.action == ScriptAction::BadImage) {
     data = base64 (std::string ("\x89PNG\r\n\x1a\n", 8) + pseudo_random_bytes (rb.seed, 2048));
     detail = "PNG signature + 2048 garbage bytes";
   } else {
