@@ -53,6 +53,7 @@
 #include "gemini-image.h"
 #include "gemini-protocol.h"
 #include "gemini-reference.h"
+#include "gemini-worker.h"
 
 GST_DEBUG_CATEGORY_STATIC (gst_gemini_image_src_debug);
 #define GST_CAT_DEFAULT gst_gemini_image_src_debug
@@ -1290,11 +1291,17 @@ gst_gemini_image_src_attempt (GstGeminiImageSrc * self, const Job & job, GBytes 
     return make_too_large_response (job.max_response_size);
   if (http.error)
     return classify_transport_error (http.error.get (), job.server.c_str ());
-  Response r = classify_http_response (http.status,
-      http.retry_after.empty () ? nullptr : http.retry_after.c_str (), http.body.get (),
-      http.redirect_target.empty () ? nullptr : http.redirect_target.c_str ());
-  /* Nothing of the body is needed past this point: free it before decoding. */
-  http.body.reset ();
+  /* Parsing megabytes of JSON cannot be interrupted from inside: it runs
+   * where a state change can stop waiting for it. The worker owns the body
+   * and frees it when done, before decoding starts. */
+  auto classified = run_abandonable ([status = http.status, retry_after = http.retry_after,
+          redirect = http.redirect_target, body = std::move (http.body)] () {
+        return classify_http_response (status, retry_after.empty () ? nullptr : retry_after.c_str (),
+            body.get (), redirect.empty () ? nullptr : redirect.c_str ());
+      }, job.limits.cancel);
+  if (!classified)
+    return make_cancelled_response ();
+  Response r = std::move (*classified);
 
   /* Decoding is part of the attempt: undecodable bytes are a content
    * failure that a new generation may fix, a bomb is not. Done here, on the
