@@ -5,22 +5,23 @@
 #include <cmath>
 #include <string>
 
+#include "bytes.h"
 #include "cassette.h"
 #include "gemini-image.h"
 #include "gemini-json.h"
 #include "gemini-protocol.h"
+#include "image-check.h"
+#include "test-files.h"
 
 #include <gst/check/gstcheck.h>
 #include <json-glib/json-glib.h>
 #include <libsoup/soup.h>
 
 using namespace gemini;
-
-static GBytes *
-bytes_of (const std::string & s)
-{
-  return g_bytes_new (s.data (), s.size ());
-}
+using gemini::test::bytes_of;
+using gemini::test::decode_as;
+using gemini::test::recorded_path;
+using gemini::test::string_of;
 
 static Response
 classify (guint status, const std::string & body, const char *retry_after = nullptr)
@@ -33,11 +34,11 @@ classify (guint status, const std::string & body, const char *retry_after = null
 static JsonNode *
 parse_body (GBytes * body)
 {
-  GObjectPtr<JsonParser> parser (json_parser_new ());
-  gsize size;
-  const char *data = static_cast<const char *> (g_bytes_get_data (body, &size));
-  fail_unless (json_parser_load_from_data (parser.get (), data, (gssize) size, nullptr));
-  return json_node_ref (json_parser_get_root (parser.get ()));
+  const std::string text = string_of (body);
+  std::string message;
+  JsonNodePtr root = parse_json (text.data (), text.size (), message);
+  fail_unless (root != nullptr, "%s", message.c_str ());
+  return root.release ();
 }
 
 static std::string
@@ -727,15 +728,6 @@ GST_START_TEST (test_absurd_retry_delays)
 GST_END_TEST;
 
 /* The real recorded responses: the final image, its size and the text. */
-static std::string
-recorded_path (const char *name)
-{
-  const char *dir = g_getenv ("GEMINI_RECORDED_DIR");
-  fail_unless (dir != nullptr, "GEMINI_RECORDED_DIR is not set");
-  GCharPtr p (g_build_filename (dir, name, nullptr));
-  return p.get ();
-}
-
 static Response
 classify_recorded (const char *file, guint index)
 {
@@ -752,12 +744,7 @@ static void
 check_decoded (const Response & r, ImageFormat format, int width, int height)
 {
   fail_unless_equals_int ((int) r.outcome, (int) Outcome::Image);
-  DecodedImage img;
-  std::string error;
-  gsize size;
-  auto data = static_cast<const guint8 *> (g_bytes_get_data (r.image.get (), &size));
-  fail_unless (decode_image (data, size, DecodeLimits (), img, error), "%s", error.c_str ());
-  fail_unless_equals_int ((int) img.source_format, (int) format);
+  DecodedImage img = decode_as (string_of (r.image.get ()), format);
   fail_unless_equals_int (img.width, width);
   fail_unless_equals_int (img.height, height);
 }
