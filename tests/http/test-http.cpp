@@ -13,33 +13,23 @@
 #include <string>
 #include <vector>
 
+#include "bytes.h"
+#include "emulator-fixture.h"
 #include "emulator-process.h"
 #include "gemini-http.h"
 #include "raw-server.h"
 #include "self-signed-cert.h"
 
-#include <glib/gstdio.h>
 #include <gst/check/gstcheck.h>
 
 using namespace gemini;
+using gemini::test::add_emulator_tcase;
+using gemini::test::emu;
 using gemini::test::EmulatorProcess;
 using gemini::test::RawServer;
+using gemini::test::string_of;
+using gemini::test::tmp_dir;
 using Clock = std::chrono::steady_clock;
-
-static EmulatorProcess *emu;
-
-static void
-start_emulator (void)
-{
-  emu = new EmulatorProcess ();
-}
-
-static void
-stop_emulator (void)
-{
-  delete emu;
-  emu = nullptr;
-}
 
 static HttpRequest
 generate_request (const std::string & model = "gemini-2.5-flash-image")
@@ -250,11 +240,7 @@ wait_done (std::shared_ptr<HttpCall> & call, int seconds = 30)
 static std::string
 body_of (const HttpResponse & r)
 {
-  if (!r.body)
-    return "";
-  gsize len = 0;
-  auto data = static_cast<const char *> (g_bytes_get_data (r.body.get (), &len));
-  return std::string (data ? data : "", len);
+  return string_of (r.body.get ());
 }
 
 /* Deterministic bytes, all 256 values (xorshift32). */
@@ -780,9 +766,8 @@ GST_START_TEST (test_connect_timeout_spares_slow_answers)
 {
   check_slow_answers (*emu, nullptr);
 
-  gchar *dir = g_dir_make_tmp ("test-http-XXXXXX", nullptr);
   std::string cert, key, why;
-  if (!gemini::test::make_self_signed_cert (dir, cert, key, why)) {
+  if (!gemini::test::make_self_signed_cert (tmp_dir (), cert, key, why)) {
     g_print ("skipping the https half: %s\n", why.c_str ());
   } else {
     EmulatorProcess tls ({"--tls-cert", cert, "--tls-key", key});
@@ -791,10 +776,6 @@ GST_START_TEST (test_connect_timeout_spares_slow_answers)
     fail_unless (db != nullptr, "%s", err ? err->message : "");
     check_slow_answers (tls, db.get ());
   }
-  g_unlink (cert.c_str ());
-  g_unlink (key.c_str ());
-  g_rmdir (dir);
-  g_free (dir);
 }
 GST_END_TEST;
 
@@ -948,10 +929,7 @@ static Suite *
 http_suite (void)
 {
   Suite *s = suite_create ("gemini-http");
-  TCase *tc = tcase_create ("engine");
-  suite_add_tcase (s, tc);
-  tcase_add_unchecked_fixture (tc, start_emulator, stop_emulator);
-  tcase_set_timeout (tc, 60);
+  TCase *tc = add_emulator_tcase (s, "engine", 60);
   tcase_add_test (tc, test_response_complete);
   tcase_add_test (tc, test_cancel_is_immediate);
   tcase_add_test (tc, test_size_cap);
