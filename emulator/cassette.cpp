@@ -360,10 +360,8 @@ body_of (JsonObject * side)
   std::string text = scalar_text (body);
   if (text.empty ())
     return nullptr;
-  GObjectPtr<JsonParser> parser (json_parser_new ());
-  if (!json_parser_load_from_data (parser.get (), text.data (), text.size (), nullptr))
-    return nullptr;
-  return JsonNodePtr (json_node_copy (json_parser_get_root (parser.get ())));
+  std::string error;
+  return parse_json (text.data (), text.size (), error);
 }
 
 guint

@@ -59,10 +59,10 @@ http_request (const std::string & method, const std::string & url, const std::st
     r.headers.emplace_back (n, v);
   const char *ct = r.header ("Content-Type");
   r.content_type = ct ? ct : "";
-  GObjectPtr<JsonParser> parser (json_parser_new ());
-  if (r.content_type.starts_with ("application/json") &&
-      json_parser_load_from_data (parser.get (), r.body.data (), static_cast<gssize> (r.body.size ()), nullptr))
-    r.json.reset (json_node_copy (json_parser_get_root (parser.get ())));
+  if (r.content_type.starts_with ("application/json")) {
+    std::string json_error;
+    r.json = parse_json (r.body.data (), r.body.size (), json_error);
+  }
   return r;
 }
 

@@ -32,7 +32,7 @@ struct HttpReply {
   std::string content_type;
   Headers headers;
   GErrorPtr error;
-  JsonNodePtr json;                 /* the body, when it is application/json and parses */
+  JsonNodePtr json;                 /* the body, when it is application/json and parse_json () takes it */
   double seconds = 0;               /* request sent until body read */
 
   /* The first header called `name` (any case), or nullptr. */

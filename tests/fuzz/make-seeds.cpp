@@ -388,13 +388,13 @@ main (int argc, char **argv)
       write_file (full_dir, seed_name, frame (ia.status, retry_after, body));
       full++;
       /* A fresh, mutable tree (json_node_copy () would share the objects). */
-      JsonNode *copy = json_from_string (body.c_str (), &err);
+      std::string json_error;
+      gemini::JsonNodePtr copy = gemini::parse_json (body.data (), body.size (), json_error);
       if (!copy)
-        g_error ("make-seeds: %s: %s", seed_name.c_str (), err->message);
+        g_error ("make-seeds: %s: %s", seed_name.c_str (), json_error.c_str ());
       guint replaced = 0;
-      shrink (copy, tiny, replaced);
-      write_file (small_dir, seed_name + "-small", frame (ia.status, retry_after, to_json (copy)));
-      json_node_unref (copy);
+      shrink (copy.get (), tiny, replaced);
+      write_file (small_dir, seed_name + "-small", frame (ia.status, retry_after, to_json (copy.get ())));
       small++;
     }
   }
