@@ -8,12 +8,12 @@
  *                 thoughtSignature included.
  * OUT_DIR/small/  the same bodies with every string longer than 4 KiB
  *                 replaced by a tiny valid value (inlineData.data: base64 of
- *                 an 8x8 PNG or JPEG encoded here with libpng/libjpeg,
+ *                 an 8x8 PNG or JPEG made with the emulator's encoders,
  *                 matching the declared mimeType; anything else, e.g.
  *                 thoughtSignature: a short base64 string), plus hand-written
  *                 bodies: Google error objects with RetryInfo, QuotaFailure
  *                 and ErrorInfo, Vertex's [{"error": ...}], promptFeedback,
- *                 finishReason variants, thought images, WebP (libwebp) and
+ *                 finishReason variants, thought images, WebP and
  *                 GIF images, Retry-After values, out-of-range numbers,
  *                 nesting deeper than the parser's limit, redirects,
  *                 absurd retry delays, odd error codes.
@@ -25,16 +25,12 @@
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
 
-#include <cstdio>  /* jpeglib.h needs FILE */
-#include <jpeglib.h>
-#include <png.h>
-#include <webp/encode.h>
-
 #include <algorithm>
 #include <string>
 #include <vector>
 
 #include "cassette.h"
+#include "image-encode.h"
 
 namespace {
 
@@ -83,79 +79,34 @@ write_file (const std::string & dir, const std::string & name, const std::string
 }
 
 /* An 8x8 RGB gradient, so the seeds' images decode to something real. */
-std::vector<guint8>
+gemini::DecodedImage
 tiny_rgb ()
 {
-  std::vector<guint8> px (8 * 8 * 3);
+  gemini::DecodedImage img = gemini::emulator::allocate_image (8, 8, false);
   for (int y = 0; y < 8; y++)
     for (int x = 0; x < 8; x++) {
-      guint8 *p = &px[(y * 8 + x) * 3];
+      guint8 *p = img.pixels.get () + y * img.stride + x * 3;
       p[0] = (guint8) (x * 32);
       p[1] = (guint8) (y * 32);
       p[2] = 128;
     }
-  return px;
+  return img;
 }
 
+/* The gradient as PNG, JPEG (quality 80) or lossless WebP, with the
+ * emulator's encoders. */
 std::string
-encode_png ()
+encode_tiny (gemini::ImageFormat format)
 {
-  std::vector<guint8> px = tiny_rgb ();
-  png_image image = {};
-  image.version = PNG_IMAGE_VERSION;
-  image.width = 8;
-  image.height = 8;
-  image.format = PNG_FORMAT_RGB;
-  png_alloc_size_t size = 0;
-  if (!png_image_write_to_memory (&image, nullptr, &size, 0, px.data (), 0, nullptr))
-    g_error ("make-seeds: png size: %s", image.message);
-  std::string out (size, '\0');
-  if (!png_image_write_to_memory (&image, out.data (), &size, 0, px.data (), 0, nullptr))
-    g_error ("make-seeds: png: %s", image.message);
-  out.resize (size);
+  using namespace gemini::emulator;
+  const gemini::DecodedImage img = tiny_rgb ();
+  std::string out, error;
+  const bool ok = format == gemini::ImageFormat::Png ? encode_png (img, out, error)
+      : format == gemini::ImageFormat::Jpeg ? encode_jpeg (img, 80, out, error)
+      : encode_webp (img, true, 100, out, error);
+  if (!ok)
+    g_error ("make-seeds: encoding the 8x8 image: %s", error.c_str ());
   return out;
-}
-
-std::string
-encode_jpeg ()
-{
-  std::vector<guint8> px = tiny_rgb ();
-  jpeg_compress_struct cinfo;
-  jpeg_error_mgr jerr;
-  cinfo.err = jpeg_std_error (&jerr);  /* errors exit(): fine for a build tool */
-  jpeg_create_compress (&cinfo);
-  unsigned char *mem = nullptr;
-  unsigned long mem_size = 0;
-  jpeg_mem_dest (&cinfo, &mem, &mem_size);
-  cinfo.image_width = 8;
-  cinfo.image_height = 8;
-  cinfo.input_components = 3;
-  cinfo.in_color_space = JCS_RGB;
-  jpeg_set_defaults (&cinfo);
-  jpeg_set_quality (&cinfo, 80, TRUE);
-  jpeg_start_compress (&cinfo, TRUE);
-  while (cinfo.next_scanline < cinfo.image_height) {
-    JSAMPROW row = &px[cinfo.next_scanline * 8 * 3];
-    jpeg_write_scanlines (&cinfo, &row, 1);
-  }
-  jpeg_finish_compress (&cinfo);
-  jpeg_destroy_compress (&cinfo);
-  std::string out (reinterpret_cast<char *> (mem), mem_size);
-  free (mem);
-  return out;
-}
-
-std::string
-encode_webp ()
-{
-  std::vector<guint8> px = tiny_rgb ();
-  uint8_t *out = nullptr;
-  size_t size = WebPEncodeLosslessRGB (px.data (), 8, 8, 8 * 3, &out);
-  if (size == 0)
-    g_error ("make-seeds: webp encoding failed");
-  std::string webp (reinterpret_cast<char *> (out), size);
-  WebPFree (out);
-  return webp;
 }
 
 std::string
@@ -168,9 +119,9 @@ base64 (const std::string & bytes)
 }
 
 struct Tiny {
-  std::string png_b64 = base64 (encode_png ());
-  std::string jpeg_b64 = base64 (encode_jpeg ());
-  std::string webp_b64 = base64 (encode_webp ());
+  std::string png_b64 = base64 (encode_tiny (gemini::ImageFormat::Png));
+  std::string jpeg_b64 = base64 (encode_tiny (gemini::ImageFormat::Jpeg));
+  std::string webp_b64 = base64 (encode_tiny (gemini::ImageFormat::Webp));
   /* A GIF header: sniffed, then refused as a format Gemini does not send. */
   std::string gif_b64 = base64 (std::string ("GIF89a\x08\x00\x08\x00\x80\x00\x00", 13));
   std::string signature_b64 = base64 ("tiny thought signature");
