@@ -74,6 +74,20 @@ prompt_body (const std::string & prompt, const std::string & generation_config =
   return body + "}";
 }
 
+static HttpReply
+post_script (const std::string & script)
+{
+  return send ("POST", emu->base_url () + "/emulator/script", &script);
+}
+
+/* The Google error's message holds `part`. */
+static void
+expect_error_message (const HttpReply & r, const char *part)
+{
+  const char *msg = str_at (r.json.get (), "error.message");
+  fail_unless (strstr (msg, part) != nullptr, "message \"%s\" lacks \"%s\"", msg, part);
+}
+
 static void
 expect_google_error (const HttpReply & r, guint code, const char *status, const char *message_part)
 {
@@ -83,8 +97,7 @@ expect_google_error (const HttpReply & r, guint code, const char *status, const 
   fail_unless (r.json != nullptr, "not JSON: %s", r.body.c_str ());
   fail_unless_equals_int (int_at (r.json.get (), "error.code"), code);
   fail_unless_equals_string (str_at (r.json.get (), "error.status"), status);
-  const char *msg = str_at (r.json.get (), "error.message");
-  fail_unless (strstr (msg, message_part) != nullptr, "message \"%s\" lacks \"%s\"", msg, message_part);
+  expect_error_message (r, message_part);
 }
 
 static std::string
@@ -421,13 +434,11 @@ GST_START_TEST (test_too_deep)
   for (const std::string & body : {std::string (100000, '['), object_nest}) {
     HttpReply r = generate (body);
     expect_google_error (r, 400, "INVALID_ARGUMENT", "Invalid JSON payload received.");
-    fail_unless (strstr (str_at (r.json.get (), "error.message"), deep_message.c_str ()) != nullptr,
-        "%s", str_at (r.json.get (), "error.message"));
+    expect_error_message (r, deep_message.c_str ());
 
-    r = send ("POST", emu->base_url () + "/emulator/script", &body);
+    r = post_script (body);
     expect_google_error (r, 400, "INVALID_ARGUMENT", "the script is not JSON");
-    fail_unless (strstr (str_at (r.json.get (), "error.message"), deep_message.c_str ()) != nullptr,
-        "%s", str_at (r.json.get (), "error.message"));
+    expect_error_message (r, deep_message.c_str ());
   }
   /* Still alive: it answers, and logged the refused requests. */
   JsonNodePtr st = status_json ();
@@ -447,9 +458,8 @@ GST_START_TEST (test_too_deep)
   const std::string at_limit = std::string (kMaxJsonDepth, '[') + std::string (kMaxJsonDepth, ']');
   HttpReply r = generate (at_limit);
   expect_google_error (r, 400, "INVALID_ARGUMENT", "Invalid JSON payload received.");
-  fail_unless (strstr (str_at (r.json.get (), "error.message"), "Root element must be a message") != nullptr,
-      "%s", str_at (r.json.get (), "error.message"));
-  r = send ("POST", emu->base_url () + "/emulator/script", &at_limit);
+  expect_error_message (r, "Root element must be a message");
+  r = post_script (at_limit);
   expect_google_error (r, 400, "INVALID_ARGUMENT", "a step is an object");
 
   /* And still draws. */
@@ -743,8 +753,7 @@ GST_START_TEST (test_bad_scripts)
     {"[{\"do\":\"image\",\"headers\":{\"X\":1}}]", "header"},
   };
   for (const auto & c : cases) {
-    std::string s = c.script;
-    HttpReply r = send ("POST", emu->base_url () + "/emulator/script", &s);
+    HttpReply r = post_script (c.script);
     fail_unless_equals_int (r.status, 400);
     const char *msg = str_at (r.json.get (), "error.message");
     fail_unless (strstr (msg, c.message) != nullptr, "%s: message \"%s\"", c.script, msg);
@@ -759,7 +768,7 @@ GST_START_TEST (test_script_cycle)
   const std::string body = prompt_body ("cycle", "{\"responseModalities\":[\"TEXT\"]}");
   std::string script = "{\"steps\":[{\"do\":\"error\",\"status\":503,\"retry_delay\":\"0s\"},{\"do\":\"image\"},"
       "{\"do\":\"image\"}],\"then\":\"cycle\"}";
-  HttpReply r = send ("POST", emu->base_url () + "/emulator/script", &script);
+  HttpReply r = post_script (script);
   fail_unless_equals_int (r.status, 200);
   fail_unless_equals_string (str_at (r.json.get (), "then"), "cycle");
   fail_unless_equals_int (int_at (r.json.get (), "steps"), 3);
@@ -768,7 +777,7 @@ GST_START_TEST (test_script_cycle)
     HttpReply g = generate (body);
     fail_unless_equals_int (g.status, expected[i]);
     if (expected[i] == 503)
-      fail_unless (strstr (str_at (g.json.get (), "error.message"), "Please retry in 0s.") != nullptr);
+      expect_error_message (g, "Please retry in 0s.");
   }
   JsonNodePtr st = status_json ();
   fail_unless_equals_string (str_at (st.get (), "then"), "cycle");
@@ -785,10 +794,9 @@ GST_START_TEST (test_script_cycle)
   emu->set_script ("{\"steps\":[],\"then\":\"cycle\"}");
   fail_unless_equals_int (generate (body).status, 200);
   /* A bad "then" names the three choices. */
-  std::string bad = "{\"steps\":[],\"then\":\"loop\"}";
-  r = send ("POST", emu->base_url () + "/emulator/script", &bad);
+  r = post_script ("{\"steps\":[],\"then\":\"loop\"}");
   fail_unless_equals_int (r.status, 400);
-  fail_unless (strstr (str_at (r.json.get (), "error.message"), "\"cycle\"") != nullptr);
+  expect_error_message (r, "\"cycle\"");
 }
 GST_END_TEST;
 
