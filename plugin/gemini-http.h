@@ -155,7 +155,9 @@ public:
      * of every header in `secret_headers` replaced by [REDACTED]. */
     int log_level = 0;
     std::function<void (const char *line)> log;
-    std::vector<std::string> secret_headers {"x-goog-api-key", "authorization"};
+    /* Proxy-Authorization carries the proxy URI's user:password. */
+    std::vector<std::string> secret_headers {"x-goog-api-key", "authorization", "proxy-authorization",
+        "cookie", "set-cookie"};
   };
 
   /* A SoupLogger line with secret header values replaced; exposed for tests. */

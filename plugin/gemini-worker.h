@@ -13,6 +13,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <exception>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -45,6 +46,7 @@ run_abandonable (Fn fn, const std::atomic<bool> *cancel) -> std::optional<declty
     std::condition_variable cond;
     bool done = false;
     std::optional<T> result;
+    std::exception_ptr error;   /* what fn threw, rethrown to a caller that waited */
     Fn fn;
     explicit State (Fn && f) : fn (std::move (f)) {}
   };
@@ -52,9 +54,17 @@ run_abandonable (Fn fn, const std::atomic<bool> *cancel) -> std::optional<declty
   std::thread thread;
   try {
     thread = std::thread ([state] {
-      T value = state->fn ();
+      /* An exception must not escape a thread (std::terminate). */
+      std::optional<T> value;
+      std::exception_ptr error;
+      try {
+        value.emplace (state->fn ());
+      } catch (...) {
+        error = std::current_exception ();
+      }
       std::lock_guard<std::mutex> lk (state->lock);
-      state->result.emplace (std::move (value));
+      state->result = std::move (value);
+      state->error = error;
       state->done = true;
       state->cond.notify_all ();
     });
@@ -73,6 +83,8 @@ run_abandonable (Fn fn, const std::atomic<bool> *cancel) -> std::optional<declty
   }
   lk.unlock ();
   thread.join ();
+  if (state->error)
+    std::rethrow_exception (state->error);
   return std::move (state->result);
 }
 

@@ -213,8 +213,10 @@ struct GstGeminiImageSrcPrivate
 
   /* Protected by lock: cancellation state shared with state changes. */
   bool flushing = true;
-  /* An application EOS: finish at once, then push EOS (as GstBaseSrc). */
+  /* An application EOS: finish at once, then push EOS (as GstBaseSrc),
+   * with the application's seqnum. */
   bool eos_pending = false;
+  guint32 eos_seqnum = GST_SEQNUM_INVALID;
   std::shared_ptr<HttpCall> call;
   /* Read by the decoder between rows and scans; set with flushing or EOS. */
   std::atomic<bool> abort_decode {false};
@@ -592,26 +594,25 @@ gst_gemini_image_src_set_property (GObject * object, guint prop_id,
   /* A property read when the element starts cannot change half-way: refuse
    * it while started rather than apply it to some parts only. Those marked
    * mutable in PLAYING are read whole for each image (see make_job). */
-  {
-    std::unique_lock<std::mutex> lk (priv->lock);
-    std::string refused;
-    if (priv->prepared && !(pspec->flags & GST_PARAM_MUTABLE_PLAYING)) {
-      refused = std::string ("The ") + pspec->name + " property can only change in the NULL or "
-          "READY state; the new value was ignored. Set it before starting, or set the element "
-          "to READY first.";
-    } else if (priv->prepared && prop_id == PROP_MODEL
-        && !model_id_is_valid (string_or_empty (value))) {
-      refused = "The model \"" + string_or_empty (value) + "\" is not a model id (letters, "
-          "digits, '-', '.' and '_'); the element keeps using " + priv->settings.model + ".";
-    }
-    if (!refused.empty ()) {
-      lk.unlock ();
-      post_settings_warning (self, pspec->name, refused);
-      return;
-    }
+  std::unique_lock<std::mutex> lk (priv->lock);
+  std::string refused;
+  if (priv->prepared && !(pspec->flags & GST_PARAM_MUTABLE_PLAYING)) {
+    refused = std::string ("The ") + pspec->name + " property can only change in the NULL or "
+        "READY state; the new value was ignored. Set it before starting, or set the element "
+        "to READY first.";
+  } else if (priv->prepared && prop_id == PROP_MODEL
+      && !model_id_is_valid (string_or_empty (value))) {
+    refused = "The model \"" + string_or_empty (value) + "\" is not a model id (letters, "
+        "digits, '-', '.' and '_'); the element keeps using " + priv->settings.model + ".";
   }
-
-  std::lock_guard<std::mutex> lk (priv->lock);
+  if (!refused.empty ()) {
+    /* Posted without the lock: a bus sync handler may call back. */
+    lk.unlock ();
+    post_settings_warning (self, pspec->name, refused);
+    return;
+  }
+  /* Checked and written under one lock: prepare () sets `prepared` in the
+   * same section that copies the settings. */
   Settings & s = priv->settings;
 
   switch (prop_id) {
@@ -751,7 +752,8 @@ gst_gemini_image_src_get_property (GObject * object, guint prop_id,
       g_value_set_string (value, s.model.c_str ());
       break;
     case PROP_API_ENDPOINT:
-      g_value_set_string (value, effective_endpoint (s).c_str ());
+      /* Read back without a password: pipeline dumps and -v print it. */
+      g_value_set_string (value, redact_url (effective_endpoint (s)).c_str ());
       break;
     case PROP_ASPECT_RATIO:
       g_value_set_enum (value, s.aspect_ratio);
@@ -816,7 +818,7 @@ gst_gemini_image_src_get_property (GObject * object, guint prop_id,
       g_value_set_object (value, s.tls_database.get ());
       break;
     case PROP_PROXY:
-      g_value_set_string (value, s.proxy.empty () ? nullptr : s.proxy.c_str ());
+      g_value_set_string (value, s.proxy.empty () ? nullptr : redact_url (s.proxy).c_str ());
       break;
     case PROP_ALLOW_INSECURE_HTTP:
       g_value_set_boolean (value, s.allow_insecure_http);
@@ -881,8 +883,11 @@ gst_gemini_image_src_prepare (GstGeminiImageSrc * self)
   auto priv = self->priv;
   Settings s;
   {
+    /* From here on READY-only properties are refused: what is copied now is
+     * what the element runs with. */
     std::lock_guard<std::mutex> lk (priv->lock);
     s = priv->settings;
+    priv->prepared = true;
   }
 
   std::string key = effective_api_key (self, s);
@@ -958,7 +963,6 @@ gst_gemini_image_src_prepare (GstGeminiImageSrc * self)
   priv->image_duration = s.image_duration;
   priv->size_warning.clear ();
   priv->eos_pending = false;
-  priv->prepared = true;
   return true;
 }
 
@@ -1017,6 +1021,7 @@ gst_gemini_image_src_unprepare (GstGeminiImageSrc * self)
   priv->api_key.clear ();
   priv->prepared = false;
   priv->eos_pending = false;
+  priv->eos_seqnum = GST_SEQNUM_INVALID;
   gst_clear_buffer (&priv->last_buffer);
 }
 
@@ -1029,9 +1034,7 @@ gst_gemini_image_src_change_state (GstElement * element, GstStateChange transiti
     case GST_STATE_CHANGE_READY_TO_PAUSED:
       /* The HTTP thread starts here so that settings changed in READY
        * (proxy, TLS, logging) apply. */
-      if (!gst_gemini_image_src_prepare (self))
-        return GST_STATE_CHANGE_FAILURE;
-      if (!gst_gemini_image_src_start_http (self)) {
+      if (!gst_gemini_image_src_prepare (self) || !gst_gemini_image_src_start_http (self)) {
         gst_gemini_image_src_unprepare (self);
         return GST_STATE_CHANGE_FAILURE;
       }
@@ -1107,6 +1110,7 @@ gst_gemini_image_src_send_event (GstElement * element, GstEvent * event)
   {
     std::lock_guard<std::mutex> lk (priv->lock);
     priv->eos_pending = true;
+    priv->eos_seqnum = gst_event_get_seqnum (event);
     call = gst_gemini_image_src_interrupt_locked (self);
   }
   gst_gemini_image_src_wake (self, std::move (call));
@@ -1254,6 +1258,7 @@ static Response
 gst_gemini_image_src_attempt (GstGeminiImageSrc * self, const Job & job, GBytes * body,
     Clock::time_point deadline, DecodedImage & image)
 {
+  const double bound_s = std::chrono::duration<double> (deadline - Clock::now ()).count ();
   auto priv = self->priv;
 
   HttpRequest req;
@@ -1281,7 +1286,9 @@ gst_gemini_image_src_attempt (GstGeminiImageSrc * self, const Job & job, GBytes 
     case HttpCall::WaitResult::Cancelled:
       return make_cancelled_response ();
     case HttpCall::WaitResult::TimedOut:
-      return make_timeout_response (std::min<double> (job.request_timeout, job.deadline));
+      /* The attempt's own bound: request-timeout, or what was left of the
+       * deadline. */
+      return make_timeout_response (bound_s);
     case HttpCall::WaitResult::Done:
       break;
   }
@@ -1376,17 +1383,28 @@ gst_gemini_image_src_backoff (GstGeminiImageSrc * self, Clock::time_point until)
 
 /* One image: attempts with per-class budgets, bounded by the deadline. */
 static Generated
-gst_gemini_image_src_generate (GstGeminiImageSrc * self, const Job & job)
+gst_gemini_image_src_generate (GstGeminiImageSrc * self, Job & job)
 {
   Generated g;
-  GBytesPtr body (build_request_body (job.request));
   auto start = Clock::now ();
   auto deadline = start + std::chrono::seconds (job.deadline);
   guint transient = 0, rate_limited = 0, content = 0;
 
+  /* Base64 of 75 MB of references takes over a second: built where a
+   * state change or EOS can stop waiting for it. The request settings move
+   * into the worker, which owns them. */
+  gsize n_refs = job.request.references.size ();
+  auto built = run_abandonable ([request = std::move (job.request)] () {
+        return GBytesPtr (build_request_body (request));
+      }, job.limits.cancel);
+  if (!built) {
+    g.response = make_cancelled_response ();
+    return g;
+  }
+  GBytesPtr body = std::move (*built);
   GST_INFO_OBJECT (self, "Requesting an image from %s (%" G_GSIZE_FORMAT
       " request bytes, %" G_GSIZE_FORMAT " reference images)", job.model.c_str (),
-      g_bytes_get_size (body.get ()), job.request.references.size ());
+      g_bytes_get_size (body.get ()), n_refs);
 
   for (;;) {
     g.attempts++;
@@ -1680,7 +1698,14 @@ gst_gemini_image_src_pause (GstGeminiImageSrc * self, GstFlowReturn flow, bool r
     return;
   if (flow != GST_FLOW_EOS && !reported && (flow == GST_FLOW_NOT_LINKED || flow < GST_FLOW_EOS))
     GST_ELEMENT_FLOW_ERROR (self, flow);
-  gst_pad_push_event (self->srcpad, gst_event_new_eos ());
+  GstEvent *eos = gst_event_new_eos ();
+  {
+    /* Ending on an application's EOS: downstream sees its seqnum. */
+    std::lock_guard<std::mutex> lk (self->priv->lock);
+    if (self->priv->eos_pending && self->priv->eos_seqnum != GST_SEQNUM_INVALID)
+      gst_event_set_seqnum (eos, self->priv->eos_seqnum);
+  }
+  gst_pad_push_event (self->srcpad, eos);
 }
 
 /* Pushes `buf` in the slot of image `images_done`. The slot counts as done

@@ -8,7 +8,9 @@
 #include <algorithm>
 #include <atomic>
 #include <functional>
+#include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "emulator-process.h"
@@ -178,6 +180,84 @@ GST_START_TEST (test_plain_http_proxy_refused)
 }
 GST_END_TEST;
 
+/* A proxy that asks for credentials (407) on every request, so that
+ * libsoup sends Proxy-Authorization with the proxy URI's user:password. */
+struct AuthProxy {
+  GObjectPtr<GSocketListener> listener {g_socket_listener_new ()};
+  GObjectPtr<GCancellable> cancel {g_cancellable_new ()};
+  guint16 port = 0;
+  std::atomic<int> requests {0};
+  std::thread thread;
+
+  AuthProxy ()
+  {
+    port = g_socket_listener_add_any_inet_port (listener.get (), nullptr, nullptr);
+    fail_unless (port != 0);
+    thread = std::thread ([this] {
+      while (GSocketConnection *c = g_socket_listener_accept (listener.get (), nullptr, cancel.get (), nullptr)) {
+        GInputStream *in = g_io_stream_get_input_stream (G_IO_STREAM (c));
+        GOutputStream *out = g_io_stream_get_output_stream (G_IO_STREAM (c));
+        std::string head;
+        char buf[4096];
+        gssize n;
+        while ((n = g_input_stream_read (in, buf, sizeof buf, cancel.get (), nullptr)) > 0) {
+          head.append (buf, n);
+          while (head.find ("\r\n\r\n") != std::string::npos) {
+            head.erase (0, head.find ("\r\n\r\n") + 4);
+            requests++;
+            static const char answer[] = "HTTP/1.1 407 Proxy Authentication Required\r\n"
+                "Proxy-Authenticate: Basic realm=\"test\"\r\nContent-Length: 0\r\n\r\n";
+            g_output_stream_write_all (out, answer, sizeof answer - 1, nullptr, nullptr, nullptr);
+          }
+        }
+        g_object_unref (c);
+      }
+    });
+  }
+  ~AuthProxy ()
+  {
+    g_cancellable_cancel (cancel.get ());
+    thread.join ();
+    g_socket_listener_close (listener.get ());
+  }
+};
+
+static std::mutex log_lock;
+static std::string log_text;
+
+static void
+capture_log (GstDebugCategory *, GstDebugLevel, const gchar *, const gchar *, gint, GObject *,
+    GstDebugMessage * message, gpointer)
+{
+  std::lock_guard<std::mutex> lk (log_lock);
+  log_text += gst_debug_message_get (message);
+  log_text += "\n";
+}
+
+/* The HTTP log at its most verbose never shows the proxy's password, nor
+ * its base64 in Proxy-Authorization (found in review). */
+GST_START_TEST (test_proxy_credentials_never_logged)
+{
+  AuthProxy proxy;
+  gst_debug_set_threshold_for_name ("geminiimagesrc", GST_LEVEL_MEMDUMP);
+  gst_debug_set_threshold_for_name ("geminihttp", GST_LEVEL_MEMDUMP);
+  gst_debug_add_log_function (capture_log, nullptr, nullptr);
+  RunResult r;
+  run_pipeline (src_desc ("prompt=proxied max-attempts=1 http-log-level=body proxy=http://user:PROXYPW@127.0.0.1:" +
+      std::to_string (proxy.port), "https://gemini.invalid") + " ! fakesink", r, 20);
+  gst_debug_remove_log_function (capture_log);
+  fail_unless_equals_int (r.type, GST_MESSAGE_ERROR);
+  fail_unless (proxy.requests >= 2, "the proxy saw %d requests", proxy.requests.load ());
+  std::lock_guard<std::mutex> lk (log_lock);
+  fail_if (log_text.find ("PROXYPW") != std::string::npos, "the proxy password is in the log");
+  /* base64 ("user:PROXYPW") */
+  fail_if (log_text.find ("dXNlcjpQUk9YWVBX") != std::string::npos, "the proxy credentials are in the log");
+  fail_unless (log_text.find ("Proxy-Authorization: [REDACTED]") != std::string::npos,
+      "no Proxy-Authorization line was logged: the test proves nothing");
+  fail_if (r.says ("PROXYPW"));
+}
+GST_END_TEST;
+
 /* ------------------------------------------------ 4. secrets in settings */
 
 /* Issue 6 item 4: a password in api-endpoint is never echoed; a key with a
@@ -203,6 +283,18 @@ GST_START_TEST (test_settings_secrets)
   gst_element_set_state (p, GST_STATE_NULL);
   gst_object_unref (bus);
   gst_object_unref (p);
+
+  /* Read back (gst-launch-1.0 -v, pipeline dumps): no password either. */
+  GstElement *e = gst_element_factory_make ("geminiimagesrc", nullptr);
+  g_object_set (e, "api-endpoint", "https://user:s3cret@gw.example", "proxy", "http://u:pr0xy@px.example:3128",
+      nullptr);
+  gchar *endpoint = nullptr, *proxy = nullptr;
+  g_object_get (e, "api-endpoint", &endpoint, "proxy", &proxy, nullptr);
+  fail_unless_equals_string (endpoint, "https://user@gw.example");
+  fail_unless_equals_string (proxy, "http://u@px.example:3128");
+  g_free (endpoint);
+  g_free (proxy);
+  gst_object_unref (e);
 
   GstElement *p2 = gst_parse_launch ((src_desc ("prompt=x") + " ! fakesink").c_str (), nullptr);
   /* src_desc names the element "src" and sets api-key=test-key. */
@@ -305,6 +397,36 @@ GST_START_TEST (test_cancel_while_parsing)
 }
 GST_END_TEST;
 
+/* Issue 6 item 9, building the request: 70 MB of references are 93 MB of
+ * base64, over a second of work (found in review). */
+GST_START_TEST (test_cancel_while_building_request)
+{
+  const std::string big = tmp_path ("big.png");
+  {
+    std::string bytes (70u * 1000u * 1000u, '\0');
+    bytes.replace (0, 8, "\x89PNG\r\n\x1a\n", 8);
+    fail_unless (g_file_set_contents (big.c_str (), bytes.data (), (gssize) bytes.size (), nullptr));
+  }
+  emu->reset ();
+  double worst = 0;
+  for (int delay_ms : {5, 50, 200}) {
+    GstElement *p = gst_parse_launch ((src_desc ("prompt=big reference-images=\"" + big + "\"") +
+        " ! fakesink").c_str (), nullptr);
+    fail_unless (gst_element_set_state (p, GST_STATE_PLAYING) != GST_STATE_CHANGE_FAILURE);
+    g_usleep (delay_ms * 1000);
+    const gint64 start = g_get_monotonic_time ();
+    fail_unless_equals_int (gst_element_set_state (p, GST_STATE_NULL), GST_STATE_CHANGE_SUCCESS);
+    const double ms = ms_since (start);
+    worst = std::max (worst, ms);
+    gst_object_unref (p);
+    fail_unless (ms < 100, "NULL %d ms into building a 93 MB request took %.0f ms", delay_ms, ms);
+  }
+  fail_unless_equals_int (request_count (), 0);
+  g_unlink (big.c_str ());
+  g_print ("cancel while building a request with 70 MB of references: worst %.1f ms\n", worst);
+}
+GST_END_TEST;
+
 /* --------------------------------------------------------- 10. timestamps */
 
 static GstPadProbeReturn
@@ -375,19 +497,35 @@ GST_START_TEST (test_application_eos)
   script ("[{\"do\":\"image\"},{\"do\":\"hang\"}]");
   const std::string out = tmp_path ("eos.mkv");
   GstElement *p = gst_parse_launch ((src_desc ("prompt=eos num-images=2") +
-      " ! videoconvert ! jpegenc ! matroskamux ! filesink location=\"" + out + "\"").c_str (), nullptr);
+      " ! videoconvert ! jpegenc ! matroskamux name=mux ! filesink location=\"" + out + "\"").c_str (), nullptr);
   GstBus *bus = gst_element_get_bus (p);
   gst_element_set_state (p, GST_STATE_PLAYING);
   wait_requests (2);
   g_usleep (100 * 1000);  /* the second request is on the wire and hangs */
+  /* The EOS that reaches the sink carries the application's seqnum. */
+  std::atomic<guint32> seen_seqnum {GST_SEQNUM_INVALID};
+  GstElement *mux = gst_bin_get_by_name (GST_BIN (p), "mux");
+  GstPad *mux_sink = gst_element_get_static_pad (mux, "video_0");
+  fail_unless (mux_sink != nullptr);
+  gst_object_unref (mux);
+  gst_pad_add_probe (mux_sink, GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM, [] (GstPad *, GstPadProbeInfo * info, gpointer data) {
+    GstEvent *ev = GST_PAD_PROBE_INFO_EVENT (info);
+    if (GST_EVENT_TYPE (ev) == GST_EVENT_EOS)
+      static_cast<std::atomic<guint32> *> (data)->store (gst_event_get_seqnum (ev));
+    return GST_PAD_PROBE_OK;
+  }, &seen_seqnum, nullptr);
+  gst_object_unref (mux_sink);
+  GstEvent *app_eos = gst_event_new_eos ();
+  const guint32 app_seqnum = gst_event_get_seqnum (app_eos);
   const gint64 start = g_get_monotonic_time ();
-  fail_unless (gst_element_send_event (p, gst_event_new_eos ()));
+  fail_unless (gst_element_send_event (p, app_eos));
   GstMessage *m = gst_bus_timed_pop_filtered (bus, 5 * GST_SECOND,
       GstMessageType (GST_MESSAGE_EOS | GST_MESSAGE_ERROR));
   const double ms = ms_since (start);
   fail_unless (m && GST_MESSAGE_TYPE (m) == GST_MESSAGE_EOS, "no EOS after an application EOS");
   gst_message_unref (m);
   fail_unless (ms < 500, "EOS took %.0f ms", ms);
+  fail_unless_equals_int (seen_seqnum.load (), app_seqnum);
   gst_element_set_state (p, GST_STATE_NULL);
   gst_object_unref (bus);
   gst_object_unref (p);
@@ -634,10 +772,12 @@ hardening_suite (void)
   tcase_add_test (tc, test_redirect_not_followed);
   tcase_add_test (tc, test_loopback_never_proxied);
   tcase_add_test (tc, test_plain_http_proxy_refused);
+  tcase_add_test (tc, test_proxy_credentials_never_logged);
   tcase_add_test (tc, test_settings_secrets);
   tcase_add_test (tc, test_absurd_server_delays);
   tcase_add_test (tc, test_reference_files_bounded);
   tcase_add_test (tc, test_cancel_while_parsing);
+  tcase_add_test (tc, test_cancel_while_building_request);
   tc = add_emulator_tcase (s, "behaviour", 120);
   tcase_add_test (tc, test_timestamps_never_wrap);
   tcase_add_test (tc, test_application_eos);

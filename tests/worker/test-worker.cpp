@@ -3,6 +3,7 @@
 /* The check framework defines fail(): C++ headers go first. */
 #include <atomic>
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <thread>
 
@@ -74,6 +75,20 @@ GST_START_TEST (test_move_only)
 }
 GST_END_TEST;
 
+/* What the work throws reaches a caller that waited, never std::terminate. */
+GST_START_TEST (test_exception)
+{
+  std::atomic<bool> cancel {false};
+  bool caught = false;
+  try {
+    run_abandonable ([] () -> int { throw std::runtime_error ("boom"); }, &cancel);
+  } catch (const std::runtime_error & e) {
+    caught = g_str_equal (e.what (), "boom");
+  }
+  fail_unless (caught);
+}
+GST_END_TEST;
+
 static Suite *
 worker_suite (void)
 {
@@ -84,6 +99,7 @@ worker_suite (void)
   tcase_add_test (tc, test_abandon);
   tcase_add_test (tc, test_cancelled_before_start);
   tcase_add_test (tc, test_move_only);
+  tcase_add_test (tc, test_exception);
   return s;
 }
 
