@@ -498,11 +498,18 @@ GST_START_TEST (test_body_exact_gc_friendly)
   const gchar *argv[] = {self, nullptr};
   gint status = -1;
   GError *error = nullptr;
+  gchar *out = nullptr;
+  /* The child's report goes to stderr: on stdout its "Checks: 1" would be
+   * the first count tests/summarize.py finds for this binary. */
   gboolean spawned = g_spawn_sync (nullptr, const_cast<gchar **> (argv), env, G_SPAWN_DEFAULT, nullptr,
-      nullptr, nullptr, nullptr, &status, &error);
+      nullptr, &out, nullptr, &status, &error);
   fail_unless (spawned, "%s", error ? error->message : "");
+  g_printerr ("--- the G_DEBUG=gc-friendly run:\n%s--- end of the G_DEBUG=gc-friendly run\n", out);
   fail_unless (g_spawn_check_wait_status (status, nullptr),
       "the G_DEBUG=gc-friendly run failed (status %d): see its output above", status);
+  /* It ran this test, and only this one. */
+  fail_unless (strstr (out, "Checks: 1, Failures: 0, Errors: 0") != nullptr, "the G_DEBUG=gc-friendly run: %s", out);
+  g_free (out);
   g_free (self);
   g_strfreev (env);
 
