@@ -16,7 +16,7 @@ namespace gemini {
 namespace {
 
 /* json-glib accessors that tolerate absent members and wrong types: every
- * field of a Gemini response is optional (gemini-api.md §3.1). */
+ * field of a Gemini response is optional (https://ai.google.dev/api/generate-content#v1beta.GenerateContentResponse). */
 JsonObject *
 member_object (JsonObject * obj, const char *name)
 {
@@ -96,8 +96,16 @@ member_string_any (JsonObject * obj, const char *camel, const char *snake, gsize
 }
 
 std::string
-truncate_for_message (const std::string & text, gsize max = 400)
+truncate_for_message (const std::string & raw, gsize max = 400)
 {
+  /* A server's text ends up in terminals and logs: valid UTF-8, and no
+   * control characters (an ESC sequence would drive the terminal). */
+  GCharPtr valid (g_utf8_make_valid (raw.data (), (gssize) raw.size ()));
+  std::string text = valid.get ();
+  for (char & c : text) {
+    if ((guchar) c < 0x20 || c == 0x7f)
+      c = ' ';
+  }
   if (text.size () <= max)
     return text;
   /* Cut on a UTF-8 boundary. */
@@ -306,7 +314,7 @@ bool
 model_supports_image_size (const std::string & model)
 {
   /* gemini-2.5-flash-image is 1K only and several clients strip imageSize
-   * for it (gemini-api.md §2); the Gemini 3 image models take 1K/2K/4K. */
+   * for it (https://ai.google.dev/gemini-api/docs/image-generation); the Gemini 3 image models take 1K/2K/4K. */
   return !g_str_has_prefix (model.c_str (), "gemini-2.");
 }
 
@@ -367,7 +375,7 @@ action_for (Outcome o)
   switch (o) {
     case Outcome::Image:
       return Action::Deliver;
-    /* Transient: the same request may well succeed (gemini-api.md §4.2). A
+    /* Transient: the same request may well succeed (https://ai.google.dev/gemini-api/docs/troubleshooting). A
      * malformed body is usually a cut-off proxy answer. */
     case Outcome::RateLimited:
     case Outcome::ServerError:
@@ -438,7 +446,7 @@ outcome_for_status (guint status)
   }
 }
 
-/* Fills the error fields from a Google error object (gemini-api.md §4.1). */
+/* Fills the error fields from a Google error object (https://cloud.google.com/apis/design/errors). */
 void
 read_error_object (JsonObject * err, Response & r)
 {
@@ -573,7 +581,7 @@ classify_generate_content (JsonObject * root, Response & r)
     r.finish_message = s;
 
   /* Final image = the last inlineData image part that is not a thought:
-   * Pro may send draft thought images first (gemini-api.md §3.3). */
+   * Pro may send draft thought images first (https://ai.google.dev/gemini-api/docs/image-generation, thinking). */
   JsonObject *image_part = nullptr;
   std::string text;
   JsonArray *parts = member_array (member_object (cand, "content"), "parts");
@@ -924,9 +932,12 @@ parse_duration_seconds (const char *text)
     return std::nullopt;
   char *end = nullptr;
   double v = g_ascii_strtod (text, &end);
-  if (end == text || !end || strcmp (end, "s") != 0 || !std::isfinite (v) || v < 0)
+  if (end == text || !end || strcmp (end, "s") != 0 || std::isnan (v) || v < 0)
     return std::nullopt;
-  return v;
+  /* "1e400s" is a valid Duration too large for a double: it saturates, as
+   * Retry-After does, so that a wait past any deadline still fails at once
+   * instead of being ignored. */
+  return std::isinf (v) ? G_MAXDOUBLE : v;
 }
 
 std::optional<double>

@@ -334,6 +334,11 @@ GST_START_TEST (test_absurd_server_delays)
      "\\\"RESOURCE_EXHAUSTED\\\",\\\"message\\\":\\\"quota\\\",\\\"details\\\":[{\\\"@type\\\":"
      "\\\"type.googleapis.com/google.rpc.RetryInfo\\\",\\\"retryDelay\\\":\\\"1e10s\\\"}]}}\"}",
      "RetryInfo.retryDelay \"1e10s\""},
+    /* Too large for a double: still a wait past the deadline (found in review). */
+    {"{\"do\":\"raw\",\"status\":429,\"body\":\"{\\\"error\\\":{\\\"code\\\":429,\\\"status\\\":"
+     "\\\"RESOURCE_EXHAUSTED\\\",\\\"message\\\":\\\"quota\\\",\\\"details\\\":[{\\\"@type\\\":"
+     "\\\"type.googleapis.com/google.rpc.RetryInfo\\\",\\\"retryDelay\\\":\\\"1e400s\\\"}]}}\"}",
+     "RetryInfo.retryDelay \"1e400s\""},
     {"{\"do\":\"error\",\"status\":503,\"retry_after\":\"99999999999\"}", "Retry-After: 99999999999"},
   };
   for (const auto & c : cases) {

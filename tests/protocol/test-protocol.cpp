@@ -699,8 +699,13 @@ GST_START_TEST (test_absurd_retry_delays)
   fail_unless_equals_float (*r.retry_delay_seconds, 9.0);
   fail_unless_equals_string (r.retry_delay_source.c_str (), "Retry-After: 9");
 
+  /* Too large for a double: saturated, so a deadline still refuses it. */
+  r = classify (429, with_delay ("1e400s"));
+  fail_unless (r.retry_delay_seconds && *r.retry_delay_seconds == G_MAXDOUBLE);
+  fail_unless_equals_string (r.retry_delay_source.c_str (), "RetryInfo.retryDelay \"1e400s\"");
+
   /* Not numbers at all: no delay, nothing quoted. */
-  for (const char *bad : { "1e400s", "infs", "nans", "-5s", "5", "s", "0x10s" }) {
+  for (const char *bad : { "infs", "nans", "-5s", "5", "s", "0x10s" }) {
     r = classify (429, with_delay (bad));
     fail_if (r.retry_delay_seconds.has_value (), "%s gave %f", bad, r.retry_delay_seconds.value_or (0));
     fail_unless (r.retry_delay_source.empty (), "%s: %s", bad, r.retry_delay_source.c_str ());
@@ -724,6 +729,24 @@ GST_START_TEST (test_absurd_retry_delays)
   r = classify (429, "", "Fri, 31 Dec 9999 23:59:59 GMT");
   fail_unless (r.retry_delay_seconds && *r.retry_delay_seconds > 2e11 && std::isfinite (*r.retry_delay_seconds));
   fail_unless_equals_string (r.retry_delay_source.c_str (), "Retry-After: Fri, 31 Dec 9999 23:59:59 GMT");
+}
+GST_END_TEST;
+
+/* The server's words are quoted without control characters: an ESC
+ * sequence in finishMessage must not reach a terminal (found in review). */
+GST_START_TEST (test_server_text_sanitized)
+{
+  Response r = classify (200, "{\"candidates\":[{\"finishReason\":\"IMAGE_SAFETY\",\"finishMessage\":"
+      "\"blocked\\u001b[2J\\u001b]0;owned\\u0007 now\\nnext\"}]}");
+  fail_unless (r.outcome == Outcome::ContentBlocked);
+  std::string text = r.describe ();
+  for (char c : text)
+    fail_if ((guchar) c < 0x20 || c == 0x7f, "control character %d in: %s", c, text.c_str ());
+  fail_unless (text.find ("blocked [2J ]0;owned  now next") != std::string::npos, "%s", text.c_str ());
+  /* Invalid UTF-8 from the server becomes valid UTF-8. */
+  r = classify (400, "{\"error\":{\"code\":400,\"message\":\"bad \xff\xfe bytes\"}}");
+  text = r.describe ();
+  fail_unless (g_utf8_validate (text.c_str (), -1, nullptr), "%s", text.c_str ());
 }
 GST_END_TEST;
 
@@ -808,6 +831,7 @@ protocol_suite (void)
   tcase_add_test (tc, test_json_check);
   tcase_add_test (tc, test_describe_sentences);
   tcase_add_test (tc, test_refused_image_hints);
+  tcase_add_test (tc, test_server_text_sanitized);
   tcase_add_test (tc, test_error_code_out_of_range);
   tcase_add_test (tc, test_tls_hints);
   tcase_add_test (tc, test_classify_redirect);
