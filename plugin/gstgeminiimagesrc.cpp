@@ -43,7 +43,6 @@
 #include <cstring>
 #include <mutex>
 #include <optional>
-#include <source_location>
 #include <string>
 #include <vector>
 
@@ -549,22 +548,30 @@ string_or_empty (const GValue * value)
 
 /* Posts an ERROR or WARNING with a details structure (`details` is taken).
  * The message's debug text names the caller's file, function and line. */
+/* Where a message was decided, for its debug text (as GST_ELEMENT_ERROR
+ * records it). A macro, not std::source_location: clang 14, which builds the
+ * sanitizer and fuzzing stage, cannot use libstdc++ 12's. */
+struct Where {
+  const char *file;
+  const char *function;
+  int line;
+};
+#define HERE (Where {__FILE__, GST_FUNCTION, __LINE__})
+
 static void
-post_message (GstGeminiImageSrc * self, GstMessageType type, GQuark domain, gint code,
-    const std::string & text, const std::string & debug, GstStructure * details,
-    const std::source_location & where)
+post_message (GstGeminiImageSrc * self, const Where & where, GstMessageType type, GQuark domain,
+    gint code, const std::string & text, const std::string & debug, GstStructure * details)
 {
   gst_element_message_full_with_details (GST_ELEMENT (self), type, domain, code,
       g_strdup (text.c_str ()), debug.empty () ? nullptr : g_strdup (debug.c_str ()),
-      where.file_name (), where.function_name (), (gint) where.line (), details);
+      where.file, where.function, where.line, details);
 }
 
 static void
-post_error (GstGeminiImageSrc * self, GQuark domain, gint code, const std::string & text,
-    const std::string & debug, GstStructure * details,
-    const std::source_location where = std::source_location::current ())
+post_error (GstGeminiImageSrc * self, const Where & where, GQuark domain, gint code,
+    const std::string & text, const std::string & debug, GstStructure * details)
 {
-  post_message (self, GST_MESSAGE_ERROR, domain, code, text, debug, details, where);
+  post_message (self, where, GST_MESSAGE_ERROR, domain, code, text, debug, details);
 }
 
 /* Details of a message about a setting: which property, so that an
@@ -576,12 +583,12 @@ settings_details (const char *property)
 }
 
 static void
-post_settings_warning (GstGeminiImageSrc * self, const char *property, const std::string & text,
-    const std::source_location where = std::source_location::current ())
+post_settings_warning (GstGeminiImageSrc * self, const Where & where, const char *property,
+    const std::string & text)
 {
   GST_WARNING_OBJECT (self, "%s", text.c_str ());
-  post_message (self, GST_MESSAGE_WARNING, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_SETTINGS, text,
-      std::string ("property=") + property, settings_details (property), where);
+  post_message (self, where, GST_MESSAGE_WARNING, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_SETTINGS,
+      text, std::string ("property=") + property, settings_details (property));
 }
 
 static void
@@ -608,7 +615,7 @@ gst_gemini_image_src_set_property (GObject * object, guint prop_id,
   if (!refused.empty ()) {
     /* Posted without the lock: a bus sync handler may call back. */
     lk.unlock ();
-    post_settings_warning (self, pspec->name, refused);
+    post_settings_warning (self, HERE, pspec->name, refused);
     return;
   }
   /* Checked and written under one lock: prepare () sets `prepared` in the
@@ -844,11 +851,11 @@ gst_gemini_image_src_get_property (GObject * object, guint prop_id,
 /* ------------------------------------------------------------ preparation */
 
 static void
-post_settings_error (GstGeminiImageSrc * self, gint code, const char *property,
-    const std::string & text, const std::source_location where = std::source_location::current ())
+post_settings_error (GstGeminiImageSrc * self, const Where & where, gint code, const char *property,
+    const std::string & text)
 {
-  post_error (self, GST_RESOURCE_ERROR, code, text, std::string ("property=") + property,
-      settings_details (property), where);
+  post_error (self, where, GST_RESOURCE_ERROR, code, text, std::string ("property=") + property,
+      settings_details (property));
 }
 
 static std::string
@@ -893,7 +900,7 @@ gst_gemini_image_src_prepare (GstGeminiImageSrc * self)
   std::string key = effective_api_key (self, s);
   std::string error;
   if (key.empty ()) {
-    post_settings_error (self, GST_RESOURCE_ERROR_NOT_AUTHORIZED, "api-key",
+    post_settings_error (self, HERE, GST_RESOURCE_ERROR_NOT_AUTHORIZED, "api-key",
         "No Gemini API key: set the api-key property or the GOOGLE_API_KEY (or "
         "GEMINI_API_KEY) environment variable. Get a key at "
         "https://aistudio.google.com/apikey; for tests, point api-endpoint at "
@@ -901,18 +908,18 @@ gst_gemini_image_src_prepare (GstGeminiImageSrc * self)
     return false;
   }
   if (!api_key_is_valid (key, error)) {
-    post_settings_error (self, GST_RESOURCE_ERROR_NOT_AUTHORIZED, "api-key", error);
+    post_settings_error (self, HERE, GST_RESOURCE_ERROR_NOT_AUTHORIZED, "api-key", error);
     return false;
   }
 
   if (trimmed (s.prompt).empty ()) {
-    post_settings_error (self, GST_RESOURCE_ERROR_SETTINGS, "prompt",
+    post_settings_error (self, HERE, GST_RESOURCE_ERROR_SETTINGS, "prompt",
         "The prompt property is empty: set prompt=\"what to draw\".");
     return false;
   }
 
   if (!model_id_is_valid (s.model)) {
-    post_settings_error (self, GST_RESOURCE_ERROR_SETTINGS, "model",
+    post_settings_error (self, HERE, GST_RESOURCE_ERROR_SETTINGS, "model",
         "The model property \"" + s.model + "\" is not a model id: use letters, digits, "
         "'-', '.' and '_' only, for example gemini-2.5-flash-image.");
     return false;
@@ -924,18 +931,18 @@ gst_gemini_image_src_prepare (GstGeminiImageSrc * self)
             " ns) is past the largest timestamp GStreamer can represent (%" G_GINT64_FORMAT
             " ns, about 292 years): lower one of them.", s.num_images, s.image_duration,
             G_MAXINT64));
-    post_settings_error (self, GST_RESOURCE_ERROR_SETTINGS, "image-duration", msg.get ());
+    post_settings_error (self, HERE, GST_RESOURCE_ERROR_SETTINGS, "image-duration", msg.get ());
     return false;
   }
 
   Endpoint endpoint;
   if (!parse_endpoint (effective_endpoint (s), endpoint, error)) {
-    post_settings_error (self, GST_RESOURCE_ERROR_SETTINGS, "api-endpoint", error);
+    post_settings_error (self, HERE, GST_RESOURCE_ERROR_SETTINGS, "api-endpoint", error);
     return false;
   }
   Route route = resolve_route (endpoint, s.proxy);
   if (!check_route (endpoint, route, s.allow_insecure_http, error)) {
-    post_settings_error (self, GST_RESOURCE_ERROR_SETTINGS,
+    post_settings_error (self, HERE, GST_RESOURCE_ERROR_SETTINGS,
         route.proxy.empty () || endpoint.plain_http ? "api-endpoint" : "proxy", error);
     return false;
   }
@@ -943,7 +950,7 @@ gst_gemini_image_src_prepare (GstGeminiImageSrc * self)
   std::vector<ReferenceImage> refs;
   ReferenceError kind;
   if (!load_reference_images (s.reference_images, kMaxReferenceBytes, refs, kind, error)) {
-    post_settings_error (self, kind == ReferenceError::OpenRead ? GST_RESOURCE_ERROR_OPEN_READ
+    post_settings_error (self, HERE, kind == ReferenceError::OpenRead ? GST_RESOURCE_ERROR_OPEN_READ
         : GST_RESOURCE_ERROR_SETTINGS, "reference-images", error);
     return false;
   }
@@ -988,7 +995,7 @@ gst_gemini_image_src_start_http (GstGeminiImageSrc * self)
     GErrorPtr err;
     GTlsDatabase *db = g_tls_file_database_new (ca_file.c_str (), out_error (err));
     if (!db) {
-      post_settings_error (self, GST_RESOURCE_ERROR_SETTINGS, "ssl-ca-file",
+      post_settings_error (self, HERE, GST_RESOURCE_ERROR_SETTINGS, "ssl-ca-file",
           "Could not load the certificate authorities of ssl-ca-file \"" + ca_file + "\": "
           + (err ? err->message : "unknown error") + ". Give a PEM file of CA certificates.");
       return false;
@@ -1003,7 +1010,7 @@ gst_gemini_image_src_start_http (GstGeminiImageSrc * self)
   }
   std::string error;
   if (!priv->http.start (config, error)) {
-    post_error (self, GST_LIBRARY_ERROR, GST_LIBRARY_ERROR_INIT, error, "",
+    post_error (self, HERE, GST_LIBRARY_ERROR, GST_LIBRARY_ERROR_INIT, error, "",
         gst_structure_new ("gemini-error", "outcome", G_TYPE_STRING, "http-engine", nullptr));
     return false;
   }
@@ -1602,7 +1609,7 @@ gst_gemini_image_src_negotiate (GstGeminiImageSrc * self, const DecodedImage & i
     GCharPtr msg (g_strdup_printf ("Downstream accepts no raw video format for a %dx%d "
             "image; put videoconvert (and videoscale) after geminiimagesrc.",
             img.width, img.height));
-    post_error (self, GST_CORE_ERROR, GST_CORE_ERROR_NEGOTIATION, msg.get (),
+    post_error (self, HERE, GST_CORE_ERROR, GST_CORE_ERROR_NEGOTIATION, msg.get (),
         "the peer's caps query gave no intersection with our template", details (nullptr));
     gst_caps_unref (peer);
     return false;
@@ -1629,7 +1636,7 @@ gst_gemini_image_src_negotiate (GstGeminiImageSrc * self, const DecodedImage & i
       || (!unchanged && !gst_pad_set_caps (self->srcpad, chosen))) {
     GCharPtr caps_str (gst_caps_to_string (chosen));
     GCharPtr msg (g_strdup_printf ("Downstream refused the caps %s.", caps_str.get ()));
-    post_error (self, GST_CORE_ERROR, GST_CORE_ERROR_NEGOTIATION, msg.get (),
+    post_error (self, HERE, GST_CORE_ERROR, GST_CORE_ERROR_NEGOTIATION, msg.get (),
         "gst_pad_set_caps failed", details (chosen));
     gst_caps_unref (chosen);
     return false;
@@ -1762,11 +1769,11 @@ gst_gemini_image_src_handle_failure (GstGeminiImageSrc * self, const Job & job,
   GST_WARNING_OBJECT (self, "%s", text.c_str ());
 
   if (job.on_error == GST_GEMINI_ERROR_POLICY_ERROR) {
-    post_error (self, domain, code, text, debug.get (), make_details (job, g));
+    post_error (self, HERE, domain, code, text, debug.get (), make_details (job, g));
     return GST_FLOW_ERROR;
   }
-  post_message (self, GST_MESSAGE_WARNING, domain, code, text, debug.get (),
-      make_details (job, g), std::source_location::current ());
+  post_message (self, HERE, GST_MESSAGE_WARNING, domain, code, text, debug.get (),
+      make_details (job, g));
 
   if (job.on_error == GST_GEMINI_ERROR_POLICY_REPEAT_LAST && priv->last_buffer)
     return gst_gemini_image_src_push_frame (self, gst_buffer_copy (priv->last_buffer), false);
@@ -1835,7 +1842,7 @@ gst_gemini_image_src_loop (GstGeminiImageSrc * self)
 
   Job job = gst_gemini_image_src_make_job (self);
   if (!job.size_warning.empty ())
-    post_settings_warning (self, "image-size", job.size_warning);
+    post_settings_warning (self, HERE, "image-size", job.size_warning);
   Generated g = gst_gemini_image_src_generate (self, job);
 
   if (g.response.action == Action::Stop) {
@@ -1866,7 +1873,7 @@ gst_gemini_image_src_loop (GstGeminiImageSrc * self)
 
     GstBuffer *buf = gst_gemini_image_src_make_buffer (self, g.image);
     if (!buf) {
-      post_error (self, GST_CORE_ERROR, GST_CORE_ERROR_FAILED,
+      post_error (self, HERE, GST_CORE_ERROR, GST_CORE_ERROR_FAILED,
           "Could not convert the decoded image to the negotiated format.",
           "gst_video_frame_map or the conversion failed",
           gst_structure_new ("gemini-error", "outcome", G_TYPE_STRING, "conversion",
