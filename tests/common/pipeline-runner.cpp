@@ -242,6 +242,32 @@ run_pipeline (const std::string & desc, RunResult & res, guint timeout_s, const 
   gst_object_unref (pipeline);
 }
 
+double
+state_change_bound_ms ()
+{
+  const char *scale = g_getenv ("GEMINI_TEST_TIME_SCALE");
+  double k = scale ? g_ascii_strtod (scale, nullptr) : 1.0;
+  return 100.0 * (k >= 1.0 ? k : 1.0);
+}
+
+int
+process_threads ()
+{
+  gchar *status = nullptr;
+  if (!g_file_get_contents ("/proc/self/status", &status, nullptr, nullptr))
+    return -1;
+  const char *line = strstr (status, "\nThreads:");
+  int n = line ? atoi (line + strlen ("\nThreads:")) : -1;
+  g_free (status);
+  return n;
+}
+
+bool
+wait_threads_at_most (int n, double seconds)
+{
+  return wait_until ([n] { return process_threads () <= n; }, seconds);
+}
+
 /* -------------------------------------------------- checks on results */
 
 void

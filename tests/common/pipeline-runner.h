@@ -48,6 +48,16 @@ void wait_requests (guint n, double seconds = 10);
 double seconds_since (gint64 start_us);
 double ms_since (gint64 start_us);
 
+/* The bound a state change (or flush, or EOS) must return within: 100 ms,
+ * times $GEMINI_TEST_TIME_SCALE where sanitizers multiply CPU time
+ * (.ci/sanitizers.sh sets 3, as it does for meson's timeouts). */
+double state_change_bound_ms ();
+/* Threads of this process now (/proc/self/status). */
+int process_threads ();
+/* Waits up to `seconds` until the process has no more than `n` threads:
+ * workers a state change abandoned have finished and freed their memory. */
+bool wait_threads_at_most (int n, double seconds);
+
 /* One `gemini-retry` element message. */
 struct RetryInfo {
   guint attempt = 0;
