@@ -401,6 +401,9 @@ GST_START_TEST (test_cancel_while_parsing)
   const int threads = process_threads ();
   double worst = 0;
   for (int delay_ms : {30, 120, 250}) {
+    /* Each measurement alone: the previous one's abandoned parser has
+     * finished (on two cores it would otherwise compete for the CPU). */
+    fail_unless (wait_threads_at_most (threads, 60), "%d threads left", process_threads ());
     emu->reset ();
     script ("{\"steps\":[{\"do\":\"raw\",\"body\":" + quoted (body) + "}],\"then\":\"repeat\"}");
     GstElement *p = gst_parse_launch ((src_desc ("prompt=parse") + " ! fakesink").c_str (), nullptr);
@@ -434,6 +437,7 @@ GST_START_TEST (test_cancel_while_building_request)
   const int threads = process_threads ();
   double worst = 0;
   for (int delay_ms : {5, 50, 200}) {
+    fail_unless (wait_threads_at_most (threads, 60), "%d threads left", process_threads ());
     GstElement *p = gst_parse_launch ((src_desc ("prompt=big reference-images=\"" + big + "\"") +
         " ! fakesink").c_str (), nullptr);
     fail_unless (gst_element_set_state (p, GST_STATE_PLAYING) != GST_STATE_CHANGE_FAILURE);
