@@ -154,4 +154,13 @@ api_key_is_valid (const std::string & key, std::string & error)
   return true;
 }
 
+bool
+endpoint_is_gemini_api (const Endpoint & endpoint)
+{
+  std::string host = endpoint.host;
+  if (!host.empty () && host.back () == '.')
+    host.pop_back ();
+  return g_ascii_strcasecmp (host.c_str (), "generativelanguage.googleapis.com") == 0;
+}
+
 }  // namespace gemini

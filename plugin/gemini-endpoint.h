@@ -34,6 +34,12 @@ struct Endpoint {
   bool loopback = false;
 };
 
+/* True for Google's own Gemini API host (generativelanguage.googleapis.com,
+ * any case, with or without the final dot): the host whose model
+ * retirements the catalogue records. A gateway or an emulator may still
+ * serve a retired id. */
+bool endpoint_is_gemini_api (const Endpoint & endpoint);
+
 /* Parses an http(s) base URL; on failure `error` says what is wrong
  * (redacted). */
 bool parse_endpoint (const std::string & url, Endpoint & out, std::string & error);

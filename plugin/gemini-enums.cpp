@@ -25,6 +25,10 @@ gst_gemini_aspect_ratio_get_type (void)
       {GST_GEMINI_ASPECT_RATIO_9_16, "Portrait 9:16", "9:16"},
       {GST_GEMINI_ASPECT_RATIO_16_9, "Widescreen 16:9", "16:9"},
       {GST_GEMINI_ASPECT_RATIO_21_9, "Cinema 21:9", "21:9"},
+      {GST_GEMINI_ASPECT_RATIO_1_4, "Tall 1:4 (Nano Banana 2 only)", "1:4"},
+      {GST_GEMINI_ASPECT_RATIO_4_1, "Wide 4:1 (Nano Banana 2 only)", "4:1"},
+      {GST_GEMINI_ASPECT_RATIO_1_8, "Very tall 1:8 (Nano Banana 2 only)", "1:8"},
+      {GST_GEMINI_ASPECT_RATIO_8_1, "Very wide 8:1 (Nano Banana 2 only)", "8:1"},
       {0, nullptr, nullptr},
     };
     type = g_enum_register_static ("GstGeminiAspectRatio", values);
@@ -40,12 +44,32 @@ gst_gemini_image_size_get_type (void)
   std::call_once (once, [] {
     static const GEnumValue values[] = {
       {GST_GEMINI_IMAGE_SIZE_AUTO, "Not sent: the model's default (1K)", "auto"},
+      {GST_GEMINI_IMAGE_SIZE_512, "About 512 pixels on the long side (Nano Banana 2 only; cheapest)", "512"},
       {GST_GEMINI_IMAGE_SIZE_1K, "About 1024 pixels on the long side", "1K"},
-      {GST_GEMINI_IMAGE_SIZE_2K, "About 2048 pixels (Gemini 3 image models only)", "2K"},
-      {GST_GEMINI_IMAGE_SIZE_4K, "About 4096 pixels (Gemini 3 image models only; can take minutes)", "4K"},
+      {GST_GEMINI_IMAGE_SIZE_2K, "About 2048 pixels (not on 1K-only models)", "2K"},
+      {GST_GEMINI_IMAGE_SIZE_4K, "About 4096 pixels (not on 1K-only models; can take minutes)", "4K"},
       {0, nullptr, nullptr},
     };
     type = g_enum_register_static ("GstGeminiImageSize", values);
+  });
+  return type;
+}
+
+GType
+gst_gemini_thinking_level_get_type (void)
+{
+  static GType type = 0;
+  static std::once_flag once;
+  std::call_once (once, [] {
+    static const GEnumValue values[] = {
+      {GST_GEMINI_THINKING_LEVEL_AUTO, "Not sent: the model's default", "auto"},
+      {GST_GEMINI_THINKING_LEVEL_MINIMAL, "MINIMAL: fastest, fewest thought tokens", "minimal"},
+      {GST_GEMINI_THINKING_LEVEL_LOW, "LOW", "low"},
+      {GST_GEMINI_THINKING_LEVEL_MEDIUM, "MEDIUM", "medium"},
+      {GST_GEMINI_THINKING_LEVEL_HIGH, "HIGH: most reasoning before drawing; slower, more thought tokens", "high"},
+      {0, nullptr, nullptr},
+    };
+    type = g_enum_register_static ("GstGeminiThinkingLevel", values);
   });
   return type;
 }
@@ -106,6 +130,19 @@ gst_gemini_image_size_to_string (GstGeminiImageSize size)
     case GST_GEMINI_IMAGE_SIZE_1K: return "1K";
     case GST_GEMINI_IMAGE_SIZE_2K: return "2K";
     case GST_GEMINI_IMAGE_SIZE_4K: return "4K";
+    case GST_GEMINI_IMAGE_SIZE_512: return "512";
+    default: return nullptr;
+  }
+}
+
+const gchar *
+gst_gemini_thinking_level_to_string (GstGeminiThinkingLevel level)
+{
+  switch (level) {
+    case GST_GEMINI_THINKING_LEVEL_MINIMAL: return "MINIMAL";
+    case GST_GEMINI_THINKING_LEVEL_LOW: return "LOW";
+    case GST_GEMINI_THINKING_LEVEL_MEDIUM: return "MEDIUM";
+    case GST_GEMINI_THINKING_LEVEL_HIGH: return "HIGH";
     default: return nullptr;
   }
 }

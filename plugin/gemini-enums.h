@@ -18,6 +18,10 @@ typedef enum {
   GST_GEMINI_ASPECT_RATIO_9_16,
   GST_GEMINI_ASPECT_RATIO_16_9,
   GST_GEMINI_ASPECT_RATIO_21_9,
+  GST_GEMINI_ASPECT_RATIO_1_4,
+  GST_GEMINI_ASPECT_RATIO_4_1,
+  GST_GEMINI_ASPECT_RATIO_1_8,
+  GST_GEMINI_ASPECT_RATIO_8_1,
 } GstGeminiAspectRatio;
 
 typedef enum {
@@ -25,7 +29,16 @@ typedef enum {
   GST_GEMINI_IMAGE_SIZE_1K,
   GST_GEMINI_IMAGE_SIZE_2K,
   GST_GEMINI_IMAGE_SIZE_4K,
+  GST_GEMINI_IMAGE_SIZE_512,   /* added later: values stay stable */
 } GstGeminiImageSize;
+
+typedef enum {
+  GST_GEMINI_THINKING_LEVEL_AUTO,
+  GST_GEMINI_THINKING_LEVEL_MINIMAL,
+  GST_GEMINI_THINKING_LEVEL_LOW,
+  GST_GEMINI_THINKING_LEVEL_MEDIUM,
+  GST_GEMINI_THINKING_LEVEL_HIGH,
+} GstGeminiThinkingLevel;
 
 typedef enum {
   GST_GEMINI_RESPONSE_MODALITIES_IMAGE,
@@ -45,11 +58,14 @@ GType gst_gemini_error_policy_get_type (void);
 GType gst_gemini_aspect_ratio_get_type (void);
 #define GST_TYPE_GEMINI_IMAGE_SIZE (gst_gemini_image_size_get_type ())
 GType gst_gemini_image_size_get_type (void);
+#define GST_TYPE_GEMINI_THINKING_LEVEL (gst_gemini_thinking_level_get_type ())
+GType gst_gemini_thinking_level_get_type (void);
 #define GST_TYPE_GEMINI_RESPONSE_MODALITIES (gst_gemini_response_modalities_get_type ())
 GType gst_gemini_response_modalities_get_type (void);
 
-/* The wire value ("16:9", "2K"), or NULL for auto. */
+/* The wire value ("16:9", "2K", "HIGH"), or NULL for auto. */
 const gchar *gst_gemini_aspect_ratio_to_string (GstGeminiAspectRatio ratio);
 const gchar *gst_gemini_image_size_to_string (GstGeminiImageSize size);
+const gchar *gst_gemini_thinking_level_to_string (GstGeminiThinkingLevel level);
 
 G_END_DECLS

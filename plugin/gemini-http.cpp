@@ -457,9 +457,12 @@ HttpEngine::start_call (std::shared_ptr<HttpCall> call)
   }
   call->host_ = printable_host (g_uri_get_host (uri));
   call->host_port_ = host_port_of (uri);
-  GST_DEBUG ("call %p: POST %s, %" G_GSIZE_FORMAT " body bytes", call.get (), loggable_url (uri).c_str (),
-      req.body ? g_bytes_get_size (req.body.get ()) : 0);
-  SoupMessage *msg = soup_message_new_from_uri (SOUP_METHOD_POST, uri);
+  /* A request with a body is a POST (generateContent), one without a GET
+   * (ListModels). */
+  const char *method = req.body ? SOUP_METHOD_POST : SOUP_METHOD_GET;
+  GST_DEBUG ("call %p: %s %s, %" G_GSIZE_FORMAT " body bytes", call.get (), method,
+      loggable_url (uri).c_str (), req.body ? g_bytes_get_size (req.body.get ()) : 0);
+  SoupMessage *msg = soup_message_new_from_uri (method, uri);
   g_uri_unref (uri);
   /* Never follow a redirect: libsoup would send the API key header to
    * whatever host the Location names. Metrics: the body's wire size tells a

@@ -39,6 +39,7 @@ struct HttpRequest {
    * shown as "[REDACTED]" when HTTP logging is on. */
   std::vector<std::pair<std::string, std::string>> headers;
   std::string content_type = "application/json";
+  /* Sent as a POST; no body: a GET. */
   GBytesPtr body;
 };
 

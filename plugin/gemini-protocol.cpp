@@ -259,6 +259,17 @@ build_request_body (const RequestSettings & s)
     json_builder_end_object (b);
   }
 
+  if (s.google_search) {
+    json_builder_set_member_name (b, "tools");
+    json_builder_begin_array (b);
+    json_builder_begin_object (b);
+    json_builder_set_member_name (b, "googleSearch");
+    json_builder_begin_object (b);
+    json_builder_end_object (b);
+    json_builder_end_object (b);
+    json_builder_end_array (b);
+  }
+
   json_builder_set_member_name (b, "generationConfig");
   json_builder_begin_object (b);
   if (s.temperature) {
@@ -286,6 +297,12 @@ build_request_body (const RequestSettings & s)
       add_string_member (b, "imageSize", s.image_size.c_str ());
     json_builder_end_object (b);
   }
+  if (!s.thinking_level.empty ()) {
+    json_builder_set_member_name (b, "thinkingConfig");
+    json_builder_begin_object (b);
+    add_string_member (b, "thinkingLevel", s.thinking_level.c_str ());
+    json_builder_end_object (b);
+  }
   json_builder_end_object (b);
 
   json_builder_end_object (b);
@@ -310,16 +327,8 @@ model_id_is_valid (const std::string & model)
   return true;
 }
 
-bool
-model_supports_image_size (const std::string & model)
-{
-  /* gemini-2.5-flash-image is 1K only and several clients strip imageSize
-   * for it (https://ai.google.dev/gemini-api/docs/image-generation); the Gemini 3 image models take 1K/2K/4K. */
-  return !g_str_has_prefix (model.c_str (), "gemini-2.");
-}
-
 std::string
-build_request_url (const std::string & endpoint, const std::string & model)
+build_api_base (const std::string & endpoint)
 {
   std::string base = endpoint;
   while (!base.empty () && base.back () == '/')
@@ -331,7 +340,13 @@ build_request_url (const std::string & endpoint, const std::string & model)
       && base.find ("://") != std::string::npos && slash > base.find ("://") + 2;
   if (!has_version)
     base += std::string ("/") + kApiVersion;
-  return base + "/models/" + model + ":generateContent";
+  return base;
+}
+
+std::string
+build_request_url (const std::string & endpoint, const std::string & model)
+{
+  return build_api_base (endpoint) + "/models/" + model + ":generateContent";
 }
 
 /* --------------------------------------------------------------- outcomes */

@@ -19,7 +19,9 @@
 namespace gemini {
 
 inline constexpr const char *kDefaultEndpoint = "https://generativelanguage.googleapis.com";
-inline constexpr const char *kDefaultModel = "gemini-2.5-flash-image";
+/* An alias of the model catalogue (gemini-models.h): the current Flash
+ * image model. */
+inline constexpr const char *kDefaultModel = "nano-banana";
 inline constexpr const char *kApiVersion = "v1beta";
 
 /* One image sent along with the prompt as inlineData. */
@@ -36,8 +38,10 @@ struct RequestSettings {
   std::string prompt;
   std::string system_instruction;
   std::string aspect_ratio;       /* "16:9"; "" = server default */
-  std::string image_size;         /* "1K" | "2K" | "4K"; "" = server default */
+  std::string image_size;         /* "512" | "1K" | "2K" | "4K"; "" = server default */
+  std::string thinking_level;     /* "MINIMAL" ... "HIGH"; "" = server default */
   bool text_and_image = false;    /* responseModalities ["TEXT","IMAGE"] vs ["IMAGE"] */
+  bool google_search = false;     /* tools [{"googleSearch": {}}] */
   std::optional<double> temperature;
   std::optional<gint64> seed;
   std::vector<ReferenceImage> references;
@@ -46,15 +50,16 @@ struct RequestSettings {
 /* The JSON body for :generateContent. */
 GBytes *build_request_body (const RequestSettings & settings);
 
+/* "https://host/v1beta": the endpoint with the API version appended,
+ * unless it already ends in a version segment ("/v1beta", "/v1"). */
+std::string build_api_base (const std::string & endpoint);
+
 /* "https://host/v1beta/models/MODEL:generateContent". An endpoint that
  * already ends in a version segment ("/v1beta", "/v1") is used as is. */
 std::string build_request_url (const std::string & endpoint, const std::string & model);
 
 /* Checks a model id before it goes into a URL path. */
 bool model_id_is_valid (const std::string & model);
-
-/* Models that accept imageConfig.imageSize (Gemini 3 image models). */
-bool model_supports_image_size (const std::string & model);
 
 /* What happened, one value per class the caller must treat differently. */
 enum class Outcome {

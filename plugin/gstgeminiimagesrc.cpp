@@ -36,6 +36,7 @@
 #include <gst/video/video.h>
 #include <libsoup/soup.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cmath>
@@ -48,6 +49,8 @@
 
 #include "gemini-endpoint.h"
 #include "gemini-enums.h"
+#include "gemini-model-list.h"
+#include "gemini-models.h"
 #include "gemini-http.h"
 #include "gemini-image.h"
 #include "gemini-protocol.h"
@@ -64,6 +67,8 @@ using Clock = std::chrono::steady_clock;
 #define DEFAULT_ENDPOINT kDefaultEndpoint
 #define DEFAULT_ASPECT_RATIO GST_GEMINI_ASPECT_RATIO_AUTO
 #define DEFAULT_IMAGE_SIZE GST_GEMINI_IMAGE_SIZE_AUTO
+#define DEFAULT_THINKING_LEVEL GST_GEMINI_THINKING_LEVEL_AUTO
+#define DEFAULT_GOOGLE_SEARCH FALSE
 #define DEFAULT_RESPONSE_MODALITIES GST_GEMINI_RESPONSE_MODALITIES_IMAGE
 #define DEFAULT_TEMPERATURE (-1.0)
 #define DEFAULT_SEED (-1)
@@ -94,6 +99,8 @@ enum
   PROP_API_ENDPOINT,
   PROP_ASPECT_RATIO,
   PROP_IMAGE_SIZE,
+  PROP_THINKING_LEVEL,
+  PROP_GOOGLE_SEARCH,
   PROP_RESPONSE_MODALITIES,
   PROP_TEMPERATURE,
   PROP_SEED,
@@ -140,6 +147,8 @@ struct Settings {
   std::optional<std::string> endpoint;
   GstGeminiAspectRatio aspect_ratio = DEFAULT_ASPECT_RATIO;
   GstGeminiImageSize image_size = DEFAULT_IMAGE_SIZE;
+  GstGeminiThinkingLevel thinking_level = DEFAULT_THINKING_LEVEL;
+  gboolean google_search = DEFAULT_GOOGLE_SEARCH;
   GstGeminiResponseModalities modalities = DEFAULT_RESPONSE_MODALITIES;
   gdouble temperature = DEFAULT_TEMPERATURE;
   gint64 seed = DEFAULT_SEED;
@@ -169,9 +178,13 @@ struct Settings {
 /* What the streaming thread needs for one image, copied under the lock. */
 struct Job {
   RequestSettings request;
-  std::string model;
+  std::string model;          /* the resolved id: path, messages, logs */
+  std::string alias;          /* the alias it came from, or "" */
   std::string url;
-  std::string size_warning;   /* image-size dropped for this model, or "" */
+  std::string endpoint;       /* api-endpoint, for ListModels */
+  /* Warnings about the model and options fitted to it, posted before the
+   * request: property name and text. Empty when already posted. */
+  std::vector<std::pair<std::string, std::string>> warnings;
   std::string server;         /* scheme://host[:port] of the endpoint, for messages */
   std::string api_key;
   guint request_timeout;
@@ -193,6 +206,10 @@ struct Generated {
   double elapsed_s = 0;
   /* Why the element stopped retrying, when that is not the answer itself. */
   std::string gave_up;
+  /* After a 404 for the model: the image models ListModels named, or why
+   * the list could not be read. Appended to the error. */
+  std::string models_hint;
+  std::string available_models;
 };
 
 }  // namespace
@@ -230,9 +247,12 @@ struct GstGeminiImageSrcPrivate
   std::vector<ReferenceImage> references;
   guint num_images = DEFAULT_NUM_IMAGES;
   GstClockTime image_duration = DEFAULT_IMAGE_DURATION;
-  /* The last "image-size is not sent to this model" warning, so that it is
-   * posted once per change, not once per image. */
-  std::string size_warning;
+  /* The model and option warnings last posted, so that they are posted
+   * once per change, not once per image. */
+  std::string posted_warnings;
+  /* An alias whose target answered 404, and the model of its family the
+   * key could use instead (see generate). */
+  std::string alias_override_from, alias_override_to;
 
   /* Streaming thread only. */
   bool stream_started = false;
@@ -302,12 +322,24 @@ gst_gemini_image_src_class_init (GstGeminiImageSrcClass * klass)
           "A change while playing applies to the next image", nullptr,
           playing));
 
-  g_object_class_install_property (gobject_class, PROP_MODEL,
-      g_param_spec_string ("model", "Model",
-          "Gemini model id, sent as is: gemini-2.5-flash-image (Nano Banana, PNG, ~6 s), "
-          "gemini-3-pro-image-preview (Nano Banana Pro, JPEG, 1K/2K/4K, 20 s to minutes), "
-          "or any newer image model. A change while playing applies to the next image",
-          DEFAULT_MODEL, playing));
+  /**
+   * GstGeminiImageSrc:model:
+   *
+   * An alias of the model catalogue (docs/models.md), resolved when the
+   * element starts and for each image, or any model id, sent as given. The
+   * resolved id is what requests, messages and logs show. A model Google
+   * has shut down fails at READY->PAUSED against Google's endpoint, and
+   * posts a WARNING against any other.
+   *
+   * Since: 0.1
+   */
+  {
+    /* The aliases and what they stand for today, from the catalogue. */
+    static const std::string blurb = "Gemini image model: an alias (" + describe_aliases ("; ")
+        + ") or any model id, sent as given. A change while playing applies to the next image";
+    g_object_class_install_property (gobject_class, PROP_MODEL,
+        g_param_spec_string ("model", "Model", blurb.c_str (), DEFAULT_MODEL, playing));
+  }
 
   /**
    * GstGeminiImageSrc:api-key:
@@ -337,14 +369,46 @@ gst_gemini_image_src_class_init (GstGeminiImageSrcClass * klass)
 
   g_object_class_install_property (gobject_class, PROP_ASPECT_RATIO,
       g_param_spec_enum ("aspect-ratio", "Aspect ratio",
-          "Shape of the generated image (imageConfig.aspectRatio); auto is not sent",
+          "Shape of the generated image (imageConfig.aspectRatio); auto is not sent. A ratio "
+          "the model does not take is sent as the closest one it does, with a WARNING",
           GST_TYPE_GEMINI_ASPECT_RATIO, DEFAULT_ASPECT_RATIO, playing));
 
   g_object_class_install_property (gobject_class, PROP_IMAGE_SIZE,
       g_param_spec_enum ("image-size", "Image size",
-          "Resolution class (imageConfig.imageSize) for Gemini 3 image models; auto is "
-          "not sent, and it is never sent to gemini-2.5 models, which are 1K only",
+          "Resolution class (imageConfig.imageSize); auto is not sent. A size the model "
+          "does not take is not sent either, with a WARNING (docs/models.md lists them)",
           GST_TYPE_GEMINI_IMAGE_SIZE, DEFAULT_IMAGE_SIZE, playing));
+
+  /**
+   * GstGeminiImageSrc:thinking-level:
+   *
+   * generationConfig.thinkingConfig.thinkingLevel, as @google/genai sends
+   * it. Nano Banana 2 takes minimal and high; a level the model does not
+   * take is not sent, with a WARNING.
+   *
+   * Since: 0.2
+   */
+  g_object_class_install_property (gobject_class, PROP_THINKING_LEVEL,
+      g_param_spec_enum ("thinking-level", "Thinking level",
+          "How much the model reasons before drawing "
+          "(generationConfig.thinkingConfig.thinkingLevel); auto is not sent. "
+          "Not every model takes every level: see docs/models.md",
+          GST_TYPE_GEMINI_THINKING_LEVEL, DEFAULT_THINKING_LEVEL, playing));
+
+  /**
+   * GstGeminiImageSrc:google-search:
+   *
+   * Sends tools [{"googleSearch": {}}]: the model may look things up
+   * (weather, scores, recent events) before drawing. Google bills search
+   * queries separately.
+   *
+   * Since: 0.2
+   */
+  g_object_class_install_property (gobject_class, PROP_GOOGLE_SEARCH,
+      g_param_spec_boolean ("google-search", "Google Search",
+          "Let the model ground the image in Google Search results (tools: googleSearch); "
+          "search queries are billed separately",
+          DEFAULT_GOOGLE_SEARCH, playing));
 
   g_object_class_install_property (gobject_class, PROP_RESPONSE_MODALITIES,
       g_param_spec_enum ("response-modalities", "Response modalities",
@@ -611,6 +675,10 @@ gst_gemini_image_src_set_property (GObject * object, guint prop_id,
       && !model_id_is_valid (string_or_empty (value))) {
     refused = "The model \"" + string_or_empty (value) + "\" is not a model id (letters, "
         "digits, '-', '.' and '_'); the element keeps using " + priv->settings.model + ".";
+  } else if (priv->prepared && prop_id == PROP_MODEL) {
+    const ModelChoice choice = resolve_model (string_or_empty (value));
+    if (choice.spec && choice.spec->status == ModelStatus::Retired && endpoint_is_gemini_api (priv->endpoint))
+      refused = retirement_text (*choice.spec) + " The element keeps using " + priv->settings.model + ".";
   }
   if (!refused.empty ()) {
     /* Posted without the lock: a bus sync handler may call back. */
@@ -643,6 +711,12 @@ gst_gemini_image_src_set_property (GObject * object, guint prop_id,
       break;
     case PROP_IMAGE_SIZE:
       s.image_size = (GstGeminiImageSize) g_value_get_enum (value);
+      break;
+    case PROP_THINKING_LEVEL:
+      s.thinking_level = (GstGeminiThinkingLevel) g_value_get_enum (value);
+      break;
+    case PROP_GOOGLE_SEARCH:
+      s.google_search = g_value_get_boolean (value);
       break;
     case PROP_RESPONSE_MODALITIES:
       s.modalities = (GstGeminiResponseModalities) g_value_get_enum (value);
@@ -767,6 +841,12 @@ gst_gemini_image_src_get_property (GObject * object, guint prop_id,
       break;
     case PROP_IMAGE_SIZE:
       g_value_set_enum (value, s.image_size);
+      break;
+    case PROP_THINKING_LEVEL:
+      g_value_set_enum (value, s.thinking_level);
+      break;
+    case PROP_GOOGLE_SEARCH:
+      g_value_set_boolean (value, s.google_search);
       break;
     case PROP_RESPONSE_MODALITIES:
       g_value_set_enum (value, s.modalities);
@@ -921,7 +1001,7 @@ gst_gemini_image_src_prepare (GstGeminiImageSrc * self)
   if (!model_id_is_valid (s.model)) {
     post_settings_error (self, HERE, GST_RESOURCE_ERROR_SETTINGS, "model",
         "The model property \"" + s.model + "\" is not a model id: use letters, digits, "
-        "'-', '.' and '_' only, for example gemini-2.5-flash-image.");
+        "'-', '.' and '_' only, for example " + DEFAULT_MODEL + " or gemini-3-pro-image.");
     return false;
   }
 
@@ -940,6 +1020,17 @@ gst_gemini_image_src_prepare (GstGeminiImageSrc * self)
     post_settings_error (self, HERE, GST_RESOURCE_ERROR_SETTINGS, "api-endpoint", error);
     return false;
   }
+  /* A model Google has shut down answers 404 from Google: say so before
+   * any request. Other endpoints (a gateway, the emulator replaying old
+   * recordings) may still serve it; make_job warns then. */
+  const ModelChoice choice = resolve_model (s.model);
+  if (choice.spec && choice.spec->status == ModelStatus::Retired && endpoint_is_gemini_api (endpoint)) {
+    post_settings_error (self, HERE, GST_RESOURCE_ERROR_SETTINGS, "model",
+        retirement_text (*choice.spec) + " Set the model property to a model Google serves "
+        "(docs/models.md lists them).");
+    return false;
+  }
+
   Route route = resolve_route (endpoint, s.proxy);
   if (!check_route (endpoint, route, s.allow_insecure_http, error)) {
     post_settings_error (self, HERE, GST_RESOURCE_ERROR_SETTINGS,
@@ -968,7 +1059,9 @@ gst_gemini_image_src_prepare (GstGeminiImageSrc * self)
   priv->references = std::move (refs);
   priv->num_images = s.num_images;
   priv->image_duration = s.image_duration;
-  priv->size_warning.clear ();
+  priv->posted_warnings.clear ();
+  priv->alias_override_from.clear ();
+  priv->alias_override_to.clear ();
   priv->eos_pending = false;
   return true;
 }
@@ -1216,8 +1309,17 @@ gst_gemini_image_src_make_job (GstGeminiImageSrc * self)
   std::lock_guard<std::mutex> lk (priv->lock);
   const Settings & s = priv->settings;
   Job job;
-  job.model = s.model;
-  job.url = build_request_url (priv->endpoint.url, s.model);
+  ModelChoice choice = resolve_model (s.model);
+  if (!choice.alias.empty () && choice.alias == priv->alias_override_from) {
+    /* The alias's target answered 404 earlier; generate() found another
+     * model of its family that the key can use. */
+    choice.id = priv->alias_override_to;
+    choice.spec = find_model_spec (choice.id);
+  }
+  job.model = choice.id;
+  job.alias = choice.alias;
+  job.endpoint = priv->endpoint.url;
+  job.url = build_request_url (priv->endpoint.url, choice.id);
   job.server = url_origin (priv->endpoint.url);
   job.api_key = priv->api_key;
   job.request_timeout = s.request_timeout;
@@ -1237,18 +1339,11 @@ gst_gemini_image_src_make_job (GstGeminiImageSrc * self)
   r.system_instruction = s.system_instruction;
   if (const gchar *ar = gst_gemini_aspect_ratio_to_string (s.aspect_ratio))
     r.aspect_ratio = ar;
-  if (const gchar *size = gst_gemini_image_size_to_string (s.image_size)) {
-    if (model_supports_image_size (s.model)) {
-      r.image_size = size;
-    } else {
-      std::string warning = std::string ("image-size=") + size + " is not sent: " + s.model
-          + " makes 1K images only. Use a Gemini 3 image model (gemini-3-pro-image-preview) "
-          "for 2K and 4K.";
-      /* Once per change of model or size, not once per image. */
-      if (warning != priv->size_warning)
-        job.size_warning = priv->size_warning = warning;
-    }
-  }
+  if (const gchar *size = gst_gemini_image_size_to_string (s.image_size))
+    r.image_size = size;
+  if (const gchar *level = gst_gemini_thinking_level_to_string (s.thinking_level))
+    r.thinking_level = level;
+  r.google_search = s.google_search;
   r.text_and_image = s.modalities == GST_GEMINI_RESPONSE_MODALITIES_TEXT_AND_IMAGE;
   if (s.temperature >= 0)
     r.temperature = s.temperature;
@@ -1257,6 +1352,25 @@ gst_gemini_image_src_make_job (GstGeminiImageSrc * self)
   for (const auto & ref : priv->references)
     r.references.push_back (ReferenceImage {ref.origin, ref.mime_type,
             GBytesPtr (g_bytes_ref (ref.data.get ()))});
+
+  /* What the model does not take is dropped or changed, and said. */
+  if (choice.spec && choice.spec->status != ModelStatus::Served) {
+    std::string text = retirement_text (*choice.spec);
+    if (choice.spec->status == ModelStatus::Retired)
+      text += " It is sent as given, because api-endpoint is not Google's (a gateway or an "
+          "emulator may still serve it).";
+    job.warnings.emplace_back ("model", text);
+  }
+  for (OptionChange & c : fit_to_model (choice.spec, choice.id, r))
+    job.warnings.emplace_back (c.property, std::move (c.text));
+  /* Once per change of model or options, not once per image. */
+  std::string all;
+  for (const auto & w : job.warnings)
+    all += w.first + "\n" + w.second + "\n";
+  if (all == priv->posted_warnings)
+    job.warnings.clear ();
+  else
+    priv->posted_warnings = all;
   return job;
 }
 
@@ -1388,6 +1502,121 @@ gst_gemini_image_src_backoff (GstGeminiImageSrc * self, Clock::time_point until)
   return !stop ();
 }
 
+/* ListModels, after a 404 for the model: every page, each bounded by
+ * request-timeout and all by the image's deadline, cancellable like an
+ * attempt. False with `error` when the list could not be read whole. */
+static bool
+gst_gemini_image_src_list_models (GstGeminiImageSrc * self, const Job & job,
+    Clock::time_point deadline, std::vector<ListedModel> & models, std::string & error)
+{
+  auto priv = self->priv;
+  std::string token;
+  for (guint page = 1; page <= kMaxModelListPages; page++) {
+    HttpRequest req;
+    req.url = build_list_models_url (job.endpoint, token);
+    req.headers.emplace_back ("x-goog-api-key", job.api_key);
+    std::shared_ptr<HttpCall> call;
+    {
+      std::lock_guard<std::mutex> lk (priv->lock);
+      if (priv->flushing || priv->eos_pending) {
+        error = "cancelled";
+        return false;
+      }
+      call = priv->http.send (std::move (req));
+      priv->call = call;
+    }
+    auto bound = std::min (deadline, Clock::now () + std::chrono::seconds (job.request_timeout));
+    HttpCall::WaitResult waited = call->wait_until (bound);
+    {
+      std::lock_guard<std::mutex> lk (priv->lock);
+      priv->call.reset ();
+    }
+    if (waited != HttpCall::WaitResult::Done) {
+      error = waited == HttpCall::WaitResult::Cancelled ? "cancelled" : "no answer in time";
+      return false;
+    }
+    HttpResponse & http = call->response ();
+    if (http.error) {
+      error = classify_transport_error (http.error.get (), job.server.c_str ()).describe ();
+      return false;
+    }
+    gsize size = http.body ? g_bytes_get_size (http.body.get ()) : 0;
+    if (http.too_large || size > kMaxModelListPageBytes) {
+      error = "page " + std::to_string (page) + " is larger than "
+          + std::to_string (kMaxModelListPageBytes) + " bytes";
+      return false;
+    }
+    if (http.status != 200) {
+      error = "page " + std::to_string (page) + " answered HTTP " + std::to_string (http.status);
+      return false;
+    }
+    if (!parse_model_list_page (http.body.get (), models, token, error)) {
+      error = "page " + std::to_string (page) + ": " + error;
+      return false;
+    }
+    GST_DEBUG_OBJECT (self, "ListModels page %u: %" G_GSIZE_FORMAT " models so far", page, models.size ());
+    if (token.empty ())
+      return true;
+  }
+  error = "the list goes on past " + std::to_string (kMaxModelListPages) + " pages";
+  return false;
+}
+
+/* A 404 for the model: asks the API which models exist. When the model
+ * came from an alias and the list holds another served model of the same
+ * family, switches to it (true: try again). Otherwise leaves, in `g`, the
+ * image models the key can use, for the error. */
+static bool
+gst_gemini_image_src_model_not_found (GstGeminiImageSrc * self, Job & job, Generated & g,
+    Clock::time_point deadline)
+{
+  auto priv = self->priv;
+  std::vector<ListedModel> models;
+  std::string error;
+  const bool complete = gst_gemini_image_src_list_models (self, job, deadline, models, error);
+  if (error == "cancelled") {
+    g.response = make_cancelled_response ();
+    return false;
+  }
+
+  const ModelSpec *current = find_model_spec (job.model);
+  if (!job.alias.empty () && current) {
+    for (const ModelSpec & m : model_catalogue ()) {
+      if (job.alias != m.alias || m.status == ModelStatus::Retired || job.model == m.id)
+        continue;
+      const bool listed = std::any_of (models.begin (), models.end (),
+          [&] (const ListedModel & l) { return l.id == m.id && l.generate_content; });
+      if (!listed)
+        continue;
+      const std::string text = "model=" + job.alias + " stands for " + job.model + ", but the API "
+          "answered 404 (\"" + g.response.error_message + "\"). " + m.id + " (" + m.name
+          + "), of the same family, is in the key's model list: using it. Update the element "
+          "when a newer release knows this change.";
+      {
+        std::lock_guard<std::mutex> lk (priv->lock);
+        priv->alias_override_from = job.alias;
+        priv->alias_override_to = m.id;
+      }
+      post_settings_warning (self, HERE, "model", text);
+      job.model = m.id;
+      job.url = build_request_url (job.endpoint, m.id);
+      return true;
+    }
+  }
+
+  std::string names = describe_image_models (models);
+  g.available_models = names;
+  if (!names.empty ())
+    g.models_hint = "Image models this key can use: " + names + ".";
+  else if (complete)
+    g.models_hint = "The key's model list (" + std::to_string (models.size ()) + " models) has no "
+        "image-generation model.";
+  if (!complete)
+    g.models_hint += std::string (g.models_hint.empty () ? "" : " ") + "Listing the models failed ("
+        + error + ").";
+  return false;
+}
+
 /* One image: attempts with per-class budgets, bounded by the deadline. */
 static Generated
 gst_gemini_image_src_generate (GstGeminiImageSrc * self, Job & job)
@@ -1396,6 +1625,7 @@ gst_gemini_image_src_generate (GstGeminiImageSrc * self, Job & job)
   auto start = Clock::now ();
   auto deadline = start + std::chrono::seconds (job.deadline);
   guint transient = 0, rate_limited = 0, content = 0;
+  bool listed_models = false;
 
   /* Base64 of 75 MB of references takes over a second: built where a
    * state change or EOS can stop waiting for it. The request settings move
@@ -1427,7 +1657,15 @@ gst_gemini_image_src_generate (GstGeminiImageSrc * self, Job & job)
     switch (r.action) {
       case Action::Deliver:
       case Action::Stop:
+        return g;
       case Action::Fail:
+        /* Once per image: a model switched to may answer 404 too. */
+        if (r.outcome == Outcome::NotFound && !listed_models
+            && is_model_not_found (r.http_status, r.gemini_status, r.error_message)) {
+          listed_models = true;
+          if (gst_gemini_image_src_model_not_found (self, job, g, deadline))
+            continue;
+        }
         return g;
       case Action::Retry:
         if (r.outcome == Outcome::RateLimited)
@@ -1544,6 +1782,7 @@ make_details (const Job & job, const Generated & g)
   set_if ("model-text", r.model_text);
   set_if ("response-id", r.response_id);
   set_if ("gave-up", g.gave_up);
+  set_if ("available-models", g.available_models);
   if (r.retry_delay_seconds)
     gst_structure_set (s, "retry-delay", G_TYPE_DOUBLE, *r.retry_delay_seconds, nullptr);
   return s;
@@ -1764,6 +2003,8 @@ gst_gemini_image_src_handle_failure (GstGeminiImageSrc * self, const Job & job,
   std::string text = g.response.describe ();
   if (!g.gave_up.empty ())
     text += " " + g.gave_up;
+  if (!g.models_hint.empty ())
+    text += " " + g.models_hint;
   GCharPtr debug (g_strdup_printf ("outcome=%s http-status=%u attempts=%u elapsed=%.3f s",
           outcome_name (g.response.outcome), g.response.http_status, g.attempts, g.elapsed_s));
   GST_WARNING_OBJECT (self, "%s", text.c_str ());
@@ -1841,8 +2082,8 @@ gst_gemini_image_src_loop (GstGeminiImageSrc * self)
   }
 
   Job job = gst_gemini_image_src_make_job (self);
-  if (!job.size_warning.empty ())
-    post_settings_warning (self, HERE, "image-size", job.size_warning);
+  for (const auto & [property, text] : job.warnings)
+    post_settings_warning (self, HERE, property.c_str (), text);
   Generated g = gst_gemini_image_src_generate (self, job);
 
   if (g.response.action == Action::Stop) {
