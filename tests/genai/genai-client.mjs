@@ -9,7 +9,12 @@
 //   node genai-client.mjs --base-url URL --model M --prompt P \
 //     [--aspect-ratio 16:9] [--image-size 2K] [--modalities IMAGE|TEXT,IMAGE] \
 //     [--temperature 0.5] [--seed 7] [--system-instruction S] \
+//     [--thinking-level MINIMAL|LOW|MEDIUM|HIGH] [--google-search] \
 //     [--reference file.png ...] [--timeout-ms 60000] --out out.png
+//
+// --thinking-level sets config.thinkingConfig = {thinkingLevel} (the SDK's
+// ThinkingLevel values; case does not matter); --google-search sets
+// config.tools = [{googleSearch: {}}].
 //
 // Prints one JSON line {"finishReason","mimeType","bytes","text"} and writes
 // the final image (last inlineData image part that is not a thought) to --out.
@@ -19,7 +24,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { extname } from 'node:path';
 import { parseArgs } from 'node:util';
 
-import { GoogleGenAI } from '@google/genai';
+import { GoogleGenAI, ThinkingLevel } from '@google/genai';
 
 function usage(message) {
   process.stderr.write(`genai-client: ${message}\n`);
@@ -39,6 +44,8 @@ try {
       temperature: { type: 'string' },
       seed: { type: 'string' },
       'system-instruction': { type: 'string' },
+      'thinking-level': { type: 'string' },
+      'google-search': { type: 'boolean' },
       reference: { type: 'string', multiple: true },
       'timeout-ms': { type: 'string' },
       out: { type: 'string' },
@@ -100,6 +107,14 @@ if (temperature !== undefined) config.temperature = temperature;
 const seed = number('seed', (s) => (/^-?\d+$/.test(s) ? Number.parseInt(s, 10) : NaN));
 if (seed !== undefined) config.seed = seed;
 if (args['system-instruction'] !== undefined) config.systemInstruction = args['system-instruction'];
+if (args['thinking-level'] !== undefined) {
+  const level = ThinkingLevel[args['thinking-level'].trim().toUpperCase()];
+  if (level === undefined || level === ThinkingLevel.THINKING_LEVEL_UNSPECIFIED) {
+    usage(`--thinking-level must be MINIMAL, LOW, MEDIUM or HIGH, not '${args['thinking-level']}'`);
+  }
+  config.thinkingConfig = { thinkingLevel: level };
+}
+if (args['google-search']) config.tools = [{ googleSearch: {} }];
 
 const ai = new GoogleGenAI({
   // Empty variables (the test environment blanks them) count as unset.

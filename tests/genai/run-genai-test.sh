@@ -150,17 +150,26 @@ run_client () {
 flash_prompt="A red fox in fresh snow, watercolour"
 pro_prompt="A lighthouse on a cliff at dusk, with a one-line caption"
 pro_system="Always answer with one image and a short caption."
+strip_prompt="A tall paper banner of a climbing vine, today's weather in the corner"
 
-# (a) Flash, image only, 16:9, one reference image: PNG 1344x768 (gemini-api.md §3.5/§3.6).
-run_client flash image/png "PNG 1344x768" \
-  --model gemini-2.5-flash-image --prompt "$flash_prompt" \
+# Expected sizes are the model catalogue's (plugin/gemini-models.cpp).
+# (a) Nano Banana 2, image only, 16:9, one reference image: JPEG 1376x768.
+run_client flash image/jpeg "JPEG 1376x768" \
+  --model gemini-3.1-flash-image --prompt "$flash_prompt" \
   --aspect-ratio 16:9 --modalities IMAGE --reference "$ref"
 
 # (b) Pro, 2K, text and image, with sampling options: JPEG 2048x2048.
 run_client pro image/jpeg "JPEG 2048x2048" \
-  --model gemini-3-pro-image-preview --prompt "$pro_prompt" \
+  --model gemini-3-pro-image --prompt "$pro_prompt" \
   --aspect-ratio 1:1 --image-size 2K --modalities TEXT,IMAGE \
   --temperature 0.5 --seed 7 --system-instruction "$pro_system"
+
+# (c) Nano Banana 2's own options: 512, 1:8, thinking level HIGH, Google
+# Search grounding: JPEG 192x1536.
+run_client strip image/jpeg "JPEG 192x1536" \
+  --model gemini-3.1-flash-image --prompt "$strip_prompt" \
+  --aspect-ratio 1:8 --image-size 512 --modalities IMAGE \
+  --thinking-level HIGH --google-search
 
 # --- the element, with the same settings ---------------------------------------
 # Its requests must be the ones Google's client sends (compared below).
@@ -177,11 +186,17 @@ run_element () {
 element_ran=0
 if command -v gst-launch-1.0 >/dev/null 2>&1; then
   element_ran=1
-  run_element element-flash model=gemini-2.5-flash-image prompt="$flash_prompt" \
+  # gemini-3.1-flash-image by id: the nano-banana alias names a newer model.
+  # It is deprecated, so the element posts a WARNING; the image still comes.
+  run_element element-flash model=gemini-3.1-flash-image prompt="$flash_prompt" \
     aspect-ratio=16:9 response-modalities=image reference-images="$ref"
-  run_element element-pro model=gemini-3-pro-image-preview prompt="$pro_prompt" \
+  # The alias: the request must go to gemini-3-pro-image like the SDK's.
+  run_element element-pro model=nano-banana-pro prompt="$pro_prompt" \
     aspect-ratio=1:1 image-size=2K response-modalities=text-and-image \
     temperature=0.5 seed=7 system-instruction="$pro_system"
+  run_element element-strip model=gemini-3.1-flash-image prompt="$strip_prompt" \
+    image-size=512 aspect-ratio=1:8 response-modalities=image \
+    thinking-level=high google-search=true
 fi
 
 # --- what reached the emulator --------------------------------------------------
@@ -199,10 +214,10 @@ if node -e '
   fi
   # Check the SDK's wire format field by field.
   if ELEMENT_RAN=$element_ran FLASH_PROMPT="$flash_prompt" PRO_PROMPT="$pro_prompt" PRO_SYSTEM="$pro_system" \
-      node --input-type=module - "$requests" "$ref" <<'EOF'; then
+      STRIP_PROMPT="$strip_prompt" node --input-type=module - "$requests" "$ref" <<'EOF'; then
 import { readFileSync } from 'node:fs';
 import { isDeepStrictEqual } from 'node:util';
-const all = JSON.parse(readFileSync(process.argv[2], 'utf8'));
+const log = JSON.parse(readFileSync(process.argv[2], 'utf8'));
 const refB64 = readFileSync(process.argv[3]).toString('base64');
 let bad = 0;
 const check = (what, got, want) => {
@@ -210,28 +225,60 @@ const check = (what, got, want) => {
   console.log(`FAIL: request ${what} is ${JSON.stringify(got)?.slice(0, 200)}, expected ${JSON.stringify(want)?.slice(0, 200)}`);
   bad++;
 };
+// Only the generateContent calls, in order: the SDK's three, then the
+// element's three (anything else, such as a ListModels after a 404, is not
+// one of the cases).
+const all = Array.isArray(log)
+  ? log.filter((r) => typeof r?.path !== 'string' || r.path.endsWith(':generateContent')) : log;
+const cases = ['flash', 'pro', 'strip'];
 const elementRan = process.env.ELEMENT_RAN === '1';
-const expected = elementRan ? 4 : 2;
+const expected = elementRan ? 2 * cases.length : cases.length;
 if (!Array.isArray(all) || all.length < expected) {
-  console.log(`FAIL: expected ${expected} recorded requests, got ${JSON.stringify(all)?.slice(0, 300)}`);
+  console.log(`FAIL: expected ${expected} recorded requests, got ${JSON.stringify(log)?.slice(0, 300)}`);
   process.exit(1);
 }
-const [flashEntry, proEntry] = all.slice(0, 2);
+const [flashEntry, proEntry, stripEntry] = all.slice(0, cases.length);
 if (elementRan) {
   // Same settings, same bytes on the wire: the element's request bodies must
-  // equal the SDK's (key order aside), and go to the same paths.
-  const [elemFlash, elemPro] = all.slice(2, 4);
-  check('element flash body (vs @google/genai)', elemFlash.body, flashEntry.body);
-  check('element pro body (vs @google/genai)', elemPro.body, proEntry.body);
-  check('element flash path', elemFlash.path, flashEntry.path);
-  check('element pro path', elemPro.path, proEntry.path);
-  if (!bad) console.log('PASS: the element sends the same request bodies as @google/genai');
+  // equal the SDK's (key order aside), and go to the same paths. Field by
+  // field first, so that a difference is named, then the whole body.
+  const fields = {
+    path: (r) => r.path,
+    contents: (r) => r.body?.contents,
+    systemInstruction: (r) => r.body?.systemInstruction,
+    tools: (r) => r.body?.tools,
+    'tools[0].googleSearch': (r) => r.body?.tools?.[0]?.googleSearch,
+    'generationConfig.responseModalities': (r) => r.body?.generationConfig?.responseModalities,
+    'generationConfig.temperature': (r) => r.body?.generationConfig?.temperature,
+    'generationConfig.seed': (r) => r.body?.generationConfig?.seed,
+    'generationConfig.imageConfig': (r) => r.body?.generationConfig?.imageConfig,
+    'generationConfig.imageConfig.aspectRatio': (r) => r.body?.generationConfig?.imageConfig?.aspectRatio,
+    'generationConfig.imageConfig.imageSize': (r) => r.body?.generationConfig?.imageConfig?.imageSize,
+    'generationConfig.thinkingConfig': (r) => r.body?.generationConfig?.thinkingConfig,
+    'generationConfig.thinkingConfig.thinkingLevel': (r) => r.body?.generationConfig?.thinkingConfig?.thinkingLevel,
+    'generationConfig keys': (r) => Object.keys(r.body?.generationConfig ?? {}).sort(),
+    'body keys': (r) => Object.keys(r.body ?? {}).sort(),
+  };
+  const before = bad;
+  all.slice(cases.length, 2 * cases.length).forEach((elem, i) => {
+    const sdk = all[i];
+    for (const [field, get] of Object.entries(fields)) {
+      check(`element ${cases[i]} ${field} (vs @google/genai)`, get(elem), get(sdk));
+    }
+    check(`element ${cases[i]} body (vs @google/genai)`, elem.body, sdk.body);
+  });
+  if (bad === before) console.log('PASS: the element sends the same request paths and bodies as @google/genai');
 }
-const [flash, pro] = [flashEntry, proEntry].map((r) => r.body ?? {});
+const [flash, pro, strip] = [flashEntry, proEntry, stripEntry].map((r) => r.body ?? {});
 // The endpoint path and the key header, when the emulator records them.
 if ('path' in flashEntry) {
-  check('flash path', flashEntry.path, '/v1beta/models/gemini-2.5-flash-image:generateContent');
-  check('pro path', proEntry.path, '/v1beta/models/gemini-3-pro-image-preview:generateContent');
+  check('flash path', flashEntry.path, '/v1beta/models/gemini-3.1-flash-image:generateContent');
+  check('pro path', proEntry.path, '/v1beta/models/gemini-3-pro-image:generateContent');
+  check('strip path', stripEntry.path, '/v1beta/models/gemini-3.1-flash-image:generateContent');
+  // The element's pro case said model=nano-banana-pro: the alias is resolved
+  // before the request, never sent.
+  if (elementRan) check('element pro path (model=nano-banana-pro)', all[cases.length + 1].path,
+    '/v1beta/models/gemini-3-pro-image:generateContent');
 }
 if ('api_key_present' in flashEntry) check('api key header', flashEntry.api_key_present, true);
 check('flash parts[0].text', flash.contents?.[0]?.parts?.[0]?.text, process.env.FLASH_PROMPT);
@@ -246,6 +293,14 @@ check('pro imageConfig', pro.generationConfig?.imageConfig, { aspectRatio: '1:1'
 check('pro temperature', pro.generationConfig?.temperature, 0.5);
 check('pro seed', pro.generationConfig?.seed, 7);
 check('pro systemInstruction text', pro.systemInstruction?.parts?.[0]?.text, process.env.PRO_SYSTEM);
+check('flash tools', flash.tools, undefined);
+check('flash thinkingConfig', flash.generationConfig?.thinkingConfig, undefined);
+check('strip parts', strip.contents?.[0]?.parts, [{ text: process.env.STRIP_PROMPT }]);
+check('strip responseModalities', strip.generationConfig?.responseModalities, ['IMAGE']);
+check('strip imageConfig', strip.generationConfig?.imageConfig, { aspectRatio: '1:8', imageSize: '512' });
+// Only the level: the SDK passes thinkingConfig through (no includeThoughts).
+check('strip thinkingConfig', strip.generationConfig?.thinkingConfig, { thinkingLevel: 'HIGH' });
+check('strip tools', strip.tools, [{ googleSearch: {} }]);
 process.exit(bad ? 1 : 0);
 EOF
     pass "the SDK's requests have the expected fields"
