@@ -1,4 +1,5 @@
-/* gst-gemini emulator: model table, output sizes and the synthetic image.
+/* gst-gemini emulator: output sizes (from the model catalogue) and the
+ * synthetic image.
  * SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "emulator-image.h"
 
@@ -10,6 +11,7 @@
 #include <cmath>
 #include <cstdio>
 #include <memory>
+#include <string_view>
 
 #include "glib-raii.h"
 #include "image-encode.h"
@@ -17,38 +19,6 @@
 namespace gemini::emulator {
 
 namespace {
-
-constexpr std::array<ModelInfo, 5> kModels {{
-  {"gemini-2.5-flash-image", SizeTable::Flash, ImageFormat::Png, "image/png", false},
-  {"gemini-3-pro-image-preview", SizeTable::Pro, ImageFormat::Jpeg, "image/jpeg", true},
-  {"gemini-3-pro-image", SizeTable::Pro, ImageFormat::Jpeg, "image/jpeg", true},
-  {"gemini-3.1-flash-image-preview", SizeTable::Pro, ImageFormat::Jpeg, "image/jpeg", true},
-  {"gemini-3.1-flash-image", SizeTable::Pro, ImageFormat::Jpeg, "image/jpeg", true},
-}};
-
-constexpr std::array<const char *, 10> kAspectRatios {
-  "1:1", "2:3", "3:2", "3:4", "4:3", "4:5", "5:4", "9:16", "16:9", "21:9"};
-
-struct Size {
-  int width, height;
-};
-
-/* Indexed like kAspectRatios. Pro 2K and 4K are exactly 2x and 4x of 1K. */
-constexpr std::array<Size, 10> kFlashSizes {{
-  {1024, 1024}, {832, 1248}, {1248, 832}, {864, 1184}, {1184, 864},
-  {896, 1152}, {1152, 896}, {768, 1344}, {1344, 768}, {1536, 672}}};
-constexpr std::array<Size, 10> kPro1KSizes {{
-  {1024, 1024}, {848, 1264}, {1264, 848}, {896, 1200}, {1200, 896},
-  {928, 1152}, {1152, 928}, {768, 1376}, {1376, 768}, {1584, 672}}};
-
-int
-aspect_index (const std::string & ratio)
-{
-  for (std::size_t i = 0; i < kAspectRatios.size (); i++)
-    if (ratio == kAspectRatios[i])
-      return static_cast<int> (i);
-  return -1;
-}
 
 struct CairoSurfaceDestroy {
   void operator() (cairo_surface_t * s) const { cairo_surface_destroy (s); }
@@ -356,95 +326,69 @@ pixel_at (const DecodedImage & image, int x, int y)
   return Rgb {p[0], p[1], p[2]};
 }
 
-const ModelInfo *
-find_model (const std::string & name)
-{
-  for (const ModelInfo & m : kModels)
-    if (name == m.name)
-      return &m;
-  return nullptr;
-}
-
-std::span<const ModelInfo>
-known_models ()
-{
-  return kModels;
-}
-
-std::span<const char *const>
-aspect_ratios ()
-{
-  return kAspectRatios;
-}
-
 bool
-is_aspect_ratio (const std::string & ratio)
+serves (const ModelSpec & spec)
 {
-  return aspect_index (ratio) >= 0;
+  return spec.status != ModelStatus::Retired;
 }
 
-bool
-is_image_size (const std::string & size)
+ImageFormat
+output_format (const ModelSpec & spec)
 {
-  return size == "1K" || size == "2K" || size == "4K";
+  return std::string_view (spec.output_mime) == "image/png" ? ImageFormat::Png : ImageFormat::Jpeg;
 }
 
 std::string
-closest_aspect_ratio (int width, int height)
+closest_aspect_ratio (int width, int height, guint ratio_bits)
 {
   if (width <= 0 || height <= 0)
     return "1:1";
   const double target = std::log (double (width) / height);
-  std::size_t best = 0;
+  const char *best = "1:1";
   double best_distance = INFINITY;
-  for (std::size_t i = 0; i < kFlashSizes.size (); i++) {
+  for (std::size_t i = 0; i < kAspectRatios.size (); i++) {
+    if (!((ratio_bits >> i) & 1u))
+      continue;
     int a = 0, b = 0;
     sscanf (kAspectRatios[i], "%d:%d", &a, &b);
     const double d = std::fabs (std::log (double (a) / b) - target);
     if (d < best_distance - 1e-12) {
       best_distance = d;
-      best = i;
+      best = kAspectRatios[i];
     }
   }
-  return kAspectRatios[best];
+  return best;
 }
 
 bool
-output_size (const std::string & model, const std::string & aspect_ratio,
-    const std::string & image_size, int & width, int & height, std::string & error)
+output_size (const ModelSpec & spec, const std::string & aspect_ratio, const std::string & image_size,
+    int & width, int & height, std::string & error)
 {
-  const ModelInfo *info = find_model (model);
-  if (!info) {
-    error = "unknown model \"" + model + "\"";
+  if (!aspect_ratio.empty () && !spec.takes_ratio (aspect_ratio_index (aspect_ratio))) {
+    error = std::string (spec.id) + " does not take aspect ratio \"" + aspect_ratio + "\"";
     return false;
   }
-  const int idx = aspect_index (aspect_ratio.empty () ? "1:1" : aspect_ratio);
-  if (idx < 0) {
-    error = "unsupported aspect ratio \"" + aspect_ratio + "\"";
+  if (!image_size.empty () && !spec.takes_size (image_size_index (image_size))) {
+    error = std::string (spec.id) + " does not take image size \"" + image_size + "\"";
     return false;
   }
-  const std::string size = image_size.empty () ? "1K" : image_size;
-  if (!is_image_size (size)) {
-    error = "unsupported image size \"" + image_size + "\"";
+  const std::optional<PixelSize> p = output_pixels (spec, aspect_ratio, image_size);
+  if (!p) {
+    error = std::string (spec.id) + " has no output size for \"" + aspect_ratio + "\" \"" + image_size + "\"";
     return false;
   }
-  if (info->table == SizeTable::Flash) {
-    width = kFlashSizes[idx].width;
-    height = kFlashSizes[idx].height;
-    return true;
-  }
-  const int factor = size == "4K" ? 4 : size == "2K" ? 2 : 1;
-  width = kPro1KSizes[idx].width * factor;
-  height = kPro1KSizes[idx].height * factor;
+  width = p->width;
+  height = p->height;
   return true;
 }
 
 int
-image_token_count (const ModelInfo & model, const std::string & image_size)
+image_token_count (const ModelSpec & spec, const std::string & image_size)
 {
-  if (model.table == SizeTable::Flash)
+  if (!spec.thinks)
     return 1290;
-  return image_size == "4K" ? 2000 : 1120;
+  const std::string size = image_size.empty () ? spec.default_size : image_size;
+  return size == "4K" ? 2000 : 1120;
 }
 
 DecodedImage

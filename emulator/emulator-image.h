@@ -1,5 +1,5 @@
-/* gst-gemini emulator: the models it knows, their output sizes, and the
- * deterministic synthetic image it answers with.
+/* gst-gemini emulator: output formats and sizes (from the model
+ * catalogue), and the deterministic synthetic image it answers with.
  *
  * Image layout (tests rely on it; docs/emulator.md describes it too), for an
  * output of W x H pixels:
@@ -27,11 +27,11 @@
 #include <glib.h>
 
 #include <optional>
-#include <span>
 #include <string>
 #include <vector>
 
 #include "gemini-image.h"
+#include "gemini-models.h"
 
 namespace gemini::emulator {
 
@@ -57,40 +57,34 @@ Rgb mean_color (const DecodedImage & image);
 /* Pixel (x, y) of a decoded image, alpha ignored. */
 Rgb pixel_at (const DecodedImage & image, int x, int y);
 
-/* ---- models ---- */
+/* ---- models ----
+ * The models, their output formats and sizes are the project's model
+ * catalogue (gemini-models.h); the emulator keeps no table of its own. */
 
-enum class SizeTable { Flash, Pro };
+/* Whether the emulator generates for `spec`: Served and Deprecated rows.
+ * Retired ids answer 404, except to a "replay" step. */
+bool serves (const ModelSpec & spec);
 
-struct ModelInfo {
-  const char *name;
-  SizeTable table;
-  ImageFormat output_format;  /* Png or Jpeg */
-  const char *output_mime;
-  /* Gemini 3 family: thinks, so parts carry thoughtSignature and
-   * includeThoughts adds thought parts. */
-  bool thinking;
-};
+/* The output format of `spec`: Png for "image/png", else Jpeg. */
+ImageFormat output_format (const ModelSpec & spec);
 
-/* The generateContent image models the emulator serves, or nullptr. */
-const ModelInfo *find_model (const std::string & name);
-std::span<const ModelInfo> known_models ();
+/* The ten aspect ratios every model takes: kAspectRatios[0..9]. */
+inline constexpr guint kCommonRatioBits = (1u << 10) - 1;
 
-/* "1:1" "2:3" "3:2" "3:4" "4:3" "4:5" "5:4" "9:16" "16:9" "21:9". */
-std::span<const char *const> aspect_ratios ();
-bool is_aspect_ratio (const std::string & ratio);
-/* "1K" "2K" "4K" (upper case only, like the real API). */
-bool is_image_size (const std::string & size);
+/* Of the ratios in `ratio_bits` (bit i: gemini::kAspectRatios[i]), the one
+ * closest to width:height (log distance; first wins ties); "1:1" for an
+ * empty image. The two-argument form picks among the ten common ratios. */
+std::string closest_aspect_ratio (int width, int height, guint ratio_bits = kCommonRatioBits);
 
-/* The listed ratio closest to width:height (log distance; first wins ties). */
-std::string closest_aspect_ratio (int width, int height);
+/* Output pixel size for `spec` (gemini::output_pixels ()): empty
+ * aspect_ratio means 1:1, empty image_size the model's default. False,
+ * with `error`, for a ratio or size the model does not take. */
+bool output_size (const ModelSpec & spec, const std::string & aspect_ratio, const std::string & image_size,
+    int & width, int & height, std::string & error);
 
-/* Output pixel size from the tables of gemini-api.md §3.5. Empty
- * aspect_ratio means 1:1, empty image_size 1K; Flash ignores image_size. */
-bool output_size (const std::string & model, const std::string & aspect_ratio,
-    const std::string & image_size, int & width, int & height, std::string & error);
-
-/* Output tokens billed for one image: 1290 (Flash), 1120 (Pro 1K/2K), 2000 (Pro 4K). */
-int image_token_count (const ModelInfo & model, const std::string & image_size);
+/* Output tokens billed for one image: 1290 for a model that does not think
+ * (gemini-2.5-flash-image), else 2000 at 4K and 1120 below. */
+int image_token_count (const ModelSpec & spec, const std::string & image_size);
 
 /* ---- layout ---- */
 

@@ -24,6 +24,7 @@ struct CliOptions {
   gchar *tls_cert = nullptr;
   gchar *tls_key = nullptr;
   gint latency_ms = 0;
+  gint list_page_size = 0;
   gboolean quiet = FALSE;
   gboolean allow_remote = FALSE;
 
@@ -55,6 +56,8 @@ parse_args (int & argc, char **& argv, CliOptions & o, std::string & error)
         "Serve HTTPS with this PEM certificate (needs --tls-key)", "FILE"},
     {"tls-key", 0, 0, G_OPTION_ARG_FILENAME, &o.tls_key, "PEM private key of --tls-cert", "FILE"},
     {"latency-ms", 0, 0, G_OPTION_ARG_INT, &o.latency_ms, "Default delay of every answer (default 0)", "MS"},
+    {"list-page-size", 0, 0, G_OPTION_ARG_INT, &o.list_page_size,
+        "Cap ListModels pages at N models (default: the API's 1000), to force pagination", "N"},
     {"quiet", 'q', 0, G_OPTION_ARG_NONE, &o.quiet, "Do not log one line per request", nullptr},
     {},
   };
@@ -62,7 +65,10 @@ parse_args (int & argc, char **& argv, CliOptions & o, std::string & error)
       g_option_context_new ("- Gemini Developer API emulator for tests"), g_option_context_free);
   g_option_context_set_summary (ctx.get (),
       "Answers POST /v1beta/models/{model}:generateContent like the Gemini API, with\n"
-      "deterministic images and scripted failures. Never use a real API key with it.");
+      "deterministic images and scripted failures, and ListModels (GET /v1beta/models).\n"
+      "It serves the served and deprecated models of the project's model catalogue\n"
+      "(plugin/gemini-models.cpp); retired ids answer 404 except to a \"replay\" step.\n"
+      "Never use a real API key with it.");
   g_option_context_add_main_entries (ctx.get (), entries, nullptr);
   gemini::GErrorPtr err;
   if (!g_option_context_parse (ctx.get (), &argc, &argv, gemini::out_error (err))) {
@@ -75,6 +81,10 @@ parse_args (int & argc, char **& argv, CliOptions & o, std::string & error)
   }
   if (o.port < 0 || o.port > 65535 || o.latency_ms < 0) {
     error = "--port must be 0..65535 and --latency-ms not negative";
+    return false;
+  }
+  if (o.list_page_size < 0 || o.list_page_size > 1000) {
+    error = "--list-page-size must be 1..1000 (0: no cap)";
     return false;
   }
   if (!o.tls_cert != !o.tls_key) {
@@ -137,6 +147,7 @@ main (int argc, char **argv)
   if (cli.tls_key)
     opts.tls_key_file = cli.tls_key;
   opts.latency_ms = static_cast<guint> (cli.latency_ms);
+  opts.list_page_size = static_cast<guint> (cli.list_page_size);
   opts.quiet = cli.quiet;
 
   gemini::emulator::Server server (opts);

@@ -3,6 +3,8 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "emulator-request.h"
 
+#include <array>
+
 #include "emulator-common.h"
 #include "glib-raii.h"
 
@@ -185,7 +187,10 @@ public:
     return false;
   }
 
-  RequestParser (const ModelInfo & model, GenerateRequest & req) : model_ (model), req_ (req) {}
+  /* `spec` nullptr: a model the catalogue does not know (answered 404
+   * later); only what every model checks is checked. */
+  RequestParser (const ModelSpec * spec, const std::string & id, GenerateRequest & req)
+      : spec_ (spec), id_ (id), req_ (req) {}
 
   std::optional<ApiError> parse (JsonNode * root)
   {
@@ -193,6 +198,7 @@ public:
     if (!body)
       return invalid_argument ("Invalid JSON payload received. Unknown name \"\": Root element "
           "must be a message.");
+    parse_tools (as_array (member (body, "tools")));
     auto err = parse_generation_config (as_object (member (body, "generationConfig", "generation_config")));
     auto contents_err = parse_contents (member (body, "contents"));
     if (contents_err)
@@ -263,7 +269,7 @@ private:
     JsonNode *inline_node = member (part, "inlineData", "inline_data");
     if (!inline_node)
       return std::nullopt;
-    if (model_.thinking && role == "model" && !thought && !signed_part)
+    if (spec_ && spec_->thinks && role == "model" && !thought && !signed_part)
       return invalid_argument ("Image part is missing a thought_signature in content position " +
           std::to_string (ci + 1) + ", part position " + std::to_string (pi + 1) + ".");
     return parse_inline_data (as_object (inline_node), thought);
@@ -295,7 +301,7 @@ private:
     keep (parse_image_config (member (config, "imageConfig", "image_config")));
     JsonNode *count = member (config, "candidateCount", "candidate_count");
     if (holds_int (count) && json_node_get_int (count) > 1)
-      keep (invalid_argument (std::string ("Multiple candidates is not enabled for models/") + model_.name));
+      keep (invalid_argument ("Multiple candidates is not enabled for models/" + id_));
     keep (parse_thinking (as_object (member (config, "thinkingConfig", "thinking_config"))));
     return first;
   }
@@ -324,6 +330,18 @@ private:
     return std::nullopt;
   }
 
+  /* "A, B, C" of the values whose bit is set. */
+  template <std::size_t N>
+  static std::string list_of (const std::array<const char *, N> & values, guint bits)
+  {
+    std::string list;
+    for (std::size_t i = 0; i < N; i++)
+      if ((bits >> i) & 1u)
+        list += (list.empty () ? "" : ", ") + std::string (values[i]);
+    return list;
+  }
+
+  /* Known values, and those the model takes (what the message lists). */
   std::optional<ApiError> parse_image_config (JsonNode * node)
   {
     JsonObject *ic = as_object (node);
@@ -336,16 +354,18 @@ private:
       req_.aspect_ratio = json_node_get_string (ar);
     if (size && holds_string (size))
       req_.image_size = json_node_get_string (size);
-    if (ar && (!holds_string (ar) || !is_aspect_ratio (req_.aspect_ratio))) {
-      std::string list;
-      for (const char *r : aspect_ratios ())
-        list += (list.empty () ? "" : ", ") + std::string (r);
+    const guint all_ratios = (1u << kAspectRatios.size ()) - 1, all_sizes = (1u << kImageSizes.size ()) - 1;
+    const guint ratios = spec_ ? spec_->ratios : all_ratios, sizes = spec_ ? spec_->sizes : all_sizes;
+    const int ratio_index = aspect_ratio_index (req_.aspect_ratio);
+    if (ar && (!holds_string (ar) || ratio_index < 0 || !((ratios >> ratio_index) & 1u)))
       return invalid_argument ("* GenerateContentRequest.generation_config.image_config.aspect_ratio: "
-          "Unsupported aspect ratio \"" + req_.aspect_ratio + "\". Supported values are " + list + ".\n");
-    }
-    if (size && (!holds_string (size) || !is_image_size (req_.image_size)))
+          "Unsupported aspect ratio \"" + req_.aspect_ratio + "\". Supported values are " +
+          list_of (kAspectRatios, ratios) + ".\n");
+    const int size_index = image_size_index (req_.image_size);
+    if (size && (!holds_string (size) || size_index < 0 || !((sizes >> size_index) & 1u)))
       return invalid_argument ("* GenerateContentRequest.generation_config.image_config.image_size: "
-          "Unsupported image size \"" + req_.image_size + "\". Supported values are 1K, 2K, 4K.\n");
+          "Unsupported image size \"" + req_.image_size + "\". Supported values are " +
+          list_of (kImageSizes, sizes) + ".\n");
     return std::nullopt;
   }
 
@@ -355,12 +375,40 @@ private:
       return std::nullopt;
     JsonNode *include = member (tc, "includeThoughts", "include_thoughts");
     req_.include_thoughts = holds_bool (include) && json_node_get_boolean (include);
-    if (member (tc, "thinkingBudget", "thinking_budget") && member (tc, "thinkingLevel", "thinking_level"))
+    JsonNode *level = member (tc, "thinkingLevel", "thinking_level");
+    if (member (tc, "thinkingBudget", "thinking_budget") && level)
       return invalid_argument ("You can only set only one of thinking budget and thinking level.");
+    if (!level)
+      return std::nullopt;
+    /* An enum: proto-JSON takes the value name; the REST examples write
+     * it in lower case ("low"), the SDKs in upper case. */
+    GCharPtr up (g_ascii_strup (holds_string (level) ? json_node_get_string (level) : "?", -1));
+    req_.thinking_level = up.get ();
+    const int index = thinking_level_index (req_.thinking_level);
+    if (index < 0 || req_.thinking_level == "THINKING_LEVEL_UNSPECIFIED")
+      return invalid_argument ("Invalid value at 'generation_config.thinking_config.thinking_level' "
+          "(type.googleapis.com/google.ai.generativelanguage.v1beta.ThinkingConfig.ThinkingLevel), \"" +
+          req_.thinking_level + "\"");
+    if (spec_ && !spec_->thinking_levels)
+      return invalid_argument ("Thinking level is not supported for this model.");
+    if (spec_ && !spec_->takes_thinking_level (index))
+      return invalid_argument ("Thinking level " + req_.thinking_level + " is not supported for this model. "
+          "Supported values are " + list_of (kThinkingLevels, spec_->thinking_levels) + ".");
     return std::nullopt;
   }
 
-  const ModelInfo & model_;
+  /* tools: [{"googleSearch": {}}] grounds the image in Google Search; other
+   * tools are accepted and ignored. */
+  void parse_tools (JsonArray * tools)
+  {
+    for (guint i = 0; tools && i < json_array_get_length (tools); i++)
+      if (JsonObject *tool = as_object (json_array_get_element (tools, i)))
+        if (member (tool, "googleSearch", "google_search"))
+          req_.google_search = true;
+  }
+
+  const ModelSpec *spec_;
+  const std::string & id_;
   GenerateRequest & req_;
 };
 
@@ -379,7 +427,7 @@ read_exchange (SoupServerMessage * msg, guint64 index, const std::string & path,
   ex.method = soup_server_message_get_method (msg);
   ex.path = path;
   ex.model_name = model;
-  ex.model = find_model (model);
+  ex.model = find_model_spec (model);
   const char *h = soup_message_headers_get_one (soup_server_message_get_request_headers (msg), "x-goog-api-key");
   const char *q = query ? static_cast<const char *> (g_hash_table_lookup (query, "key")) : nullptr;
   ex.header_key = h && *h;
@@ -392,7 +440,7 @@ read_exchange (SoupServerMessage * msg, guint64 index, const std::string & path,
   ex.body = parse_json (ex.body_text.data (), ex.body_text.size (), ex.body_error);
   /* An unknown model is answered 404 later; parse anyway for the log. */
   if (ex.body)
-    ex.invalid = RequestParser (ex.model ? *ex.model : known_models ().front (), ex.req).parse (ex.body.get ());
+    ex.invalid = RequestParser (ex.model, ex.model_name, ex.req).parse (ex.body.get ());
   return ex;
 }
 

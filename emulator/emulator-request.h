@@ -62,6 +62,8 @@ struct GenerateRequest {
   std::string image_size;    /* as sent */
   bool include_thoughts = false;
   bool has_image_config = false;
+  std::string thinking_level;  /* thinkingConfig.thinkingLevel, upper-cased */
+  bool google_search = false;  /* tools holds {"googleSearch": {}} */
 };
 
 /* Everything a step needs to build its answer. */
@@ -70,7 +72,7 @@ struct Exchange {
   std::string method;
   std::string path;           /* without the query: it may hold a key */
   std::string model_name;     /* as in the path */
-  const ModelInfo *model = nullptr;
+  const ModelSpec *model = nullptr;   /* its catalogue row (Retired too), or nullptr */
   std::string host;           /* the request URI's host: Host header, or an absolute-form target's */
   gint64 received_us = 0;     /* g_get_monotonic_time () when the request had been read */
   std::string key;            /* never logged */

@@ -339,15 +339,23 @@ parse_script (JsonNode * root, const CassetteLoader & load, Script & out, std::s
         return false;
       }
     }
+    if (JsonNode *cap = json_object_get_member (obj, "list_page_size")) {
+      if (!holds_int (cap) || json_node_get_int (cap) < 1 || json_node_get_int (cap) > 1000) {
+        error = "\"list_page_size\" must be a number from 1 to 1000";
+        return false;
+      }
+      script.list_page_size = guint (json_node_get_int (cap));
+    }
     GList *keys = json_object_get_members (obj);
     for (GList *l = keys; l; l = l->next)
-      if (!word_in ("steps then comment", static_cast<const char *> (l->data)))
+      if (!word_in ("steps then comment list_page_size", static_cast<const char *> (l->data)))
         error = std::string ("unknown script member \"") + static_cast<const char *> (l->data) + "\"";
     g_list_free (keys);
     if (!error.empty ())
       return false;
   } else if (!steps) {
-    error = "a script is {\"steps\": [...], \"then\": \"default\"|\"repeat\"|\"cycle\"} or an array of steps";
+    error = "a script is {\"steps\": [...], \"then\": \"default\"|\"repeat\"|\"cycle\", \"list_page_size\": N} "
+        "or an array of steps";
     return false;
   }
   for (guint i = 0; steps && i < json_array_get_length (steps); i++) {

@@ -53,6 +53,9 @@ const char *then_name (Then t);
 struct Script {
   std::vector<Step> steps;
   Then then = Then::Default;
+  /* "list_page_size": caps ListModels pages while the script is loaded
+   * (overrides --list-page-size). */
+  std::optional<guint> list_page_size;
 };
 
 using CassetteLoader =

@@ -1,6 +1,8 @@
 /* gst-gemini emulator: the HTTP server (SoupServer wiring, routing), the
- * generateContent answers, the request log and the /emulator/ control
- * endpoints. The script format is in emulator-script, the request reading
+ * generateContent, ListModels and models.get answers, the request log and
+ * the /emulator/ control endpoints. Models, formats and sizes come from the
+ * model catalogue (gemini-models.h); the list's entries from
+ * emulator-models. The script format is in emulator-script, the request reading
  * in emulator-request, the stolen connections in raw-connection.
  * SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "emulator-server.h"
@@ -12,6 +14,7 @@
 #include <algorithm>
 #include <deque>
 #include <map>
+#include <optional>
 #include <string_view>
 #include <unordered_map>
 #include <utility>
@@ -21,6 +24,7 @@
 #include "emulator-answer.h"
 #include "emulator-common.h"
 #include "emulator-image.h"
+#include "emulator-models.h"
 #include "emulator-request.h"
 #include "emulator-script.h"
 #include "gemini-image.h"
@@ -32,6 +36,7 @@ namespace gemini::emulator {
 
 namespace {
 
+constexpr char kModelsPath[] = "/v1beta/models";
 constexpr char kApiPrefix[] = "/v1beta/models/";
 constexpr char kGenerateSuffix[] = ":generateContent";
 constexpr guint kLogCapacity = 64;
@@ -141,7 +146,7 @@ struct Picture {
 };
 
 struct ResponseBuilder {
-  const ModelInfo & model;
+  const ModelSpec & model;
   const GenerateRequest & req;
   std::string seed;  /* what makes responses deterministic */
   int image_tokens = 0;
@@ -184,7 +189,7 @@ struct ResponseBuilder {
     const int prompt_text = count_text_tokens (req.prompt);
     const int prompt_images = kTokensPerReference * int (req.images.size ());
     const int candidates = image_tokens + text_tokens;
-    const int thoughts = model.thinking && with_candidates ? kThoughtsTokens : 0;
+    const int thoughts = model.thinks && with_candidates ? kThoughtsTokens : 0;
     JsonObject *u = json_object_new ();
     json_object_set_int_member (u, "promptTokenCount", prompt_text + prompt_images);
     if (with_candidates)
@@ -234,7 +239,7 @@ struct ResponseBuilder {
     JsonObject *root = json_object_new ();
     json_object_set_array_member (root, "candidates", cands);
     json_object_set_object_member (root, "usageMetadata", usage (true));
-    json_object_set_string_member (root, "modelVersion", model.name);
+    json_object_set_string_member (root, "modelVersion", model.id);
     json_object_set_string_member (root, "responseId", make_response_id (seed).c_str ());
     return node_take_object (root);
   }
@@ -263,6 +268,10 @@ describe_request (const Exchange & ex)
       : std::string ("none"));
   if (ex.req.include_thoughts)
     s += " includeThoughts";
+  if (!ex.req.thinking_level.empty ())
+    s += " thinkingLevel=" + ex.req.thinking_level;
+  if (ex.req.google_search)
+    s += " googleSearch";
   return s;
 }
 
@@ -303,7 +312,11 @@ struct Server::Impl final : RawOwner {
   void route (SoupServerMessage * msg, const std::string & path, GHashTable * query);
   void handle_generate (SoupServerMessage * msg, const std::string & path, const std::string & model,
       GHashTable * query);
+  void handle_models (SoupServerMessage * msg, const std::string & path, const std::string & model,
+      GHashTable * query);
+  Answer list_models (GHashTable * query, std::string & detail) const;
   void handle_control (SoupServerMessage * msg, const std::string & path);
+  std::optional<gsize> peek_step () const;
   const Step *consume_step (gsize & number);
   Answer decide (const Exchange & ex, gsize & step_number);
   Answer answer_for (const Step & step, const Exchange & ex);
@@ -454,6 +467,16 @@ Server::Impl::route (SoupServerMessage * msg, const std::string & path, GHashTab
     return;
   }
   const std::string prefix = kApiPrefix, suffix = kGenerateSuffix;
+  if (path == kModelsPath) {
+    handle_models (msg, path, "", query);
+    return;
+  }
+  /* models.get: /v1beta/models/{id}, no method suffix. */
+  if (path.starts_with (prefix) && path.size () > prefix.size () &&
+      path.find_first_of ("/:", prefix.size ()) == std::string::npos) {
+    handle_models (msg, path, path.substr (prefix.size ()), query);
+    return;
+  }
   if (path.starts_with (prefix) && path.ends_with (suffix) && path.size () > prefix.size () + suffix.size ()) {
     const std::string model = path.substr (prefix.size (), path.size () - prefix.size () - suffix.size ());
     if (model.find ('/') == std::string::npos) {
@@ -465,24 +488,31 @@ Server::Impl::route (SoupServerMessage * msg, const std::string & path, GHashTab
   log_line (std::string (soup_server_message_get_method (msg)) + " " + path + " -> 404 (unknown path)");
 }
 
+/* The index of the step the next generateContent request would take. */
+std::optional<gsize>
+Server::Impl::peek_step () const
+{
+  if (next_step < script.steps.size ())
+    return next_step;
+  if (script.steps.empty ())
+    return std::nullopt;
+  if (script.then == Then::Cycle)
+    return 0;
+  if (script.then == Then::Repeat)
+    return script.steps.size () - 1;
+  return std::nullopt;
+}
+
 const Step *
 Server::Impl::consume_step (gsize & number)
 {
   number = 0;
-  if (next_step < script.steps.size ()) {
-    number = ++next_step;
-    return &script.steps[next_step - 1];
-  }
-  if (script.then == Then::Cycle && !script.steps.empty ()) {
-    next_step = 1;
-    number = 1;
-    return &script.steps.front ();
-  }
-  if (script.then == Then::Repeat && !script.steps.empty ()) {
-    number = script.steps.size ();
-    return &script.steps.back ();
-  }
-  return nullptr;
+  const std::optional<gsize> i = peek_step ();
+  if (!i)
+    return nullptr;
+  next_step = *i + 1;
+  number = *i + 1;
+  return &script.steps[*i];
 }
 
 /* Method, key and model come first (like Google's front end); only then
@@ -499,7 +529,13 @@ Server::Impl::decide (const Exchange & ex, gsize & step_number)
     return a;
   }
   std::optional<ApiError> refused = check_auth (ex, opts.api_key);
-  if (!refused && !ex.model)
+  /* A retired id is gone, as for Google; but a recording of it still
+   * replays, so old cassettes keep working. */
+  const auto replays_next = [this] {
+    const std::optional<gsize> i = peek_step ();
+    return i && script.steps[*i].action == ScriptAction::Replay;
+  };
+  if (!refused && (!ex.model || (!serves (*ex.model) && !replays_next ())))
     refused = ApiError {404, "NOT_FOUND", "models/" + ex.model_name + " is not found for API version v1beta, or "
         "is not supported for generateContent. Call ListModels to see the list of available models and their "
         "supported methods.", {}};
@@ -539,11 +575,106 @@ Server::Impl::handle_generate (SoupServerMessage * msg, const std::string & path
   deliver (msg, std::move (answer), ex.index);
 }
 
+/* ListModels (GET /v1beta/models) and models.get (GET /v1beta/models/{id}):
+ * method, then key, then the answer. Logged like generateContent; they
+ * never take a script step. */
+void
+Server::Impl::handle_models (SoupServerMessage * msg, const std::string & path, const std::string & model,
+    GHashTable * query)
+{
+  Exchange ex = read_exchange (msg, ++request_counter, path, model, query);
+  const bool list = model.empty ();
+  const char *page_size = query ? static_cast<const char *> (g_hash_table_lookup (query, "pageSize")) : nullptr;
+  const char *token = query ? static_cast<const char *> (g_hash_table_lookup (query, "pageToken")) : nullptr;
+  Answer answer;
+  std::string detail;
+  if (ex.method != "GET") {
+    answer = error_answer (ApiError {405, "INVALID_ARGUMENT", "Method " + ex.method + " is not allowed for " +
+        (list ? "ListModels" : "GetModel") + "; use GET.", {}});
+    answer.headers.emplace_back ("Allow", "GET");
+  } else if (std::optional<ApiError> refused = check_auth (ex, opts.api_key)) {
+    answer = error_answer (*refused);
+  } else if (list) {
+    answer = list_models (query, detail);
+  } else if (const ListedModel *m = find_listed_model (model)) {
+    answer = json_answer (200, node_take_object (model_entry (*m)), "get-model");
+  } else {
+    answer = error_answer (ApiError {404, "NOT_FOUND", "models/" + model + " is not found for API version v1beta.",
+        {}});
+  }
+  if (!detail.empty ())
+    answer.detail = detail;
+
+  JsonObject *entry = log_entry (msg, ex);
+  json_object_set_string_member (entry, "page_size", page_size ? page_size : "");
+  json_object_set_string_member (entry, "page_token", token ? token : "");
+  json_object_set_string_member (entry, "answer", answer.kind.c_str ());
+  json_object_set_int_member (entry, "status", answer.status);
+  log.emplace_back (node_take_object (entry));
+  while (log.size () > kLogCapacity)
+    log.pop_front ();
+
+  std::string line = "#" + std::to_string (ex.index) + " " + ex.method + " " + path;
+  if (page_size)
+    line += " pageSize=" + log_excerpt (page_size, 20);
+  if (token)
+    line += " pageToken=" + log_excerpt (token, 80);
+  line += std::string (" key=") + (ex.header_key ? "header" : ex.query_key ? "query" : "none") + " -> " +
+      std::to_string (answer.status) + " " + answer.kind +
+      (answer.detail.empty () ? "" : " " + log_excerpt (answer.detail, 120));
+  log_line (line);
+  respond (msg, answer);
+}
+
+/* One page of listed_models (): pageSize (default 50, at most 1000, and at
+ * most the --list-page-size or script cap) from the pageToken on. */
+Answer
+Server::Impl::list_models (GHashTable * query, std::string & detail) const
+{
+  const char *size_text = query ? static_cast<const char *> (g_hash_table_lookup (query, "pageSize")) : nullptr;
+  const char *token = query ? static_cast<const char *> (g_hash_table_lookup (query, "pageToken")) : nullptr;
+  gint64 size = 0;
+  if (size_text) {
+    gchar *end = nullptr;
+    size = g_ascii_strtoll (size_text, &end, 10);
+    if (!*size_text || *end || size < G_MININT32 || size > G_MAXINT32)
+      return error_answer (invalid_argument (std::string ("Invalid value at 'page_size' (TYPE_INT32), \"") +
+          size_text + "\""));
+  }
+  guint page = size <= 0 ? kDefaultListPageSize : guint (std::min<gint64> (size, kMaxListPageSize));
+  const guint cap = script.list_page_size.value_or (opts.list_page_size);
+  if (cap)
+    page = std::min (page, cap);
+  gsize start = 0;
+  if (token && *token) {
+    const std::optional<gsize> at = page_token_index (token);
+    if (!at)
+      return error_answer (invalid_argument ("Invalid page token."));
+    start = *at;
+  }
+  const std::vector<ListedModel> & all = listed_models ();
+  const gsize end = std::min (all.size (), start + page);
+  JsonArray *models = json_array_new ();
+  for (gsize i = start; i < end; i++)
+    json_array_add_object_element (models, model_entry (all[i]));
+  JsonObject *root = json_object_new ();
+  json_object_set_array_member (root, "models", models);
+  if (end < all.size ())
+    json_object_set_string_member (root, "nextPageToken", page_token (end).c_str ());
+  detail = std::to_string (end - start) + " models from #" + std::to_string (start) +
+      (end < all.size () ? ", more" : ", last page");
+  return json_answer (200, node_take_object (root), "list-models");
+}
+
 /* Appends to the /emulator/requests log, which keeps the last kLogCapacity. */
 void
 Server::Impl::record (SoupServerMessage * msg, const Exchange & ex, const Answer & answer)
 {
   JsonObject *entry = log_entry (msg, ex);
+  json_object_set_string_member (entry, "aspect_ratio", ex.req.aspect_ratio.c_str ());
+  json_object_set_string_member (entry, "image_size", ex.req.image_size.c_str ());
+  json_object_set_string_member (entry, "thinking_level", ex.req.thinking_level.c_str ());
+  json_object_set_boolean_member (entry, "google_search", ex.req.google_search);
   json_object_set_string_member (entry, "answer", answer.kind.c_str ());
   json_object_set_int_member (entry, "status", sends_status (answer) ? answer.status : 0);
   log.emplace_back (node_take_object (entry));
@@ -595,7 +726,7 @@ Server::Impl::log_line (const std::string & line) const
 namespace {
 
 JsonNodePtr
-quota_failure_detail (const Step & step, const ModelInfo & model)
+quota_failure_detail (const Step & step, const ModelSpec & model)
 {
   return detail_node ("type.googleapis.com/google.rpc.QuotaFailure", [&] (JsonObject * o) {
     JsonObject *v = json_object_new ();
@@ -604,7 +735,7 @@ quota_failure_detail (const Step & step, const ModelInfo & model)
     json_object_set_string_member (v, "quotaId", step.quota_id.c_str ());
     JsonObject *dims = json_object_new ();
     json_object_set_string_member (dims, "location", "global");
-    json_object_set_string_member (dims, "model", model.name);
+    json_object_set_string_member (dims, "model", model.id);
     json_object_set_object_member (v, "quotaDimensions", dims);
     if (step.limit_zero)
       json_object_set_string_member (v, "quotaValue", "0");
@@ -616,13 +747,13 @@ quota_failure_detail (const Step & step, const ModelInfo & model)
 
 /* The Google error an "error" / "error-in-200" step describes. */
 ApiError
-scripted_error (const Step & step, const ModelInfo & model)
+scripted_error (const Step & step, const ModelSpec & model)
 {
   const auto [grpc, default_message] = grpc_defaults (step.status);
   ApiError e {step.status, grpc, step.message.value_or (default_message), {}};
   if (step.limit_zero)
     e.message += std::string ("\n* Quota exceeded for metric: generativelanguage.googleapis.com/"
-        "generate_content_free_tier_requests, limit: 0, model: ") + model.name;
+        "generate_content_free_tier_requests, limit: 0, model: ") + model.id;
   if (!step.retry_delay.empty ())
     e.message += "\nPlease retry in " + step.retry_delay + ".";
   if (!step.quota_id.empty ())
@@ -635,7 +766,7 @@ scripted_error (const Step & step, const ModelInfo & model)
 }
 
 Answer
-error_step_answer (const Step & step, const ModelInfo & model)
+error_step_answer (const Step & step, const ModelSpec & model)
 {
   const ApiError e = scripted_error (step, model);
   Answer a;
@@ -726,7 +857,7 @@ content_step_answer (const Step & step, ResponseBuilder & rb)
     JsonObject *root = json_object_new ();
     json_object_set_object_member (root, "promptFeedback", feedback);
     json_object_set_object_member (root, "usageMetadata", rb.usage (false));
-    json_object_set_string_member (root, "modelVersion", rb.model.name);
+    json_object_set_string_member (root, "modelVersion", rb.model.id);
     json_object_set_string_member (root, "responseId", make_response_id (rb.seed).c_str ());
     return json_answer (200, node_take_object (root), "prompt-blocked:" + step.reason);
   }
@@ -736,7 +867,7 @@ content_step_answer (const Step & step, ResponseBuilder & rb)
   JsonArray *parts = nullptr;  /* none: "content": {} */
   if (text) {
     parts = json_array_new ();
-    json_array_add_object_element (parts, rb.text_part (*text, rb.model.thinking));
+    json_array_add_object_element (parts, rb.text_part (*text, rb.model.thinks));
   }
   if (step.action == ScriptAction::TextOnly)
     return json_answer (200, rb.candidate_response (parts, "STOP", std::nullopt), "text-only");
@@ -761,7 +892,7 @@ Server::Impl::generate (const Step & step, const Exchange & ex)
     case ScriptAction::TextOnly:
     case ScriptAction::Finish:
     case ScriptAction::PromptBlocked: {
-      ResponseBuilder rb {*ex.model, ex.req, std::string (ex.model->name) + "\x1f" + ex.body_text};
+      ResponseBuilder rb {*ex.model, ex.req, std::string (ex.model->id) + "\x1f" + ex.body_text};
       return content_step_answer (step, rb);
     }
     case ScriptAction::BadBase64:
@@ -821,18 +952,18 @@ prepare_references (const GenerateRequest & req, std::vector<DecodedImage> & dec
 }
 
 bool
-encode_picture (const DecodedImage & img, const ModelInfo & model, Picture & out, std::string & error)
+encode_picture (const DecodedImage & img, const ModelSpec & model, Picture & out, std::string & error)
 {
   std::string bytes;
-  const bool ok = model.output_format == ImageFormat::Png ? encode_png (img, bytes, error)
-                                                          : encode_jpeg (img, kJpegQuality, bytes, error);
+  const bool png = output_format (model) == ImageFormat::Png;
+  const bool ok = png ? encode_png (img, bytes, error) : encode_jpeg (img, kJpegQuality, bytes, error);
   if (!ok)
     return false;
   out.mime = model.output_mime;
   out.base64 = base64 (bytes);
   out.width = img.width;
   out.height = img.height;
-  out.format = model.output_format == ImageFormat::Png ? "PNG" : "JPEG";
+  out.format = png ? "PNG" : "JPEG";
   return true;
 }
 
@@ -841,7 +972,7 @@ encode_picture (const DecodedImage & img, const ModelInfo & model, Picture & out
 Answer
 Server::Impl::image_answer (const Exchange & ex, std::string & error)
 {
-  const ModelInfo & model = *ex.model;
+  const ModelSpec & model = *ex.model;
   const GenerateRequest & req = ex.req;
   std::vector<DecodedImage> decoded;
   std::vector<Reference> refs;
@@ -849,24 +980,24 @@ Server::Impl::image_answer (const Exchange & ex, std::string & error)
     return {};
   std::string ratio = req.aspect_ratio;
   if (ratio.empty () && !decoded.empty ())
-    ratio = closest_aspect_ratio (decoded.front ().width, decoded.front ().height);
+    ratio = closest_aspect_ratio (decoded.front ().width, decoded.front ().height, model.ratios);
   int w = 0, h = 0;
-  if (!output_size (model.name, ratio, req.image_size, w, h, error))
+  if (!output_size (model, ratio, req.image_size, w, h, error))
     return {};
 
   /* Pictures first: nothing to clean up if encoding fails. */
-  const bool thoughts = model.thinking && req.include_thoughts;
+  const bool thoughts = model.thinks && req.include_thoughts;
   Picture final_pic, draft;
   if (req.want_image) {
-    RenderParams rp {req.prompt, model.name, w, h, refs, std::nullopt, ""};
+    RenderParams rp {req.prompt, model.id, w, h, refs, std::nullopt, ""};
     if (!encode_picture (render_image (rp), model, final_pic, error))
       return {};
-    RenderParams dp {req.prompt, model.name, w / 2, h / 2, refs, inverse_color (prompt_color (req.prompt)), "draft"};
+    RenderParams dp {req.prompt, model.id, w / 2, h / 2, refs, inverse_color (prompt_color (req.prompt)), "draft"};
     if (thoughts && !encode_picture (render_image (dp), model, draft, error))
       return {};
   }
 
-  ResponseBuilder rb {model, req, std::string (model.name) + "\x1f" + ex.body_text};
+  ResponseBuilder rb {model, req, std::string (model.id) + "\x1f" + ex.body_text};
   JsonArray *parts = json_array_new ();
   if (thoughts) {
     json_array_add_object_element (parts, rb.text_part ("**Composing the image**\n\nI'm planning a " +
@@ -876,9 +1007,9 @@ Server::Impl::image_answer (const Exchange & ex, std::string & error)
   }
   if (req.want_text)
     json_array_add_object_element (parts, rb.text_part (req.want_image ? "Here is an emulated image of: " +
-        req.prompt : "Here is an emulated answer to: " + req.prompt, model.thinking));
+        req.prompt : "Here is an emulated answer to: " + req.prompt, model.thinks));
   if (req.want_image) {
-    json_array_add_object_element (parts, rb.image_part (final_pic.mime, final_pic.base64, model.thinking));
+    json_array_add_object_element (parts, rb.image_part (final_pic.mime, final_pic.base64, model.thinks));
     rb.image_tokens = image_token_count (model, req.image_size);
   }
   Answer a = json_answer (200, rb.candidate_response (parts, "STOP", std::nullopt),
@@ -927,7 +1058,7 @@ png_bomb (guint32 width, guint32 height)
 Answer
 Server::Impl::broken_image_answer (const Step & step, const Exchange & ex)
 {
-  ResponseBuilder rb {*ex.model, ex.req, std::string (ex.model->name) + "\x1f" + ex.body_text};
+  ResponseBuilder rb {*ex.model, ex.req, std::string (ex.model->id) + "\x1f" + ex.body_text};
   std::string data, detail;
   if (step.action == ScriptAction::BadBase64) {
     data = "iVBORw0KGgo!!not*base64@@" + std::string (64, '#');
@@ -942,8 +1073,8 @@ Server::Impl::broken_image_answer (const Step & step, const Exchange & ex)
   JsonArray *parts = json_array_new ();
   if (ex.req.want_text)
     json_array_add_object_element (parts, rb.text_part ("Here is an emulated image of: " + ex.req.prompt,
-        ex.model->thinking));
-  json_array_add_object_element (parts, rb.image_part ("image/png", data, ex.model->thinking));
+        ex.model->thinks));
+  json_array_add_object_element (parts, rb.image_part ("image/png", data, ex.model->thinks));
   rb.image_tokens = image_token_count (*ex.model, ex.req.image_size);
   Answer a = json_answer (200, rb.candidate_response (parts, "STOP", std::nullopt), step.name);
   a.detail = detail;
@@ -1056,6 +1187,8 @@ Server::Impl::handle_control (SoupServerMessage * msg, const std::string & path)
     JsonObject *o = json_object_new ();
     json_object_set_int_member (o, "steps", gint64 (script.steps.size ()));
     json_object_set_string_member (o, "then", then_name (script.then));
+    if (script.list_page_size)
+      json_object_set_int_member (o, "list_page_size", *script.list_page_size);
     reply (200, node_take_object (o));
   } else if (path == "/emulator/requests") {
     if (!expect ("GET"))

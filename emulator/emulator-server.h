@@ -1,5 +1,6 @@
 /* gst-gemini emulator: an HTTP server (libsoup SoupServer) answering
- * POST /v1beta/models/{model}:generateContent like the Gemini Developer API,
+ * POST /v1beta/models/{model}:generateContent (and ListModels, GET
+ * /v1beta/models[/{model}]) like the Gemini Developer API,
  * with scripted failures and control endpoints under /emulator/.
  * Single-threaded: everything runs on the thread-default GMainContext.
  * See docs/emulator.md.
@@ -21,6 +22,7 @@ struct ServerOptions {
   std::optional<std::string> api_key; /* when set, other keys get 400 API_KEY_INVALID */
   std::string recorded_dir;           /* base for relative "replay" files */
   guint latency_ms = 0;               /* default delay of every generateContent answer */
+  guint list_page_size = 0;           /* ListModels page size cap; 0: the API's (1000) */
   bool quiet = false;                 /* no per-request log lines */
   std::string tls_cert_file;          /* PEM; with tls_key_file: serve HTTPS */
   std::string tls_key_file;           /* PEM private key (may be the cert file) */

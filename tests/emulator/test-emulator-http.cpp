@@ -55,7 +55,7 @@ generate_url (const std::string & model, const std::string & query = "")
 }
 
 static HttpReply
-generate (const std::string & body, const std::string & model = "gemini-2.5-flash-image",
+generate (const std::string & body, const std::string & model = "gemini-3-pro-image",
     const char *key = "test-key", guint timeout_s = 60)
 {
   Headers h;
@@ -138,7 +138,10 @@ wait_connections_closed (double seconds)
 
 /* ---------------------------------------------------------- API tests */
 
-GST_START_TEST (test_flash_image)
+/* A served model's image: JPEG, with thought signatures (every served
+ * model thinks; gemini-2.5-flash-image, the PNG one without signatures, is
+ * retired). */
+GST_START_TEST (test_image)
 {
   const std::string prompt = "A watercolour fox in the snow";
   HttpReply r = generate (prompt_body (prompt, "{\"imageConfig\":{\"aspectRatio\":\"16:9\"}}"));
@@ -152,23 +155,24 @@ GST_START_TEST (test_flash_image)
   fail_unless_equals_int (length_at (j, "candidates.0.content.parts"), 2);
   const std::string expected_text = "Here is an emulated image of: " + prompt;
   fail_unless_equals_string (str_at (j, "candidates.0.content.parts.0.text"), expected_text.c_str ());
-  fail_unless_equals_string (str_at (j, "candidates.0.content.parts.1.inlineData.mimeType"), "image/png");
-  /* Flash parts carry no thought signature. */
-  fail_if (json_at (j, "candidates.0.content.parts.1.thoughtSignature"));
-  fail_unless_equals_string (str_at (j, "modelVersion"), "gemini-2.5-flash-image");
+  fail_unless_equals_string (str_at (j, "candidates.0.content.parts.1.inlineData.mimeType"), "image/jpeg");
+  fail_unless (json_at (j, "candidates.0.content.parts.0.thoughtSignature"));
+  fail_unless (json_at (j, "candidates.0.content.parts.1.thoughtSignature"));
+  fail_unless_equals_string (str_at (j, "modelVersion"), "gemini-3-pro-image");
   fail_unless (strlen (str_at (j, "responseId")) > 10);
-  fail_unless_equals_int (int_at (j, "usageMetadata.candidatesTokensDetails.0.tokenCount"), 1290);
+  fail_unless_equals_int (int_at (j, "usageMetadata.candidatesTokensDetails.0.tokenCount"), 1120);
   fail_unless_equals_string (str_at (j, "usageMetadata.candidatesTokensDetails.0.modality"), "IMAGE");
-  fail_unless (int_at (j, "usageMetadata.candidatesTokenCount") > 1290);
+  fail_unless (int_at (j, "usageMetadata.candidatesTokenCount") > 1120);
   fail_unless_equals_int (int_at (j, "usageMetadata.totalTokenCount"),
-      int_at (j, "usageMetadata.promptTokenCount") + int_at (j, "usageMetadata.candidatesTokenCount"));
+      int_at (j, "usageMetadata.promptTokenCount") + int_at (j, "usageMetadata.candidatesTokenCount") +
+      int_at (j, "usageMetadata.thoughtsTokenCount"));
   fail_unless_equals_string (str_at (j, "usageMetadata.promptTokensDetails.0.modality"), "TEXT");
 
-  DecodedImage img = image_part (r, 1, ImageFormat::Png);
-  fail_unless_equals_int (img.width, 1344);
+  DecodedImage img = image_part (r, 1, ImageFormat::Jpeg);
+  fail_unless_equals_int (img.width, 1376);
   fail_unless_equals_int (img.height, 768);
-  expect_color (pixel_at (img, 0, 0), prompt_color (prompt), 0, "top-left");
-  expect_color (pixel_at (img, 63, 63), prompt_color (prompt), 0, "top-left square corner");
+  expect_color (pixel_at (img, 4, 4), prompt_color (prompt), 6, "top-left");
+  expect_color (pixel_at (img, 59, 59), prompt_color (prompt), 6, "top-left square corner");
 
   /* Deterministic: the same request gives the same bytes. */
   HttpReply again = generate (prompt_body (prompt, "{\"imageConfig\":{\"aspectRatio\":\"16:9\"}}"));
@@ -180,7 +184,7 @@ GST_START_TEST (test_pro_4k)
 {
   const std::string prompt = "a 4K test";
   HttpReply r = generate (prompt_body (prompt, "{\"responseModalities\":[\"TEXT\",\"IMAGE\"],"
-      "\"imageConfig\":{\"aspectRatio\":\"1:1\",\"imageSize\":\"4K\"}}"), "gemini-3-pro-image-preview");
+      "\"imageConfig\":{\"aspectRatio\":\"1:1\",\"imageSize\":\"4K\"}}"), "gemini-3-pro-image");
   fail_unless_equals_int (r.status, 200);
   fail_unless (r.seconds < 5.0, "Pro 4K took %.1f s", r.seconds);
   JsonNode *j = r.json.get ();
@@ -233,20 +237,20 @@ GST_START_TEST (test_reference_images)
       inline_part ("image/webp", webp) + ",{\"text\":\"these\"}]}]}";
   HttpReply r = generate (body);
   fail_unless_equals_int (r.status, 200);
-  DecodedImage img = image_part (r, 1, ImageFormat::Png);
-  fail_unless_equals_int (img.width, 1344);
+  DecodedImage img = image_part (r, 1, ImageFormat::Jpeg);
+  fail_unless_equals_int (img.width, 1376);
   fail_unless_equals_int (img.height, 768);
   /* The text parts are joined with a newline to make the prompt. */
-  expect_color (pixel_at (img, 5, 5), prompt_color ("blend\nthese"), 0, "prompt colour");
-  expect_color (pixel_at (img, swatch_x (0) + 32, swatch_y (768) + 32), mean_color (ref0), 0, "swatch 0");
-  expect_color (pixel_at (img, swatch_x (1) + 32, swatch_y (768) + 32), mean_color (ref1), 0, "swatch 1");
+  expect_color (pixel_at (img, 5, 5), prompt_color ("blend\nthese"), 6, "prompt colour");
+  expect_color (pixel_at (img, swatch_x (0) + 32, swatch_y (768) + 32), mean_color (ref0), 6, "swatch 0");
+  expect_color (pixel_at (img, swatch_x (1) + 32, swatch_y (768) + 32), mean_color (ref1), 6, "swatch 1");
   fail_unless_equals_int (int_at (r.json.get (), "usageMetadata.promptTokensDetails.1.tokenCount"), 2 * 258);
 
   /* An explicit aspectRatio wins over the reference's shape. */
   body = "{\"contents\":[{\"parts\":[{\"text\":\"x\"}," + inline_part ("image/png", png) +
       "]}],\"generationConfig\":{\"imageConfig\":{\"aspectRatio\":\"1:1\"}}}";
   r = generate (body);
-  fail_unless_equals_int (image_part (r, 1, ImageFormat::Png).width, 1024);
+  fail_unless_equals_int (image_part (r, 1, ImageFormat::Jpeg).width, 1024);
 }
 GST_END_TEST;
 
@@ -272,10 +276,10 @@ GST_START_TEST (test_modalities_and_snake_case)
       "\"unknownField\":1}}";
   r = generate (body);
   fail_unless_equals_int (r.status, 200);
-  DecodedImage img = image_part (r, 0, ImageFormat::Png);
+  DecodedImage img = image_part (r, 0, ImageFormat::Jpeg);
   fail_unless_equals_int (img.width, 768);
-  fail_unless_equals_int (img.height, 1344);
-  expect_color (pixel_at (img, swatch_x (0), swatch_y (1344)), Rgb {0, 0, 0}, 0, "black reference swatch");
+  fail_unless_equals_int (img.height, 1376);
+  expect_color (pixel_at (img, swatch_x (0) + 32, swatch_y (1376) + 32), Rgb {0, 0, 0}, 6, "black reference swatch");
 }
 GST_END_TEST;
 
@@ -283,7 +287,7 @@ GST_START_TEST (test_thought_parts)
 {
   const std::string prompt = "think first";
   HttpReply r = generate (prompt_body (prompt, "{\"thinkingConfig\":{\"includeThoughts\":true},"
-      "\"imageConfig\":{\"aspectRatio\":\"4:3\"}}"), "gemini-3-pro-image-preview");
+      "\"imageConfig\":{\"aspectRatio\":\"4:3\"}}"), "gemini-3-pro-image");
   fail_unless_equals_int (r.status, 200);
   JsonNode *j = r.json.get ();
   fail_unless_equals_int (length_at (j, "candidates.0.content.parts"), 4);
@@ -303,22 +307,22 @@ GST_START_TEST (test_thought_parts)
   expect_color (pixel_at (draft, 8, 8), inverse_color (prompt_color (prompt)), 6, "draft background");
   expect_color (pixel_at (final_img, 8, 8), prompt_color (prompt), 6, "final background");
 
-  /* Flash does not think: no thought parts. */
-  r = generate (prompt_body (prompt, "{\"thinkingConfig\":{\"includeThoughts\":true}}"));
+  /* Without includeThoughts: no thought parts. */
+  r = generate (prompt_body (prompt, "{\"imageConfig\":{\"aspectRatio\":\"4:3\"}}"));
   fail_unless_equals_int (length_at (r.json.get (), "candidates.0.content.parts"), 2);
 }
 GST_END_TEST;
 
 GST_START_TEST (test_auth)
 {
-  HttpReply r = generate (prompt_body ("x"), "gemini-2.5-flash-image", nullptr);
+  HttpReply r = generate (prompt_body ("x"), "gemini-3-pro-image", nullptr);
   expect_google_error (r, 403, "PERMISSION_DENIED", "Method doesn't allow unregistered callers");
-  r = generate (prompt_body ("x"), "gemini-2.5-flash-image", "");
+  r = generate (prompt_body ("x"), "gemini-3-pro-image", "");
   fail_unless_equals_int (r.status, 403);
 
   /* Any non-empty key is fine without --api-key, also in the query. */
   const std::string body = prompt_body ("query key", "{\"responseModalities\":[\"TEXT\"]}");
-  r = send ("POST", generate_url ("gemini-2.5-flash-image", "?key=secret-query-key"), &body);
+  r = send ("POST", generate_url ("gemini-3-pro-image", "?key=secret-query-key"), &body);
   fail_unless_equals_int (r.status, 200);
   JsonNode *log = emu->requests ();
   JsonNodePtr owner (log);
@@ -327,14 +331,14 @@ GST_START_TEST (test_auth)
   fail_unless (bool_at (last, "query_key_present"));
   fail_unless (bool_at (last, "api_key_present"));
   /* The path is logged without its query: the key must not leak. */
-  fail_unless_equals_string (str_at (last, "path"), "/v1beta/models/gemini-2.5-flash-image:generateContent");
+  fail_unless_equals_string (str_at (last, "path"), "/v1beta/models/gemini-3-pro-image:generateContent");
   HttpReply raw_log = send ("GET", emu->base_url () + "/emulator/requests", nullptr);
   fail_unless (raw_log.body.find ("secret-query-key") == std::string::npos);
   fail_unless (raw_log.body.find ("test-key") == std::string::npos);
 
   EmulatorProcess strict ({"--api-key", "right-key"});
   Headers good {{"x-goog-api-key", "right-key"}}, bad {{"x-goog-api-key", "wrong-key"}};
-  std::string url = strict.base_url () + "/v1beta/models/gemini-2.5-flash-image:generateContent";
+  std::string url = strict.base_url () + "/v1beta/models/gemini-3-pro-image:generateContent";
   r = send ("POST", url, &body, bad);
   expect_google_error (r, 400, "INVALID_ARGUMENT", "API key not valid. Please pass a valid API key.");
   fail_unless_equals_string (str_at (r.json.get (), "error.details.0.@type"), "type.googleapis.com/google.rpc.ErrorInfo");
@@ -354,19 +358,27 @@ GST_START_TEST (test_routing)
   HttpReply r = generate (prompt_body ("x"), "gemini-2.5-flash-image-preview");
   expect_google_error (r, 404, "NOT_FOUND", "models/gemini-2.5-flash-image-preview is not found for API version "
       "v1beta, or is not supported for generateContent. Call ListModels");
-  r = send ("POST", emu->base_url () + "/v1beta/models/gemini-2.5-flash-image:countTokens", nullptr,
+  r = send ("POST", emu->base_url () + "/v1beta/models/gemini-3-pro-image:countTokens", nullptr,
       {{"x-goog-api-key", "k"}});
   expect_google_error (r, 404, "NOT_FOUND", "");
   r = send ("GET", emu->base_url () + "/", nullptr);
   expect_google_error (r, 404, "NOT_FOUND", "");
-  r = send ("GET", generate_url ("gemini-2.5-flash-image"), nullptr, {{"x-goog-api-key", "k"}});
+  r = send ("GET", generate_url ("gemini-3-pro-image"), nullptr, {{"x-goog-api-key", "k"}});
   fail_unless_equals_int (r.status, 405);
-  /* Every model of the brief answers. */
-  for (const char *m : {"gemini-2.5-flash-image", "gemini-3-pro-image-preview", "gemini-3-pro-image",
-           "gemini-3.1-flash-image-preview"}) {
-    r = generate (prompt_body ("m", "{\"responseModalities\":[\"TEXT\"]}"), m);
+  /* Every catalogue model that Google serves answers; retired ones are
+   * gone, with the API's words. */
+  for (const ModelSpec & spec : model_catalogue ()) {
+    r = generate (prompt_body ("m", "{\"responseModalities\":[\"TEXT\"]}"), spec.id);
+    if (spec.status == ModelStatus::Retired) {
+      expect_google_error (r, 404, "NOT_FOUND", "");
+      const std::string text = std::string ("models/") + spec.id + " is not found for API version v1beta, or is not "
+          "supported for generateContent. Call ListModels to see the list of available models and their supported "
+          "methods.";
+      fail_unless_equals_string (str_at (r.json.get (), "error.message"), text.c_str ());
+      continue;
+    }
     fail_unless_equals_int (r.status, 200);
-    fail_unless_equals_string (str_at (r.json.get (), "modelVersion"), m);
+    fail_unless_equals_string (str_at (r.json.get (), "modelVersion"), spec.id);
   }
 }
 GST_END_TEST;
@@ -379,32 +391,32 @@ GST_START_TEST (test_validation)
     guint code;
     const char *message;
   } cases[] = {
-    {"{\"contents\": [", "gemini-2.5-flash-image", 400, "Invalid JSON payload received."},
-    {"[1,2]", "gemini-2.5-flash-image", 400, "Invalid JSON payload received."},
-    {"{}", "gemini-2.5-flash-image", 400, "contents is not specified"},
-    {"{\"contents\":[]}", "gemini-2.5-flash-image", 400, "contents is not specified"},
-    {"{\"contents\":[{\"parts\":[]}]}", "gemini-2.5-flash-image", 400, "must not be empty"},
-    {prompt_body ("x", "{\"imageConfig\":{\"aspectRatio\":\"7:3\"}}"), "gemini-2.5-flash-image", 400, "aspect"},
+    {"{\"contents\": [", "gemini-3-pro-image", 400, "Invalid JSON payload received."},
+    {"[1,2]", "gemini-3-pro-image", 400, "Invalid JSON payload received."},
+    {"{}", "gemini-3-pro-image", 400, "contents is not specified"},
+    {"{\"contents\":[]}", "gemini-3-pro-image", 400, "contents is not specified"},
+    {"{\"contents\":[{\"parts\":[]}]}", "gemini-3-pro-image", 400, "must not be empty"},
+    {prompt_body ("x", "{\"imageConfig\":{\"aspectRatio\":\"7:3\"}}"), "gemini-3-pro-image", 400, "aspect"},
     {prompt_body ("x", "{\"imageConfig\":{\"imageSize\":\"1k\"}}"), "gemini-3-pro-image", 400, "1k"},
     {prompt_body ("x", "{\"candidateCount\":2}"), "gemini-3-pro-image", 400,
         "Multiple candidates is not enabled for models/gemini-3-pro-image"},
-    {prompt_body ("x", "{\"responseModalities\":[\"VIDEO\"]}"), "gemini-2.5-flash-image", 400, "VIDEO"},
+    {prompt_body ("x", "{\"responseModalities\":[\"VIDEO\"]}"), "gemini-3-pro-image", 400, "VIDEO"},
     {prompt_body ("x", "{\"thinkingConfig\":{\"thinkingBudget\":10,\"thinkingLevel\":\"LOW\"}}"),
         "gemini-3-pro-image", 400, "only one of thinking budget and thinking level"},
     {"{\"contents\":[{\"parts\":[{\"inlineData\":{\"mimeType\":\"image/png\",\"data\":\"not base64!\"}}]}]}",
-        "gemini-2.5-flash-image", 400, "Unable to process input image. Please retry or report in "
+        "gemini-3-pro-image", 400, "Unable to process input image. Please retry or report in "
         "https://developers.generativeai.google/guide/troubleshooting"},
     {"{\"contents\":[{\"parts\":[{\"inlineData\":{\"mimeType\":\"image/gif\",\"data\":\"R0lGODlh\"}}]}]}",
-        "gemini-2.5-flash-image", 400, "Unable to process input image."},
+        "gemini-3-pro-image", 400, "Unable to process input image."},
     {"{\"contents\":[{\"parts\":[{\"inlineData\":{\"mimeType\":\"image/png\",\"data\":\"aGVsbG8=\"}}]}]}",
-        "gemini-2.5-flash-image", 400, "Unable to process input image."},
+        "gemini-3-pro-image", 400, "Unable to process input image."},
     {"{\"contents\":[{\"parts\":[{\"fileData\":{\"mimeType\":\"image/png\",\"fileUri\":"
         "\"https://generativelanguage.googleapis.com/v1beta/files/abc\"}}]}]}",
-        "gemini-2.5-flash-image", 403, "File abc"},
+        "gemini-3-pro-image", 403, "File abc"},
     /* Gemini 3: a model turn's image must carry its thought signature. */
     {"{\"contents\":[{\"role\":\"user\",\"parts\":[{\"text\":\"a\"}]},{\"role\":\"model\",\"parts\":[{\"inlineData\":"
         "{\"mimeType\":\"image/png\",\"data\":\"iVBORw0KGgo=\"}}]},{\"role\":\"user\",\"parts\":[{\"text\":\"b\"}]}]}",
-        "gemini-3-pro-image-preview", 400, "Image part is missing a thought_signature in content position 2, "
+        "gemini-3-pro-image", 400, "Image part is missing a thought_signature in content position 2, "
         "part position 1."},
   };
   for (const auto & c : cases) {
@@ -465,7 +477,7 @@ GST_START_TEST (test_too_deep)
   /* And still draws. */
   r = generate (prompt_body ("after the deep ones"));
   fail_unless_equals_int (r.status, 200);
-  image_part (r, 1, ImageFormat::Png);
+  image_part (r, 1, ImageFormat::Jpeg);
 }
 GST_END_TEST;
 
@@ -656,7 +668,7 @@ GST_END_TEST;
 GST_START_TEST (test_script_hang)
 {
   emu->set_script ("[{\"do\":\"hang\"}]");
-  HttpReply r = generate (prompt_body ("hang"), "gemini-2.5-flash-image", "k", 1);
+  HttpReply r = generate (prompt_body ("hang"), "gemini-3-pro-image", "k", 1);
   fail_unless (r.error != nullptr);
   fail_unless (r.seconds >= 0.9, "gave up after %.2f s", r.seconds);
   /* The emulator releases the connection once the client has gone. */
@@ -668,7 +680,7 @@ GST_START_TEST (test_script_endless)
 {
   emu->set_script ("[{\"do\":\"endless\",\"chunk_bytes\":16384,\"interval_ms\":5}]");
   GObjectPtr<SoupSession> session (http_session ());
-  GObjectPtr<SoupMessage> msg (soup_message_new ("POST", generate_url ("gemini-2.5-flash-image").c_str ()));
+  GObjectPtr<SoupMessage> msg (soup_message_new ("POST", generate_url ("gemini-3-pro-image").c_str ()));
   soup_message_headers_append (soup_message_get_request_headers (msg.get ()), "x-goog-api-key", "k");
   GBytesPtr b (bytes_of (prompt_body ("endless")));
   soup_message_set_request_body_from_bytes (msg.get (), "application/json", b.get ());
@@ -728,7 +740,7 @@ GST_START_TEST (test_script_then)
   fail_unless_equals_int (generate (body).status, 504);
   /* Auth failures do not consume steps. */
   emu->set_script ("[{\"do\":\"error\",\"status\":500}]");
-  fail_unless_equals_int (generate (body, "gemini-2.5-flash-image", nullptr).status, 403);
+  fail_unless_equals_int (generate (body, "gemini-3-pro-image", nullptr).status, 403);
   fail_unless_equals_int (generate (body).status, 500);
 }
 GST_END_TEST;
@@ -829,7 +841,7 @@ GST_START_TEST (test_proxy_absolute_form)
 {
   session_proxy = emu->base_url ();
   const std::string body = prompt_body ("proxied");
-  HttpReply r = send ("POST", "http://gemini.test/v1beta/models/gemini-2.5-flash-image:generateContent", &body,
+  HttpReply r = send ("POST", "http://gemini.test/v1beta/models/gemini-3-pro-image:generateContent", &body,
       {{"x-goog-api-key", "k"}});
   fail_unless (!r.error, "%s", r.error ? r.error->message : "");
   fail_unless_equals_int (r.status, 200);
@@ -845,7 +857,7 @@ GST_START_TEST (test_proxy_absolute_form)
   JsonNode *e = json_array_get_element (a, 0);
   fail_unless_equals_string (str_at (e, "host"), "gemini.test");
   fail_unless_equals_string (str_at (e, "headers.host"), "gemini.test");
-  fail_unless_equals_string (str_at (e, "path"), "/v1beta/models/gemini-2.5-flash-image:generateContent");
+  fail_unless_equals_string (str_at (e, "path"), "/v1beta/models/gemini-3-pro-image:generateContent");
   fail_unless_equals_string (str_at (e, "answer"), "image");
 }
 GST_END_TEST;
@@ -863,7 +875,7 @@ GST_START_TEST (test_tls)
     fail_unless (g_str_has_prefix (tls.base_url ().c_str (), "https://127.0.0.1:"), "%s", tls.base_url ().c_str ());
     /* The control calls go over HTTPS too (EmulatorProcess trusts the cert). */
     tls.set_script ("[{\"do\":\"image\"},{\"do\":\"hang\"}]");
-    const std::string url = tls.base_url () + "/v1beta/models/gemini-2.5-flash-image:generateContent";
+    const std::string url = tls.base_url () + "/v1beta/models/gemini-3-pro-image:generateContent";
     const std::string body = prompt_body ("over tls");
 
     /* Not trusted: a certificate error, and no request reached the API. */
@@ -881,7 +893,7 @@ GST_START_TEST (test_tls)
     r = send ("POST", url, &body, {{"x-goog-api-key", "k"}});
     fail_unless (!r.error, "%s", r.error ? r.error->message : "");
     fail_unless_equals_int (r.status, 200);
-    image_part (r, 1, ImageFormat::Png);
+    image_part (r, 1, ImageFormat::Jpeg);
     /* Raw actions work over TLS too: hang, then the client gives up. */
     r = send ("POST", url, &body, {{"x-goog-api-key", "k"}}, 1);
     fail_unless (r.error != nullptr);
@@ -900,14 +912,14 @@ GST_END_TEST;
 GST_START_TEST (test_requests_log)
 {
   std::string body = prompt_body ("logged", "{\"responseModalities\":[\"TEXT\"]}");
-  HttpReply r = send ("POST", generate_url ("gemini-2.5-flash-image"), &body,
+  HttpReply r = send ("POST", generate_url ("gemini-3-pro-image"), &body,
       {{"x-goog-api-key", "secret-header-key"}, {"Authorization", "Bearer tok"}, {"X-Custom", "v"}});
   fail_unless_equals_int (r.status, 200);
   JsonNodePtr log (emu->requests ());
   JsonNode *e = json_array_get_element (json_node_get_array (log.get ()), 0);
   fail_unless_equals_int (int_at (e, "index"), 1);
-  fail_unless_equals_string (str_at (e, "path"), "/v1beta/models/gemini-2.5-flash-image:generateContent");
-  fail_unless_equals_string (str_at (e, "model"), "gemini-2.5-flash-image");
+  fail_unless_equals_string (str_at (e, "path"), "/v1beta/models/gemini-3-pro-image:generateContent");
+  fail_unless_equals_string (str_at (e, "model"), "gemini-3-pro-image");
   fail_unless (bool_at (e, "api_key_present"));
   fail_if (bool_at (e, "query_key_present"));
   fail_unless_equals_string (str_at (e, "headers.x-custom"), "v");
@@ -973,7 +985,7 @@ run_emulator (const std::vector<std::string> & args, const char *key = nullptr)
     fail_unless (run.out.starts_with (prefix), "%s", run.out.c_str ());
     if (key) {
       const std::string body = prompt_body ("cli", "{\"responseModalities\":[\"TEXT\"]}");
-      HttpReply r = send ("POST", run.out.substr (prefix.size ()) + "/v1beta/models/gemini-2.5-flash-image:generateContent",
+      HttpReply r = send ("POST", run.out.substr (prefix.size ()) + "/v1beta/models/gemini-3-pro-image:generateContent",
           &body, {{"x-goog-api-key", key}});
       fail_unless_equals_int (r.status, 200);
     }
@@ -999,7 +1011,7 @@ GST_START_TEST (test_command_line)
   fail_unless (g_str_has_prefix (run.out.c_str (), "gemini-emulator listening on http://127.0.0.1:"));
   fail_unless_equals_int (std::count (run.out.begin (), run.out.end (), '\n'), 0);
   /* One log line for the request, without the key. */
-  fail_unless (run.err.find ("#1 POST /v1beta/models/gemini-2.5-flash-image:generateContent") != std::string::npos,
+  fail_unless (run.err.find ("#1 POST /v1beta/models/gemini-3-pro-image:generateContent") != std::string::npos,
       "%s", run.err.c_str ());
   fail_unless (run.err.find ("key=header") != std::string::npos);
   fail_unless (run.err.find ("prompt=\"cli\"") != std::string::npos);
@@ -1027,6 +1039,9 @@ GST_START_TEST (test_command_line)
 
   run = run_emulator ({"--no-such-option"});
   fail_unless_equals_int (run.status, 2);
+  run = run_emulator ({"--list-page-size", "1001"});
+  fail_unless_equals_int (run.status, 2);
+  fail_unless (run.err.find ("--list-page-size") != std::string::npos, "%s", run.err.c_str ());
   run = run_emulator ({"--tls-cert", "/nonexistent/cert.pem"});
   fail_unless_equals_int (run.status, 2);
   fail_unless (run.err.find ("--tls-key") != std::string::npos, "%s", run.err.c_str ());
@@ -1041,7 +1056,7 @@ emulator_http_suite (void)
 {
   Suite *s = suite_create ("emulator-http");
   TCase *api = add_emulator_tcase (s, "api", 60, EmulatorPer::Test);
-  tcase_add_test (api, test_flash_image);
+  tcase_add_test (api, test_image);
   tcase_add_test (api, test_pro_4k);
   tcase_add_test (api, test_reference_images);
   tcase_add_test (api, test_modalities_and_snake_case);

@@ -1,5 +1,6 @@
-/* gst-gemini tests: the emulator's size tables, prompt colour, synthetic
- * image layout and image encoders (round-tripped through gemini::decode_image).
+/* gst-gemini tests: the emulator's output sizes (the model catalogue's),
+ * prompt colour, synthetic image layout and image encoders (round-tripped
+ * through gemini::decode_image).
  * SPDX-License-Identifier: LGPL-2.1-or-later */
 
 #include <string>
@@ -17,17 +18,37 @@ using namespace gemini;
 using namespace gemini::emulator;
 using namespace gemini::test;
 
+static const ModelSpec &
+spec_of (const char *id)
+{
+  const ModelSpec *spec = find_model_spec (id);
+  fail_unless (spec != nullptr, "%s is not in the catalogue", id);
+  return *spec;
+}
+
 static void
 expect_size (const char *model, const char *ratio, const char *size, int w, int h)
 {
   int width = 0, height = 0;
   std::string error;
-  fail_unless (output_size (model, ratio, size, width, height, error), "%s %s %s: %s", model, ratio, size,
+  fail_unless (output_size (spec_of (model), ratio, size, width, height, error), "%s %s %s: %s", model, ratio, size,
       error.c_str ());
   fail_unless (width == w && height == h, "%s %s %s: got %dx%d, expected %dx%d", model, ratio, size, width,
       height, w, h);
 }
 
+static void
+expect_no_size (const char *model, const char *ratio, const char *size)
+{
+  int width = 0, height = 0;
+  std::string error;
+  fail_if (output_size (spec_of (model), ratio, size, width, height, error), "%s %s %s gave %dx%d", model, ratio,
+      size, width, height);
+  fail_unless (error.find (model) != std::string::npos, "%s", error.c_str ());
+}
+
+/* The emulator's sizes are the catalogue's (gemini::output_pixels ()), and
+ * those hold the documented tables, written out here independently. */
 GST_START_TEST (test_size_tables)
 {
   struct {
@@ -40,35 +61,67 @@ GST_START_TEST (test_size_tables)
     {"21:9", 1536, 672, 1584, 672},
   };
   for (const auto & r : rows) {
-    /* Flash is ~1K whatever imageSize says. */
-    for (const char *size : {"", "1K", "2K", "4K"})
+    /* 2.5 Flash (retired, kept for its table): 1K only. */
+    for (const char *size : {"", "1K"})
       expect_size ("gemini-2.5-flash-image", r.ratio, size, r.fw, r.fh);
-    for (const char *model : {"gemini-3-pro-image-preview", "gemini-3-pro-image", "gemini-3.1-flash-image-preview"}) {
+    for (const char *model : {"gemini-3-pro-image", "gemini-3.1-flash-image", "gemini-nano-banana-2.1"}) {
       expect_size (model, r.ratio, "1K", r.pw, r.ph);
       expect_size (model, r.ratio, "", r.pw, r.ph);
       expect_size (model, r.ratio, "2K", r.pw * 2, r.ph * 2);
       expect_size (model, r.ratio, "4K", r.pw * 4, r.ph * 4);
     }
+    expect_size ("gemini-3.1-flash-lite-image", r.ratio, "1K", r.pw, r.ph);
   }
-  /* Spot checks against gemini-api.md §3.5, written out. */
-  expect_size ("gemini-3-pro-image-preview", "9:16", "4K", 3072, 5504);
-  expect_size ("gemini-3-pro-image-preview", "21:9", "2K", 3168, 1344);
-  expect_size ("gemini-3-pro-image-preview", "", "", 1024, 1024);
+  /* Spot checks against the image-generation page, written out. */
+  expect_size ("gemini-3-pro-image", "9:16", "4K", 3072, 5504);
+  expect_size ("gemini-3-pro-image", "21:9", "2K", 3168, 1344);
+  expect_size ("gemini-3-pro-image", "", "", 1024, 1024);
+  expect_size ("gemini-3.1-flash-image", "1:1", "512", 512, 512);
+  expect_size ("gemini-3.1-flash-image", "16:9", "512", 688, 384);
+  expect_size ("gemini-3.1-flash-image", "1:8", "1K", 384, 3072);
+  expect_size ("gemini-3.1-flash-image", "8:1", "4K", 12288, 1536);
+  expect_size ("gemini-3.1-flash-image", "1:4", "2K", 1024, 4096);
 
-  int w, h;
-  std::string error;
-  fail_if (output_size ("gemini-2.5-flash-image", "7:3", "", w, h, error));
-  fail_unless (error.find ("7:3") != std::string::npos);
-  fail_if (output_size ("gemini-3-pro-image", "1:1", "1k", w, h, error));
-  fail_if (output_size ("gemini-3-pro-image", "1:1", "512", w, h, error));
-  fail_if (output_size ("gemini-2.5-flash-image-preview", "1:1", "", w, h, error));
+  /* What a model does not take has no size. */
+  expect_no_size ("gemini-3-pro-image", "7:3", "");
+  expect_no_size ("gemini-3-pro-image", "1:1", "1k");
+  expect_no_size ("gemini-3-pro-image", "1:1", "512");
+  expect_no_size ("gemini-3-pro-image", "1:8", "1K");
+  expect_no_size ("gemini-nano-banana-2.1", "1:1", "512");
+  /* A 1K-only model: other sizes are refused, not quietly made 1K. */
+  expect_no_size ("gemini-3.1-flash-lite-image", "1:1", "2K");
+  expect_no_size ("gemini-3.1-flash-lite-image", "4:1", "1K");
 
-  fail_unless_equals_int (image_token_count (*find_model ("gemini-2.5-flash-image"), "4K"), 1290);
-  fail_unless_equals_int (image_token_count (*find_model ("gemini-3-pro-image"), "2K"), 1120);
-  fail_unless_equals_int (image_token_count (*find_model ("gemini-3-pro-image"), "4K"), 2000);
-  fail_unless (find_model ("gemini-2.5-flash-image")->output_format == ImageFormat::Png);
-  fail_unless (find_model ("gemini-3-pro-image-preview")->output_format == ImageFormat::Jpeg);
-  fail_unless (find_model ("gemini-3.1-flash-image-preview")->output_format == ImageFormat::Jpeg);
+  /* Every row the emulator serves, every ratio and size it takes. */
+  int served = 0;
+  for (const ModelSpec & spec : model_catalogue ()) {
+    fail_unless (serves (spec) == (spec.status != ModelStatus::Retired));
+    if (!serves (spec))
+      continue;
+    served++;
+    for (std::size_t r = 0; r < kAspectRatios.size (); r++)
+      for (std::size_t z = 0; z < kImageSizes.size (); z++) {
+        int w = 0, h = 0;
+        std::string error;
+        const bool ok = output_size (spec, kAspectRatios[r], kImageSizes[z], w, h, error);
+        fail_unless (ok == (spec.takes_ratio (int (r)) && spec.takes_size (int (z))), "%s %s %s", spec.id,
+            kAspectRatios[r], kImageSizes[z]);
+        if (!ok)
+          continue;
+        const auto want = output_pixels (spec, kAspectRatios[r], kImageSizes[z]);
+        fail_unless (want && w == want->width && h == want->height, "%s %s %s: %dx%d", spec.id, kAspectRatios[r],
+            kImageSizes[z], w, h);
+      }
+  }
+  fail_unless (served >= 3, "the catalogue serves %d models", served);
+
+  fail_unless_equals_int (image_token_count (spec_of ("gemini-2.5-flash-image"), "1K"), 1290);
+  fail_unless_equals_int (image_token_count (spec_of ("gemini-3-pro-image"), "2K"), 1120);
+  fail_unless_equals_int (image_token_count (spec_of ("gemini-3-pro-image"), "4K"), 2000);
+  fail_unless_equals_int (image_token_count (spec_of ("gemini-3-pro-image"), ""), 1120);
+  fail_unless (output_format (spec_of ("gemini-2.5-flash-image")) == ImageFormat::Png);
+  fail_unless (output_format (spec_of ("gemini-3-pro-image")) == ImageFormat::Jpeg);
+  fail_unless (output_format (spec_of ("gemini-3.1-flash-image")) == ImageFormat::Jpeg);
 }
 GST_END_TEST;
 
@@ -81,6 +134,13 @@ GST_START_TEST (test_closest_aspect_ratio)
   fail_unless (closest_aspect_ratio (500, 500) == "1:1");
   fail_unless (closest_aspect_ratio (1080, 1920) == "9:16");
   fail_unless (closest_aspect_ratio (800, 1000) == "4:5");
+  /* Among the ratios a model takes: the extreme ones only where offered. */
+  fail_unless (closest_aspect_ratio (8000, 1000) == "21:9");
+  const guint all = (1u << kAspectRatios.size ()) - 1;
+  fail_unless (closest_aspect_ratio (8000, 1000, all) == "8:1");
+  fail_unless (closest_aspect_ratio (1000, 4100, all) == "1:4");
+  fail_unless (closest_aspect_ratio (1920, 1080, all) == "16:9");
+  fail_unless (closest_aspect_ratio (0, 10, all) == "1:1");
 }
 GST_END_TEST;
 
@@ -162,7 +222,7 @@ GST_START_TEST (test_layout)
   RenderParams p;
   p.prompt = "A very long prompt that wraps over several lines of text, drawn in the middle of the image "
              "and never over the top-left square or the swatches at the bottom";
-  p.model = "gemini-2.5-flash-image";
+  p.model = "gemini-3-pro-image";
   p.width = 1344;
   p.height = 768;
   p.references = {{&ref0, mean_color (ref0)}, {&ref1, mean_color (ref1)}, {nullptr, Rgb {1, 2, 3}}};
