@@ -318,4 +318,28 @@ expect_state_change_error (const std::string & desc, GQuark domain, gint code, c
   return took_ms;
 }
 
+std::string
+inspect_text (const char *factory)
+{
+  gchar *out = nullptr, *err = nullptr;
+  gint status = 0;
+  const gchar *argv[] = { "gst-inspect-1.0", factory, nullptr };
+  fail_unless (g_spawn_sync (nullptr, (gchar **) argv, nullptr, G_SPAWN_SEARCH_PATH, nullptr, nullptr,
+          &out, &err, &status, nullptr));
+  fail_unless (g_spawn_check_wait_status (status, nullptr), "gst-inspect failed: %s", err);
+  std::string text;
+  for (const char *p = out; *p; p++) {
+    if (*p == '\n') {
+      while (p[1] == ' ')
+        p++;
+      text += ' ';
+      continue;
+    }
+    text += *p;
+  }
+  g_free (out);
+  g_free (err);
+  return text;
+}
+
 }  // namespace gemini::test

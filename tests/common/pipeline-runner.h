@@ -122,4 +122,9 @@ void expect_says (const RunResult & r, const char *text);
  * change took, in ms. */
 double expect_state_change_error (const std::string & desc, GQuark domain, gint code, const char *expect);
 
+/* `gst-inspect-1.0 <factory>`'s output, with the lines it wraps joined
+ * (a line break and the indent after it become one space); fails the
+ * test if it does not run. */
+std::string inspect_text (const char *factory);
+
 }  // namespace gemini::test

@@ -654,7 +654,7 @@ GST_START_TEST (test_properties_while_playing)
   RunResult r;
   Seen seen;
   run_with_change (src_desc ("prompt=change num-images=2") + " ! appsink name=sink", r, seen, [] (GstElement * src) {
-    g_object_set (src, "model", "gemini-3-pro-image-preview", "api-endpoint", "http://127.0.0.1:1", nullptr);
+    g_object_set (src, "model", "nano-banana-pro", "api-endpoint", "http://127.0.0.1:1", nullptr);
     gst_util_set_object_arg (G_OBJECT (src), "image-size", "2K");
     gst_util_set_object_arg (G_OBJECT (src), "aspect-ratio", "16:9");
   });
@@ -662,14 +662,14 @@ GST_START_TEST (test_properties_while_playing)
   fail_unless_equals_int (r.samples.size (), 2);
   RequestLog log (*emu);
   fail_unless_equals_int (log.size (), 2);
-  assert_str (log.str (0, "model"), "gemini-2.5-flash-image");
-  assert_str (log.str (1, "model"), "gemini-3-pro-image-preview");
+  assert_str (log.str (0, "model"), "gemini-nano-banana-2.1");
+  assert_str (log.str (1, "model"), "gemini-3-pro-image");
   assert_str (log.str (1, "body.generationConfig.imageConfig.imageSize"), "2K");
   assert_str (log.str (1, "body.generationConfig.imageConfig.aspectRatio"), "16:9");
   fail_unless_equals_int (r.image_messages.size (), 2);
-  fail_unless_equals_string (gst_structure_get_string (r.image_messages[1], "model"), "gemini-3-pro-image-preview");
+  fail_unless_equals_string (gst_structure_get_string (r.image_messages[1], "model"), "gemini-3-pro-image");
   fail_unless_equals_string (gst_structure_get_string (r.image_messages[1], "model-version"),
-      "gemini-3-pro-image-preview");
+      "gemini-3-pro-image");
   int w = 0;
   gst_structure_get_int (r.image_messages[1], "width", &w);
   fail_unless_equals_int (w, 2752);

@@ -212,6 +212,7 @@ GST_END_TEST;
  * used, with a WARNING that quotes the 404. */
 GST_START_TEST (test_alias_404_moves_within_family)
 {
+  emu->reset ();
   emu->set_script ("[{\"do\":\"error\",\"status\":404,\"message\":\"models/gemini-nano-banana-2.1 is not found "
       "for API version v1beta, or is not supported for generateContent. Call ListModels to see the list of "
       "available models and their supported methods.\"}]");
@@ -358,23 +359,7 @@ GST_END_TEST;
 
 GST_START_TEST (test_inspect_lists_aliases)
 {
-  gchar *out = nullptr, *err = nullptr;
-  gint status = 0;
-  const gchar *argv[] = { "gst-inspect-1.0", "geminiimagesrc", nullptr };
-  fail_unless (g_spawn_sync (nullptr, (gchar **) argv, nullptr, G_SPAWN_SEARCH_PATH, nullptr, nullptr,
-          &out, &err, &status, nullptr));
-  fail_unless (g_spawn_check_wait_status (status, nullptr), "gst-inspect failed: %s", err);
-  /* gst-inspect wraps long blurbs: compare without line breaks. */
-  std::string text;
-  for (const char *p = out; *p; p++) {
-    if (*p == '\n') {
-      while (p[1] == ' ')
-        p++;
-      text += ' ';
-      continue;
-    }
-    text += *p;
-  }
+  const std::string text = inspect_text ("geminiimagesrc");
   const char *expected[] = {
     "nano-banana = gemini-nano-banana-2.1 (Nano Banana 2.1)",
     "nano-banana-pro = gemini-3-pro-image (Nano Banana Pro)",
@@ -383,8 +368,6 @@ GST_START_TEST (test_inspect_lists_aliases)
   };
   for (const char *e : expected)
     fail_unless (text.find (e) != std::string::npos, "'%s' missing from gst-inspect output", e);
-  g_free (out);
-  g_free (err);
 }
 GST_END_TEST;
 

@@ -821,7 +821,7 @@ GST_START_TEST (test_cancel_decoding)
   gst_debug_set_threshold_for_name ("geminiimagesrc", GST_LEVEL_DEBUG);
   gst_debug_remove_log_function (gst_debug_log_default);
   gst_debug_add_log_function (watch_response, nullptr, nullptr);
-  const std::string desc = src_desc ("prompt=\"a big picture\" model=gemini-3-pro-image-preview image-size=4K "
+  const std::string desc = src_desc ("prompt=\"a big picture\" model=nano-banana-pro image-size=4K "
       "http-log-level=headers") + " ! fakesink";
   double worst = 0;
   guint before_push = 0;

@@ -32,7 +32,7 @@ using gemini::test::tmp_dir;
 using Clock = std::chrono::steady_clock;
 
 static HttpRequest
-generate_request (const std::string & model = "gemini-2.5-flash-image")
+generate_request (const std::string & model = "gemini-3.1-flash-lite-image")
 {
   HttpRequest req;
   req.url = emu->base_url () + "/v1beta/models/" + model + ":generateContent";
@@ -757,7 +757,7 @@ check_slow_answers (EmulatorProcess & server, GTlsDatabase * db)
   start_engine (engine, std::move (config));
   for (int i = 0; i < 2; i++) {
     HttpRequest req = generate_request ();
-    req.url = server.base_url () + "/v1beta/models/gemini-2.5-flash-image:generateContent";
+    req.url = server.base_url () + "/v1beta/models/gemini-3.1-flash-lite-image:generateContent";
     auto t0 = Clock::now ();
     auto r_call = engine.send (std::move (req));
     HttpResponse & r = wait_done (r_call);
@@ -924,7 +924,7 @@ GST_START_TEST (test_debug_category)
     fail_unless (l.find ("proxyuser") == std::string::npos, "user in: %s", l.c_str ());
     all += l + "\n";
   }
-  const std::string path = "POST " + emu->base_url () + "/v1beta/models/gemini-2.5-flash-image:generateContent,";
+  const std::string path = "POST " + emu->base_url () + "/v1beta/models/gemini-3.1-flash-lite-image:generateContent,";
   for (const std::string & want : {std::string ("started: direct, no proxy"), path, std::string ("HTTP 200"),
            std::to_string (bytes) + " body bytes", std::string ("cancelled by the caller"),
            std::string ("stopped"), std::string ("started: proxy http://127.0.0.1:9")})
