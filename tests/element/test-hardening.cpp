@@ -696,7 +696,7 @@ GST_START_TEST (test_messages)
   script ("[]");
   RunResult r;
   Seen seen;
-  run_with_change (src_desc ("prompt=size image-size=4K num-images=3") + " ! fakesink", r, seen,
+  run_with_change (src_desc ("prompt=size model=nano-banana-lite image-size=4K num-images=3") + " ! fakesink", r, seen,
       [] (GstElement *) {});
   expect_eos (r);
   fail_unless_equals_int (seen.warning_details.size (), 1);

@@ -105,8 +105,8 @@ GST_START_TEST (test_request_url)
   fail_if (model_id_is_valid (""));
   fail_if (model_id_is_valid ("../../etc"));
   fail_if (model_id_is_valid ("a b"));
-  fail_unless_equals_string (build_api_base ("https://proxy.example/gemini/v1/").c_str (),
-      "https://proxy.example/gemini/v1");
+  url = build_api_base ("https://proxy.example/gemini/v1/");
+  fail_unless_equals_string (url.c_str (), "https://proxy.example/gemini/v1");
 }
 GST_END_TEST;
 
