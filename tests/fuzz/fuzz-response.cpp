@@ -24,6 +24,11 @@
  * NUL-terminated: the fuzzer's buffer ends exactly at `size`, so ASan sees any
  * read past `length`).
  *
+ * Then the body as a ListModels page (gemini::parse_model_list_page (),
+ * asked after a 404): what it keeps is shown to users and sent back in a
+ * URL, so every kept id is a valid model id, every display name valid
+ * UTF-8 without control characters, and a page token printable and bounded.
+ *
  * Then the nesting pre-check against json-glib itself: whatever
  * gemini::check_json () lets through at a limit of 8 levels, json-glib must
  * not find nested deeper (a '"' read differently by the two would let deep
@@ -48,6 +53,7 @@
 
 #include "gemini-image.h"
 #include "gemini-json.h"
+#include "gemini-model-list.h"
 #include "gemini-protocol.h"
 
 namespace {
@@ -207,6 +213,32 @@ fuzz_nesting_check (const guint8 * body, gsize body_size)
   g_object_unref (parser);
 }
 
+/* A ListModels page: see the header comment for what is checked. */
+void
+fuzz_model_list (const guint8 * body, gsize size)
+{
+  GBytes *bytes = g_bytes_new (body, size);
+  std::vector<gemini::ListedModel> models;
+  std::string token, error;
+  const bool ok = gemini::parse_model_list_page (bytes, models, token, error);
+  g_bytes_unref (bytes);
+  if (!ok && error.empty ())
+    abort ();
+  if (models.size () > gemini::kMaxListedModels || token.size () > 1024)
+    abort ();
+  for (char c : token)
+    if (static_cast<unsigned char> (c) <= 0x20 || c == 0x7f)
+      abort ();
+  for (const auto & m : models) {
+    if (!gemini::model_id_is_valid (m.id) || !g_utf8_validate (m.display_name.data (), m.display_name.size (), nullptr))
+      abort ();
+    for (char c : m.display_name)
+      if (static_cast<unsigned char> (c) < 0x20 || c == 0x7f)
+        abort ();
+  }
+  consume (gemini::describe_image_models (models));
+}
+
 }  // namespace
 
 extern "C" int
@@ -247,6 +279,7 @@ LLVMFuzzerTestOneInput (const uint8_t * data, size_t size)
   const gsize body_size = size - pos;
   fuzz_classifier (status, has_retry_after ? retry_after.c_str () : nullptr, body, body_size);
   fuzz_parsers (body, body_size);
+  fuzz_model_list (body, body_size);
   fuzz_nesting_check (body, body_size);
   return 0;
 }
