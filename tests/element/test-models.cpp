@@ -154,6 +154,41 @@ GST_START_TEST (test_retired_model_google_endpoint)
 }
 GST_END_TEST;
 
+/* Set while playing against Google's endpoint, a retired id is refused
+ * with a WARNING, and the element keeps its model. */
+GST_START_TEST (test_retired_model_refused_while_playing)
+{
+  /* Nothing leaves the machine: the proxy is a closed loopback port, and
+   * one attempt fails at once. */
+  GstElement *p = gst_parse_launch ("geminiimagesrc name=src prompt=x api-key=k "
+      "api-endpoint=https://generativelanguage.googleapis.com proxy=http://127.0.0.1:9 max-attempts=1 "
+      "! fakesink", nullptr);
+  fail_unless (p != nullptr);
+  GstElement *src = gst_bin_get_by_name (GST_BIN (p), "src");
+  fail_unless (gst_element_set_state (p, GST_STATE_PAUSED) != GST_STATE_CHANGE_FAILURE);
+  g_object_set (src, "model", "gemini-3-pro-image-preview", nullptr);
+  gchar *model = nullptr;
+  g_object_get (src, "model", &model, nullptr);
+  fail_unless_equals_string (model, "nano-banana");
+  g_free (model);
+
+  GstBus *bus = gst_element_get_bus (p);
+  GstMessage *m = gst_bus_timed_pop_filtered (bus, 5 * GST_SECOND, GST_MESSAGE_WARNING);
+  fail_unless (m != nullptr, "no WARNING");
+  GError *err = nullptr;
+  gst_message_parse_warning (m, &err, nullptr);
+  fail_unless (strstr (err->message, "gemini-3-pro-image-preview (Nano Banana Pro (preview)) was shut down by "
+          "Google on 2026-06-25") != nullptr, "%s", err->message);
+  fail_unless (strstr (err->message, "The element keeps using nano-banana.") != nullptr, "%s", err->message);
+  g_error_free (err);
+  gst_message_unref (m);
+  gst_element_set_state (p, GST_STATE_NULL);
+  gst_object_unref (bus);
+  gst_object_unref (src);
+  gst_object_unref (p);
+}
+GST_END_TEST;
+
 /* Elsewhere (a gateway, the emulator replaying an old recording) it is
  * sent as given, with a WARNING. */
 GST_START_TEST (test_retired_model_other_endpoint)
@@ -379,6 +414,7 @@ models_suite (void)
   tcase_add_test (tc, test_default_model);
   tcase_add_test (tc, test_alias_resolution);
   tcase_add_test (tc, test_retired_model_google_endpoint);
+  tcase_add_test (tc, test_retired_model_refused_while_playing);
   tcase_add_test (tc, test_retired_model_other_endpoint);
   tcase_add_test (tc, test_unknown_model_lists_image_models);
   tcase_add_test (tc, test_alias_404_moves_within_family);
