@@ -1,0 +1,3 @@
+/* gst-gemini: gemini-input.
+ * SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "gemini-input.h"

@@ -1,0 +1,3 @@
+/* gst-gemini: gemini-ratelimit (being written; see docs/architecture.md).
+ * SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
