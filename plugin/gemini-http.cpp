@@ -289,6 +289,16 @@ HttpCall::complete ()
     done_ = true;
   }
   cond_.notify_all ();
+  /* Last: the callback may drop the last reference to the caller's state. */
+  if (Callback cb = std::move (on_complete_))
+    cb (shared_from_this ());
+}
+
+bool
+HttpCall::cancelled ()
+{
+  std::lock_guard<std::mutex> lk (lock_);
+  return cancelled_;
 }
 
 /* ---------------------------------------------------------------- engine */
@@ -337,6 +347,7 @@ HttpEngine::start (const Config & config, std::string & error)
 void
 HttpEngine::thread_main (std::promise<bool> *ready)
 {
+  thread_id_ = std::this_thread::get_id ();
   GMainContext *ctx = context_.get ();
   g_main_context_push_thread_default (ctx);
 
@@ -403,6 +414,11 @@ HttpEngine::stop ()
 {
   if (!context_)
     return;
+  if (std::this_thread::get_id () == thread_id_) {
+    /* Joining itself would abort the process: a bug in the caller. */
+    GST_ERROR ("engine %p: stop() called on the engine thread", this);
+    return;
+  }
   /* Quit from inside the loop: a quit before g_main_loop_run() would be lost. */
   g_main_context_invoke (context_.get (),
       [] (gpointer loop) -> gboolean {
@@ -410,18 +426,87 @@ HttpEngine::stop ()
         return G_SOURCE_REMOVE;
       }, loop_.get ());
   thread_.join ();
+  std::lock_guard<std::mutex> lk (context_lock_);
   loop_.reset ();
   context_.reset ();
 }
 
+HttpEngine::Timer::~Timer ()
+{
+  cancel ();
+}
+
+void
+HttpEngine::Timer::cancel ()
+{
+  GSource *source;
+  {
+    std::lock_guard<std::mutex> lk (lock_);
+    source = source_;
+    source_ = nullptr;
+  }
+  /* g_source_destroy () is thread-safe; the callback's data is freed on
+   * whichever thread drops the last reference to the source. */
+  if (source) {
+    g_source_destroy (source);
+    g_source_unref (source);
+  }
+}
+
+std::shared_ptr<HttpEngine::Timer>
+HttpEngine::add_timer (double seconds, std::function<void ()> fn)
+{
+  std::lock_guard<std::mutex> lk (context_lock_);
+  if (!context_)
+    return nullptr;
+  auto timer = std::make_shared<Timer> ();
+  /* Milliseconds, saturated: callers compare absurd delays before this. */
+  const double ms = std::clamp (seconds * 1000.0, 0.0, double (G_MAXUINT / 2));
+  GSource *source = ms <= 0 ? g_idle_source_new () : g_timeout_source_new (guint (ms));
+  using Fn = std::function<void ()>;
+  g_source_set_callback (source, [] (gpointer data) -> gboolean {
+        (*static_cast<Fn *> (data)) ();
+        return G_SOURCE_REMOVE;
+      }, new Fn (std::move (fn)), [] (gpointer data) { delete static_cast<Fn *> (data); });
+  timer->source_ = source;   /* the timer's reference */
+  g_source_attach (source, context_.get ());
+  return timer;
+}
+
+bool
+HttpEngine::on_engine_thread () const
+{
+  return std::this_thread::get_id () == thread_id_;
+}
+
 std::shared_ptr<HttpCall>
-HttpEngine::send (HttpRequest request)
+HttpEngine::send (HttpRequest request, HttpCall::Callback on_complete)
 {
   auto call = std::make_shared<HttpCall> ();
   call->engine_ = this;
   call->request_ = std::move (request);
-  call->context_.reset (g_main_context_ref (context_.get ()));
-  g_main_context_invoke_full (context_.get (), G_PRIORITY_DEFAULT,
+  call->on_complete_ = std::move (on_complete);
+  GMainContextPtr context;
+  {
+    std::lock_guard<std::mutex> lk (context_lock_);
+    if (context_)
+      context.reset (g_main_context_ref (context_.get ()));
+  }
+  if (!context) {
+    /* Stopped: fail at once, on this thread. */
+    call->response_.error.reset (g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED,
+            "the HTTP engine is stopped"));
+    call->finished_ = true;
+    {
+      std::lock_guard<std::mutex> lk (call->lock_);
+      call->done_ = true;
+    }
+    if (HttpCall::Callback cb = std::move (call->on_complete_))
+      cb (call);
+    return call;
+  }
+  call->context_.reset (g_main_context_ref (context.get ()));
+  g_main_context_invoke_full (context.get (), G_PRIORITY_DEFAULT,
       [] (gpointer data) -> gboolean {
         start_call (*static_cast<CallHolder *> (data));
         return G_SOURCE_REMOVE;

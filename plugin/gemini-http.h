@@ -5,7 +5,9 @@
  * every request there with the async API. Other threads start a request with
  * HttpEngine::send() and wait on the returned HttpCall, which they can cancel
  * at any time; a cancelled or timed-out wait returns at once, whatever the
- * socket is doing.
+ * socket is doing. Code that lives on the engine thread instead (the attempt
+ * runner, the scheduler) gets a completion callback there, and one-shot
+ * timers on the same context: nothing sleeps, nothing polls.
  *
  * Redirects are never followed (the key header would go along). The engine's
  * own lines (start, stop, each request's URL without userinfo or query, its
@@ -69,6 +71,12 @@ class HttpEngine;
 class HttpCall : public std::enable_shared_from_this<HttpCall> {
 public:
   enum class WaitResult { Done, Cancelled, TimedOut };
+  /* Runs once on the engine thread when the call completes, cancelled or
+   * not (or at once on the caller's thread when the engine is stopped). */
+  using Callback = std::function<void (const std::shared_ptr<HttpCall> & call)>;
+
+  /* True once cancel() was called: the response, if any, is to be ignored. */
+  bool cancelled ();
 
   /* Blocks until the response is complete, cancel() is called, or the
    * deadline passes. On TimedOut the request is cancelled as well. Once
@@ -110,6 +118,7 @@ private:
   int last_event_ = -1;           /* GSocketClientEvent, -1 before the first */
   bool headers_written_ = false;
   bool finished_ = false;         /* complete() ran */
+  Callback on_complete_;
   gint64 started_us_ = 0;
 
   /* Engine thread: publishes the result and drops libsoup objects there.
@@ -175,12 +184,34 @@ public:
   void stop ();
   bool running () const { return context_ != nullptr; }
 
-  std::shared_ptr<HttpCall> send (HttpRequest request);
+  std::shared_ptr<HttpCall> send (HttpRequest request, HttpCall::Callback on_complete = nullptr);
+
+  /* A one-shot timer on the engine thread. cancel() is thread-safe; after
+   * it returns the callback never starts (it may be running already when
+   * called from another thread). */
+  class Timer {
+  public:
+    ~Timer ();
+    void cancel ();
+  private:
+    friend class HttpEngine;
+    std::mutex lock_;
+    GSource *source_ = nullptr;
+  };
+  /* Calls `fn` on the engine thread after `seconds` (0: as soon as
+   * possible). nullptr when the engine is not running. */
+  std::shared_ptr<Timer> add_timer (double seconds, std::function<void ()> fn);
+  /* True when the calling thread is the engine thread. */
+  bool on_engine_thread () const;
 
 private:
   friend class HttpCall;
   Config config_;
   bool stopping_ = false;        /* engine thread only */
+  /* Guards context_ against stop() for threads that send or add timers
+   * while the element stops. */
+  mutable std::mutex context_lock_;
+  std::thread::id thread_id_;
   GMainContextPtr context_;
   GMainLoopPtr loop_;
   std::thread thread_;

@@ -932,6 +932,89 @@ GST_START_TEST (test_debug_category)
 }
 GST_END_TEST;
 
+/* The engine-thread API: a completion callback on the engine thread, for
+ * answers and for cancellations; one-shot timers that fire there and that
+ * cancel() stops; after stop(), sends fail at once and timers are refused. */
+GST_START_TEST (test_async_api)
+{
+  emu->reset ();
+  HttpEngine engine;
+  start_engine (engine);
+
+  struct Seen {
+    std::mutex lock;
+    std::condition_variable cond;
+    int calls = 0;
+    bool on_engine_thread = true;
+    guint status = 0;
+    bool error = false;
+  } seen;
+  auto wait_calls = [&seen] (int n) {
+    std::unique_lock<std::mutex> lk (seen.lock);
+    return seen.cond.wait_for (lk, std::chrono::seconds (10), [&] { return seen.calls >= n; });
+  };
+  auto callback = [&seen, &engine] (const std::shared_ptr<HttpCall> & call) {
+    std::lock_guard<std::mutex> lk (seen.lock);
+    seen.calls++;
+    seen.on_engine_thread = seen.on_engine_thread && engine.on_engine_thread ();
+    seen.status = call->response ().status;
+    seen.error = call->response ().error != nullptr;
+    seen.cond.notify_all ();
+  };
+  engine.send (generate_request (), callback);
+  fail_unless (wait_calls (1));
+  fail_unless_equals_int (seen.status, 200);
+  fail_unless (seen.on_engine_thread);
+
+  /* A cancelled call completes too: its callback still runs, once. */
+  emu->set_script ("{\"steps\":[{\"do\":\"hang\"}],\"then\":\"repeat\"}");
+  auto hung = engine.send (generate_request (), callback);
+  g_usleep (100 * 1000);   /* in flight, hanging */
+  hung->cancel ();
+  fail_unless (wait_calls (2));
+  fail_unless (seen.error && hung->cancelled ());
+  emu->set_script ("[]");
+
+  /* Timers: in order, on the engine thread; a cancelled one never runs. */
+  std::vector<int> fired;
+  std::mutex fired_lock;
+  std::condition_variable fired_cond;
+  auto fire = [&] (int n) {
+    return [&, n] {
+      std::lock_guard<std::mutex> lk (fired_lock);
+      fail_unless (engine.on_engine_thread ());
+      fired.push_back (n);
+      fired_cond.notify_all ();
+    };
+  };
+  auto t2 = engine.add_timer (0.06, fire (2));
+  auto t1 = engine.add_timer (0.02, fire (1));
+  auto t3 = engine.add_timer (0.04, fire (3));
+  auto t0 = engine.add_timer (0, fire (0));
+  t3->cancel ();
+  {
+    std::unique_lock<std::mutex> lk (fired_lock);
+    fail_unless (fired_cond.wait_for (lk, std::chrono::seconds (5), [&] { return fired.size () >= 3; }));
+  }
+  g_usleep (60000);
+  fail_unless_equals_int (fired.size (), 3);
+  fail_unless (fired[0] == 0 && fired[1] == 1 && fired[2] == 2);
+  fail_if (engine.on_engine_thread ());
+
+  /* A timer pending when the engine stops never runs; cancelling it after
+   * the stop is harmless. */
+  auto late = engine.add_timer (30, fire (9));
+  engine.stop ();
+  late->cancel ();
+  fail_unless (engine.add_timer (0, fire (8)) == nullptr);
+  int before = seen.calls;
+  engine.send (generate_request (), callback);
+  fail_unless_equals_int (seen.calls, before + 1);
+  fail_unless (seen.error);
+  fail_unless_equals_int (fired.size (), 3);
+}
+GST_END_TEST;
+
 static Suite *
 http_suite (void)
 {
@@ -952,6 +1035,7 @@ http_suite (void)
   tcase_add_test (tc, test_connect_timeout_spares_slow_answers);
   tcase_add_test (tc, test_broken_framing);
   tcase_add_test (tc, test_debug_category);
+  tcase_add_test (tc, test_async_api);
   return s;
 }
 
