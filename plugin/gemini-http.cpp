@@ -355,6 +355,8 @@ HttpEngine::thread_main (std::promise<bool> *ready)
   SoupSession *session = soup_session_new_with_options (
       "user-agent", config_.user_agent.c_str (),
       "timeout", config_.io_timeout_s,
+      "max-conns-per-host", (int) std::max (1u, config_.max_conns_per_host),
+      "max-conns", (int) std::max (10u, 2 * config_.max_conns_per_host),
       nullptr);
   if (config_.tls_database)
     soup_session_set_tls_database (session, config_.tls_database.get ());
@@ -433,7 +435,9 @@ HttpEngine::stop ()
 
 HttpEngine::Timer::~Timer ()
 {
-  cancel ();
+  /* Dropping the handle does not stop the timer: only cancel () does. */
+  if (source_)
+    g_source_unref (source_);
 }
 
 void

@@ -160,6 +160,10 @@ public:
      * bounded by it, and a reused connection (libsoup 3.2 opens a new one
      * for every POST anyway) writes them at once. */
     guint connect_timeout_s = 0;
+    /* Connections at once to one host. libsoup's default of 2 would hold
+     * every request past the second in its queue: the element sets it to
+     * what it sends at once (max-in-flight, plus hedges). */
+    guint max_conns_per_host = 2;
     /* SoupLoggerLogLevel; 0 = no HTTP log. SoupLogger's lines (the HTTP
      * traffic, for the element's http-log-level) go to `log`, with the value
      * of every header in `secret_headers` replaced by [REDACTED]. */
@@ -188,7 +192,7 @@ public:
 
   /* A one-shot timer on the engine thread. cancel() is thread-safe; after
    * it returns the callback never starts (it may be running already when
-   * called from another thread). */
+   * called from another thread). Dropping the handle leaves it armed. */
   class Timer {
   public:
     ~Timer ();

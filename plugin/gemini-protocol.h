@@ -12,6 +12,7 @@
 
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "glib-raii.h"
@@ -29,6 +30,26 @@ struct ReferenceImage {
   std::string origin;     /* where it came from, for messages: a file path */
   std::string mime_type;  /* detected from the bytes */
   GBytesPtr data;
+
+  ReferenceImage () = default;
+  ReferenceImage (std::string o, std::string m, GBytesPtr d)
+      : origin (std::move (o)), mime_type (std::move (m)), data (std::move (d)) {}
+  /* Copies share the bytes (a GBytes reference): a request spec is copied
+   * for a hedge, never its megabytes. */
+  ReferenceImage (const ReferenceImage & other)
+      : origin (other.origin), mime_type (other.mime_type),
+        data (other.data ? g_bytes_ref (other.data.get ()) : nullptr) {}
+  ReferenceImage & operator= (const ReferenceImage & other)
+  {
+    if (this != &other) {
+      origin = other.origin;
+      mime_type = other.mime_type;
+      data.reset (other.data ? g_bytes_ref (other.data.get ()) : nullptr);
+    }
+    return *this;
+  }
+  ReferenceImage (ReferenceImage &&) = default;
+  ReferenceImage & operator= (ReferenceImage &&) = default;
 };
 
 /* Everything a generateContent request for one image depends on. Empty

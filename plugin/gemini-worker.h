@@ -14,6 +14,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <exception>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -86,6 +87,20 @@ run_abandonable (Fn fn, const std::atomic<bool> *cancel) -> std::optional<declty
   if (state->error)
     std::rethrow_exception (state->error);
   return std::move (state->result);
+}
+
+/* Runs `fn` on a new thread that nobody waits for: CPU work whose result
+ * goes back by a callback (the attempt runner's body building, parsing and
+ * decoding). `fn` must own what it touches. On the calling thread when no
+ * thread can be started. */
+inline void
+run_detached (const std::function<void ()> & fn)
+{
+  try {
+    std::thread (fn).detach ();
+  } catch (const std::system_error &) {
+    fn ();
+  }
 }
 
 }  // namespace gemini

@@ -48,6 +48,7 @@
 #include <vector>
 
 #include "gemini-endpoint.h"
+#include "gemini-attempt.h"
 #include "gemini-enums.h"
 #include "gemini-model-list.h"
 #include "gemini-models.h"
@@ -55,6 +56,7 @@
 #include "gemini-image.h"
 #include "gemini-protocol.h"
 #include "gemini-reference.h"
+#include "gemini-scheduler.h"
 #include "gemini-worker.h"
 
 GST_DEBUG_CATEGORY_STATIC (gst_gemini_image_src_debug);
@@ -175,43 +177,6 @@ struct Settings {
   std::string user_agent;   /* "" = gst-gemini/VERSION GStreamer/VERSION */
 };
 
-/* What the streaming thread needs for one image, copied under the lock. */
-struct Job {
-  RequestSettings request;
-  std::string model;          /* the resolved id: path, messages, logs */
-  std::string alias;          /* the alias it came from, or "" */
-  std::string url;
-  std::string endpoint;       /* api-endpoint, for ListModels */
-  /* Warnings about the model and options fitted to it, posted before the
-   * request: property name and text. Empty when already posted. */
-  std::vector<std::pair<std::string, std::string>> warnings;
-  std::string server;         /* scheme://host[:port] of the endpoint, for messages */
-  std::string api_key;
-  guint request_timeout;
-  guint deadline;
-  guint max_attempts;
-  guint rate_limit_attempts;
-  guint content_retries;
-  gdouble retry_backoff;
-  gdouble retry_backoff_max;
-  gsize max_response_size;
-  GstGeminiErrorPolicy on_error;
-  DecodeLimits limits;
-};
-
-struct Generated {
-  Response response;
-  DecodedImage image;
-  guint attempts = 0;
-  double elapsed_s = 0;
-  /* Why the element stopped retrying, when that is not the answer itself. */
-  std::string gave_up;
-  /* After a 404 for the model: the image models ListModels named, or why
-   * the list could not be read. Appended to the error. */
-  std::string models_hint;
-  std::string available_models;
-};
-
 }  // namespace
 
 struct GstGeminiImageSrcPrivate
@@ -224,7 +189,6 @@ struct GstGeminiImageSrcPrivate
   }
 
   std::mutex lock;
-  std::condition_variable cond;
   Settings settings;
 
   /* Protected by lock: cancellation state shared with state changes. */
@@ -233,11 +197,15 @@ struct GstGeminiImageSrcPrivate
    * with the application's seqnum. */
   bool eos_pending = false;
   guint32 eos_seqnum = GST_SEQNUM_INVALID;
-  std::shared_ptr<HttpCall> call;
-  /* Read by the decoder between rows and scans; set with flushing or EOS. */
-  std::atomic<bool> abort_decode {false};
+  /* The images being made, from the first loop iteration until a flush, a
+   * state change or an application EOS cancels them all. */
+  std::shared_ptr<Scheduler> scheduler;
+  /* The index the scheduler's source gives the next image. */
+  guint64 next_index = 0;
 
-  HttpEngine http;
+  /* The HTTP thread. Runners hold it weakly: the element stops it (joining
+   * its thread) before letting go, so it is never freed on its own thread. */
+  std::shared_ptr<HttpEngine> http = std::make_shared<HttpEngine> ();
 
   /* Prepared at READY->PAUSED, under lock; READY-only properties are
    * refused while `prepared` (see set_property). */
@@ -598,7 +566,7 @@ gst_gemini_image_src_finalize (GObject * object)
   auto self = GST_GEMINI_IMAGE_SRC (object);
   /* The engine thread is normally stopped at READY->NULL; this covers an
    * element finalized without going through the states. */
-  self->priv->http.stop ();
+  self->priv->http->stop ();
   delete self->priv;
   G_OBJECT_CLASS (parent_class)->finalize (object);
 }
@@ -1102,7 +1070,7 @@ gst_gemini_image_src_start_http (GstGeminiImageSrc * self)
     };
   }
   std::string error;
-  if (!priv->http.start (config, error)) {
+  if (!priv->http->start (config, error)) {
     post_error (self, HERE, GST_LIBRARY_ERROR, GST_LIBRARY_ERROR_INIT, error, "",
         gst_structure_new ("gemini-error", "outcome", G_TYPE_STRING, "http-engine", nullptr));
     return false;
@@ -1115,7 +1083,15 @@ static void
 gst_gemini_image_src_unprepare (GstGeminiImageSrc * self)
 {
   auto priv = self->priv;
-  priv->http.stop ();
+  std::shared_ptr<Scheduler> scheduler;
+  {
+    std::lock_guard<std::mutex> lk (priv->lock);
+    scheduler = std::move (priv->scheduler);
+  }
+  if (scheduler)
+    scheduler->cancel_all ();
+  /* Joins the HTTP thread: no callback of this element runs after it. */
+  priv->http->stop ();
   std::lock_guard<std::mutex> lk (priv->lock);
   priv->references.clear ();
   priv->api_key.clear ();
@@ -1159,24 +1135,25 @@ gst_gemini_image_src_change_state (GstElement * element, GstStateChange transiti
 
 /* -------------------------------------------------------------- streaming */
 
-/* Wakes every wait of the streaming thread (the request, the backoff, the
- * decoder) when it must stop: a flush, a state change, an application EOS.
- * Called with priv->lock held; returns the call to cancel after unlocking. */
-static std::shared_ptr<HttpCall>
+/* When the stream must stop (a flush, a state change, an application EOS):
+ * the scheduler to cancel, taken out under the lock, so that the next
+ * iteration of the task starts afresh. Called with priv->lock held. */
+static std::shared_ptr<Scheduler>
 gst_gemini_image_src_interrupt_locked (GstGeminiImageSrc * self)
 {
   auto priv = self->priv;
-  bool stop = priv->flushing || priv->eos_pending;
-  priv->abort_decode.store (stop);
-  return stop ? priv->call : nullptr;
+  if (!(priv->flushing || priv->eos_pending))
+    return nullptr;
+  return std::move (priv->scheduler);
 }
 
+/* Cancels every request, backoff and decode of the images in flight, and
+ * wakes the streaming thread waiting for them. */
 static void
-gst_gemini_image_src_wake (GstGeminiImageSrc * self, std::shared_ptr<HttpCall> call)
+gst_gemini_image_src_wake (std::shared_ptr<Scheduler> scheduler)
 {
-  self->priv->cond.notify_all ();
-  if (call)
-    call->cancel ();
+  if (scheduler)
+    scheduler->cancel_all ();
 }
 
 /* The state change that sets flushing then joins the task, which returns
@@ -1185,13 +1162,13 @@ static void
 gst_gemini_image_src_set_flushing (GstGeminiImageSrc * self, bool flushing)
 {
   auto priv = self->priv;
-  std::shared_ptr<HttpCall> call;
+  std::shared_ptr<Scheduler> scheduler;
   {
     std::lock_guard<std::mutex> lk (priv->lock);
     priv->flushing = flushing;
-    call = gst_gemini_image_src_interrupt_locked (self);
+    scheduler = gst_gemini_image_src_interrupt_locked (self);
   }
-  gst_gemini_image_src_wake (self, std::move (call));
+  gst_gemini_image_src_wake (std::move (scheduler));
 }
 
 /* An EOS sent to the element (gst-launch-1.0 -e, gst_element_send_event on
@@ -1206,14 +1183,14 @@ gst_gemini_image_src_send_event (GstElement * element, GstEvent * event)
     return GST_ELEMENT_CLASS (parent_class)->send_event (element, event);
 
   GST_INFO_OBJECT (self, "EOS from the application: cancelling what is pending");
-  std::shared_ptr<HttpCall> call;
+  std::shared_ptr<Scheduler> scheduler;
   {
     std::lock_guard<std::mutex> lk (priv->lock);
     priv->eos_pending = true;
     priv->eos_seqnum = gst_event_get_seqnum (event);
-    call = gst_gemini_image_src_interrupt_locked (self);
+    scheduler = gst_gemini_image_src_interrupt_locked (self);
   }
-  gst_gemini_image_src_wake (self, std::move (call));
+  gst_gemini_image_src_wake (std::move (scheduler));
   gst_event_unref (event);
   return TRUE;
 }
@@ -1300,41 +1277,47 @@ gst_gemini_image_src_src_event (GstPad * pad, GstObject * parent, GstEvent * eve
   }
 }
 
-/* Everything one image depends on, read whole under the lock: a property
- * changed while playing applies from the next image, all of it at once. */
-static Job
-gst_gemini_image_src_make_job (GstGeminiImageSrc * self)
+/* The scheduler's source: the next image, everything it depends on read
+ * whole under the lock, so that a property changed while playing applies
+ * from the next image started, all of it at once. Nothing when every image
+ * of the stream has been started. Warnings about the model and its options
+ * are posted after the lock is released. */
+static std::optional<Job>
+gst_gemini_image_src_next_job (GstGeminiImageSrc * self)
 {
   auto priv = self->priv;
-  std::lock_guard<std::mutex> lk (priv->lock);
-  const Settings & s = priv->settings;
   Job job;
+  std::vector<std::pair<std::string, std::string>> warnings;
+  {
+  std::lock_guard<std::mutex> lk (priv->lock);
+  if (priv->next_index >= priv->num_images)
+    return std::nullopt;
+  const Settings & s = priv->settings;
   ModelChoice choice = resolve_model (s.model);
   if (!choice.alias.empty () && choice.alias == priv->alias_override_from) {
-    /* The alias's target answered 404 earlier; generate() found another
+    /* The alias's target answered 404 earlier; a runner found another
      * model of its family that the key can use. */
     choice.id = priv->alias_override_to;
     choice.spec = find_model_spec (choice.id);
   }
-  job.model = choice.id;
-  job.alias = choice.alias;
-  job.endpoint = priv->endpoint.url;
-  job.url = build_request_url (priv->endpoint.url, choice.id);
-  job.server = url_origin (priv->endpoint.url);
-  job.api_key = priv->api_key;
-  job.request_timeout = s.request_timeout;
-  job.deadline = s.deadline;
-  job.max_attempts = s.max_attempts;
-  job.rate_limit_attempts = s.rate_limit_attempts;
-  job.content_retries = s.content_retries;
-  job.retry_backoff = s.retry_backoff;
-  job.retry_backoff_max = s.retry_backoff_max;
-  job.max_response_size = s.max_response_size;
+  job.spec.index = priv->next_index++;
+  job.spec.model = choice.id;
+  job.spec.alias = choice.alias;
+  job.target.endpoint = priv->endpoint.url;
+  job.target.server = url_origin (priv->endpoint.url);
+  job.target.api_key = priv->api_key;
+  job.policy.request_timeout = s.request_timeout;
+  job.policy.deadline = s.deadline;
+  job.policy.max_attempts = s.max_attempts;
+  job.policy.rate_limit_attempts = s.rate_limit_attempts;
+  job.policy.content_retries = s.content_retries;
+  job.policy.retry_backoff = s.retry_backoff;
+  job.policy.retry_backoff_max = s.retry_backoff_max;
+  job.policy.max_response_size = s.max_response_size;
+  job.policy.max_image_pixels = s.max_image_pixels;
   job.on_error = s.on_error;
-  job.limits.max_pixels = s.max_image_pixels;
-  job.limits.cancel = &priv->abort_decode;
 
-  RequestSettings & r = job.request;
+  RequestSettings & r = job.spec.request;
   r.prompt = s.prompt;
   r.system_instruction = s.system_instruction;
   if (const gchar *ar = gst_gemini_aspect_ratio_to_string (s.aspect_ratio))
@@ -1359,358 +1342,37 @@ gst_gemini_image_src_make_job (GstGeminiImageSrc * self)
     if (choice.spec->status == ModelStatus::Retired)
       text += " It is sent as given, because api-endpoint is not Google's (a gateway or an "
           "emulator may still serve it).";
-    job.warnings.emplace_back ("model", text);
+    warnings.emplace_back ("model", text);
   }
   for (OptionChange & c : fit_to_model (choice.spec, choice.id, r))
-    job.warnings.emplace_back (c.property, std::move (c.text));
+    warnings.emplace_back (c.property, std::move (c.text));
   /* Once per change of model or options, not once per image. */
   std::string all;
-  for (const auto & w : job.warnings)
+  for (const auto & w : warnings)
     all += w.first + "\n" + w.second + "\n";
   if (all == priv->posted_warnings)
-    job.warnings.clear ();
+    warnings.clear ();
   else
     priv->posted_warnings = all;
+  }
+  for (const auto & [property, text] : warnings)
+    post_settings_warning (self, HERE, property.c_str (), text);
   return job;
 }
 
-/* One attempt: send, wait (cancellable, bounded), classify, decode. */
-static Response
-gst_gemini_image_src_attempt (GstGeminiImageSrc * self, const Job & job, GBytes * body,
-    Clock::time_point deadline, DecodedImage & image)
-{
-  const double bound_s = std::chrono::duration<double> (deadline - Clock::now ()).count ();
-  auto priv = self->priv;
-
-  HttpRequest req;
-  req.url = job.url;
-  req.headers.emplace_back ("x-goog-api-key", job.api_key);
-  req.body.reset (g_bytes_ref (body));
-
-  std::shared_ptr<HttpCall> call;
-  {
-    std::lock_guard<std::mutex> lk (priv->lock);
-    if (priv->flushing || priv->eos_pending)
-      return make_cancelled_response ();
-    /* Registered under the lock so set_flushing() sees it. */
-    call = priv->http.send (std::move (req));
-    priv->call = call;
-  }
-
-  HttpCall::WaitResult waited = call->wait_until (deadline);
-  {
-    std::lock_guard<std::mutex> lk (priv->lock);
-    priv->call.reset ();
-  }
-
-  switch (waited) {
-    case HttpCall::WaitResult::Cancelled:
-      return make_cancelled_response ();
-    case HttpCall::WaitResult::TimedOut:
-      /* The attempt's own bound: request-timeout, or what was left of the
-       * deadline. */
-      return make_timeout_response (bound_s);
-    case HttpCall::WaitResult::Done:
-      break;
-  }
-
-  HttpResponse & http = call->response ();
-  if (http.too_large)
-    return make_too_large_response (job.max_response_size);
-  if (http.error)
-    return classify_transport_error (http.error.get (), job.server.c_str ());
-  /* Parsing megabytes of JSON cannot be interrupted from inside: it runs
-   * where a state change can stop waiting for it. The worker owns the body
-   * and frees it when done, before decoding starts. */
-  auto classified = run_abandonable ([status = http.status, retry_after = http.retry_after,
-          redirect = http.redirect_target, body = std::move (http.body)] () {
-        return classify_http_response (status, retry_after.empty () ? nullptr : retry_after.c_str (),
-            body.get (), redirect.empty () ? nullptr : redirect.c_str ());
-      }, job.limits.cancel);
-  if (!classified)
-    return make_cancelled_response ();
-  Response r = std::move (*classified);
-
-  /* Decoding is part of the attempt: undecodable bytes are a content
-   * failure that a new generation may fix, a bomb is not. Done here, on the
-   * streaming thread, never on the HTTP thread. */
-  if (r.outcome == Outcome::Image) {
-    std::string error;
-    if (!decode_image (r.image.get (), job.limits, image, error)) {
-      if (image.cancelled)
-        return make_cancelled_response ();
-      mark_undecodable (r, error, image.over_limit);
-    }
-  }
-  return r;
-}
-
-/* "4.0 s", "3m10s", "2h05m"; any finite or infinite value, no integer
- * overflow (a server may ask for 1e10 s). */
-static std::string
-format_duration (double seconds)
-{
-  GCharPtr s;
-  if (!(seconds < 1e6))
-    s.reset (g_strdup_printf ("%.3g s", seconds));
-  else if (seconds >= 3600)
-    s.reset (g_strdup_printf ("%dh%02dm", (int) (seconds / 3600), (int) std::fmod (seconds / 60, 60)));
-  else if (seconds >= 60)
-    s.reset (g_strdup_printf ("%dm%02ds", (int) (seconds / 60), (int) std::fmod (seconds, 60)));
-  else
-    s.reset (g_strdup_printf ("%.1f s", seconds));
-  return s.get ();
-}
-
-/* Exponential backoff with up to 10% jitter; never shorter than the delay
- * the server asked for (RetryInfo.retryDelay or Retry-After). */
-static double
-retry_delay (const Job & job, guint retry, const Response & r)
-{
-  double backoff = std::min (job.retry_backoff * std::pow (2.0, retry - 1.0), job.retry_backoff_max);
-  backoff *= 1.0 + g_random_double_range (0.0, 0.1);
-  if (r.retry_delay_seconds)
-    backoff = std::max (backoff, *r.retry_delay_seconds);
-  return backoff;
-}
-
 static void
-gst_gemini_image_src_post_retry (GstGeminiImageSrc * self, guint attempt,
-    const Response & r, double delay)
+gst_gemini_image_src_post_retry (GstGeminiImageSrc * self, guint64 index, const RetryNotice & n)
 {
-  std::string reason = r.describe ();
-  GST_INFO_OBJECT (self, "Attempt %u failed (%s, HTTP %u); retrying in %.2f s: %s",
-      attempt, outcome_name (r.outcome), r.http_status, delay, reason.c_str ());
+  GST_INFO_OBJECT (self, "Image %" G_GUINT64_FORMAT ", attempt %u failed (%s, HTTP %u); retrying in %.2f s: %s",
+      index, n.attempt, outcome_name (n.outcome), n.http_status, n.delay, n.reason.c_str ());
   GstStructure *s = gst_structure_new ("gemini-retry",
-      "attempt", G_TYPE_UINT, attempt,
-      "outcome", G_TYPE_STRING, outcome_name (r.outcome),
-      "http-status-code", G_TYPE_UINT, r.http_status,
-      "delay", G_TYPE_DOUBLE, delay,
-      "reason", G_TYPE_STRING, reason.c_str (),
+      "attempt", G_TYPE_UINT, n.attempt,
+      "outcome", G_TYPE_STRING, outcome_name (n.outcome),
+      "http-status-code", G_TYPE_UINT, n.http_status,
+      "delay", G_TYPE_DOUBLE, n.delay,
+      "reason", G_TYPE_STRING, n.reason.c_str (),
       nullptr);
   gst_element_post_message (GST_ELEMENT (self), gst_message_new_element (GST_OBJECT (self), s));
-}
-
-/* Sleeps until `until` unless a flush or state change comes first. */
-static bool
-gst_gemini_image_src_backoff (GstGeminiImageSrc * self, Clock::time_point until)
-{
-  auto priv = self->priv;
-  std::unique_lock<std::mutex> lk (priv->lock);
-  auto stop = [priv] { return priv->flushing || priv->eos_pending; };
-  priv->cond.wait_until (lk, until, stop);
-  return !stop ();
-}
-
-/* ListModels, after a 404 for the model: every page, each bounded by
- * request-timeout and all by the image's deadline, cancellable like an
- * attempt. False with `error` when the list could not be read whole. */
-static bool
-gst_gemini_image_src_list_models (GstGeminiImageSrc * self, const Job & job,
-    Clock::time_point deadline, std::vector<ListedModel> & models, std::string & error)
-{
-  auto priv = self->priv;
-  std::string token;
-  for (guint page = 1; page <= kMaxModelListPages; page++) {
-    HttpRequest req;
-    req.url = build_list_models_url (job.endpoint, token);
-    req.headers.emplace_back ("x-goog-api-key", job.api_key);
-    std::shared_ptr<HttpCall> call;
-    {
-      std::lock_guard<std::mutex> lk (priv->lock);
-      if (priv->flushing || priv->eos_pending) {
-        error = "cancelled";
-        return false;
-      }
-      call = priv->http.send (std::move (req));
-      priv->call = call;
-    }
-    auto bound = std::min (deadline, Clock::now () + std::chrono::seconds (job.request_timeout));
-    HttpCall::WaitResult waited = call->wait_until (bound);
-    {
-      std::lock_guard<std::mutex> lk (priv->lock);
-      priv->call.reset ();
-    }
-    if (waited != HttpCall::WaitResult::Done) {
-      error = waited == HttpCall::WaitResult::Cancelled ? "cancelled" : "no answer in time";
-      return false;
-    }
-    HttpResponse & http = call->response ();
-    if (http.error) {
-      error = classify_transport_error (http.error.get (), job.server.c_str ()).describe ();
-      return false;
-    }
-    gsize size = http.body ? g_bytes_get_size (http.body.get ()) : 0;
-    if (http.too_large || size > kMaxModelListPageBytes) {
-      error = "page " + std::to_string (page) + " is larger than "
-          + std::to_string (kMaxModelListPageBytes) + " bytes";
-      return false;
-    }
-    if (http.status != 200) {
-      error = "page " + std::to_string (page) + " answered HTTP " + std::to_string (http.status);
-      return false;
-    }
-    if (!parse_model_list_page (http.body.get (), models, token, error)) {
-      error = "page " + std::to_string (page) + ": " + error;
-      return false;
-    }
-    GST_DEBUG_OBJECT (self, "ListModels page %u: %" G_GSIZE_FORMAT " models so far", page, models.size ());
-    if (token.empty ())
-      return true;
-  }
-  error = "the list goes on past " + std::to_string (kMaxModelListPages) + " pages";
-  return false;
-}
-
-/* A 404 for the model: asks the API which models exist. When the model
- * came from an alias and the list holds another served model of the same
- * family, switches to it (true: try again). Otherwise leaves, in `g`, the
- * image models the key can use, for the error. */
-static bool
-gst_gemini_image_src_model_not_found (GstGeminiImageSrc * self, Job & job, Generated & g,
-    Clock::time_point deadline)
-{
-  auto priv = self->priv;
-  std::vector<ListedModel> models;
-  std::string error;
-  const bool complete = gst_gemini_image_src_list_models (self, job, deadline, models, error);
-  if (error == "cancelled") {
-    g.response = make_cancelled_response ();
-    return false;
-  }
-
-  const ModelSpec *current = find_model_spec (job.model);
-  if (!job.alias.empty () && current) {
-    for (const ModelSpec & m : model_catalogue ()) {
-      if (job.alias != m.alias || m.status == ModelStatus::Retired || job.model == m.id)
-        continue;
-      const bool listed = std::any_of (models.begin (), models.end (),
-          [&] (const ListedModel & l) { return l.id == m.id && l.generate_content; });
-      if (!listed)
-        continue;
-      const std::string text = "model=" + job.alias + " stands for " + job.model + ", but the API "
-          "answered 404 (\"" + g.response.error_message + "\"). " + m.id + " (" + m.name
-          + "), of the same family, is in the key's model list: using it. Update the element "
-          "when a newer release knows this change.";
-      {
-        std::lock_guard<std::mutex> lk (priv->lock);
-        priv->alias_override_from = job.alias;
-        priv->alias_override_to = m.id;
-      }
-      post_settings_warning (self, HERE, "model", text);
-      job.model = m.id;
-      job.url = build_request_url (job.endpoint, m.id);
-      return true;
-    }
-  }
-
-  std::string names = describe_image_models (models);
-  g.available_models = names;
-  if (!names.empty ())
-    g.models_hint = "Image models this key can use: " + names + ".";
-  else if (complete)
-    g.models_hint = "The key's model list (" + std::to_string (models.size ()) + " models) has no "
-        "image-generation model.";
-  if (!complete)
-    g.models_hint += std::string (g.models_hint.empty () ? "" : " ") + "Listing the models failed ("
-        + error + ").";
-  return false;
-}
-
-/* One image: attempts with per-class budgets, bounded by the deadline. */
-static Generated
-gst_gemini_image_src_generate (GstGeminiImageSrc * self, Job & job)
-{
-  Generated g;
-  auto start = Clock::now ();
-  auto deadline = start + std::chrono::seconds (job.deadline);
-  guint transient = 0, rate_limited = 0, content = 0;
-  bool listed_models = false;
-
-  /* Base64 of 75 MB of references takes over a second: built where a
-   * state change or EOS can stop waiting for it. The request settings move
-   * into the worker, which owns them. */
-  gsize n_refs = job.request.references.size ();
-  auto built = run_abandonable ([request = std::move (job.request)] () {
-        return GBytesPtr (build_request_body (request));
-      }, job.limits.cancel);
-  if (!built) {
-    g.response = make_cancelled_response ();
-    return g;
-  }
-  GBytesPtr body = std::move (*built);
-  GST_INFO_OBJECT (self, "Requesting an image from %s (%" G_GSIZE_FORMAT
-      " request bytes, %" G_GSIZE_FORMAT " reference images)", job.model.c_str (),
-      g_bytes_get_size (body.get ()), n_refs);
-
-  for (;;) {
-    g.attempts++;
-    auto attempt_deadline = std::min (deadline, Clock::now () + std::chrono::seconds (job.request_timeout));
-    g.image = DecodedImage ();
-    g.response = gst_gemini_image_src_attempt (self, job, body.get (), attempt_deadline, g.image);
-    const Response & r = g.response;
-    g.elapsed_s = std::chrono::duration<double> (Clock::now () - start).count ();
-    GST_INFO_OBJECT (self, "Attempt %u: %s (HTTP %u) after %.2f s", g.attempts,
-        outcome_name (r.outcome), r.http_status, g.elapsed_s);
-
-    bool retry = false;
-    switch (r.action) {
-      case Action::Deliver:
-      case Action::Stop:
-        return g;
-      case Action::Fail:
-        /* Once per image: a model switched to may answer 404 too. */
-        if (r.outcome == Outcome::NotFound && !listed_models
-            && is_model_not_found (r.http_status, r.gemini_status, r.error_message)) {
-          listed_models = true;
-          if (gst_gemini_image_src_model_not_found (self, job, g, deadline))
-            continue;
-        }
-        return g;
-      case Action::Retry:
-        if (r.outcome == Outcome::RateLimited)
-          retry = ++rate_limited < job.rate_limit_attempts;
-        else
-          retry = ++transient < job.max_attempts;
-        break;
-      case Action::RetryContent:
-        retry = ++content <= job.content_retries;
-        break;
-    }
-    if (!retry) {
-      GCharPtr msg (g_strdup_printf ("Gave up after %u attempt%s over %s.", g.attempts,
-              g.attempts == 1 ? "" : "s", format_duration (g.elapsed_s).c_str ()));
-      g.gave_up = msg.get ();
-      return g;
-    }
-
-    /* Compared in seconds before any conversion: a server may ask for 1e10 s,
-     * which overflows a nanosecond clock. */
-    double delay = retry_delay (job, transient + rate_limited + content, r);
-    double left = std::chrono::duration<double> (deadline - Clock::now ()).count ();
-    if (!(delay < left)) {
-      bool server = r.retry_delay_seconds && !(*r.retry_delay_seconds < left);
-      GCharPtr msg (server
-          ? g_strdup_printf ("Gave up after %u attempt%s over %s: the server asked to wait %s "
-              "before retrying (%s), past the deadline of %u s (the deadline property).",
-              g.attempts, g.attempts == 1 ? "" : "s", format_duration (g.elapsed_s).c_str (),
-              format_duration (*r.retry_delay_seconds).c_str (), r.retry_delay_source.c_str (),
-              job.deadline)
-          : g_strdup_printf ("Gave up after %u attempt%s over %s: the next retry, "
-              "in %s, would end after the deadline of %u s (the deadline property).",
-              g.attempts, g.attempts == 1 ? "" : "s", format_duration (g.elapsed_s).c_str (),
-              format_duration (delay).c_str (), job.deadline));
-      g.gave_up = msg.get ();
-      return g;
-    }
-    auto wake = Clock::now () + std::chrono::duration_cast<Clock::duration> (
-        std::chrono::duration<double> (delay));
-    gst_gemini_image_src_post_retry (self, g.attempts, r, delay);
-    if (!gst_gemini_image_src_backoff (self, wake)) {
-      g.response = make_cancelled_response ();
-      return g;
-    }
-  }
 }
 
 /* Error domain and code for a failed outcome, following souphttpsrc. */
@@ -1758,12 +1420,12 @@ error_code_for (Outcome outcome, GQuark & domain, gint & code)
 }
 
 static GstStructure *
-make_details (const Job & job, const Generated & g)
+make_details (const Generated & g)
 {
   const Response & r = g.response;
   GstStructure *s = gst_structure_new ("gemini-error",
       "outcome", G_TYPE_STRING, outcome_name (r.outcome),
-      "model", G_TYPE_STRING, job.model.c_str (),
+      "model", G_TYPE_STRING, g.model.c_str (),
       "attempts", G_TYPE_UINT, g.attempts,
       "elapsed", G_TYPE_DOUBLE, g.elapsed_s,
       nullptr);
@@ -1794,7 +1456,8 @@ gst_gemini_image_src_post_image_message (GstGeminiImageSrc * self,
 {
   const Response & r = g.response;
   GstStructure *s = gst_structure_new ("gemini-image",
-      "model", G_TYPE_STRING, job.model.c_str (),
+      "index", G_TYPE_UINT64, job.spec.index,
+      "model", G_TYPE_STRING, g.model.c_str (),
       "model-version", G_TYPE_STRING, r.model_version.c_str (),
       "response-id", G_TYPE_STRING, r.response_id.c_str (),
       "finish-reason", G_TYPE_STRING, r.finish_reason.c_str (),
@@ -2009,14 +1672,14 @@ gst_gemini_image_src_handle_failure (GstGeminiImageSrc * self, const Job & job,
           outcome_name (g.response.outcome), g.response.http_status, g.attempts, g.elapsed_s));
   GST_WARNING_OBJECT (self, "%s", text.c_str ());
 
-  if (job.on_error == GST_GEMINI_ERROR_POLICY_ERROR) {
-    post_error (self, HERE, domain, code, text, debug.get (), make_details (job, g));
+  if (job.on_error == (int) GST_GEMINI_ERROR_POLICY_ERROR) {
+    post_error (self, HERE, domain, code, text, debug.get (), make_details (g));
     return GST_FLOW_ERROR;
   }
   post_message (self, HERE, GST_MESSAGE_WARNING, domain, code, text, debug.get (),
-      make_details (job, g));
+      make_details (g));
 
-  if (job.on_error == GST_GEMINI_ERROR_POLICY_REPEAT_LAST && priv->last_buffer)
+  if (job.on_error == (int) GST_GEMINI_ERROR_POLICY_REPEAT_LAST && priv->last_buffer)
     return gst_gemini_image_src_push_frame (self, gst_buffer_copy (priv->last_buffer), false);
 
   /* Skip: tell downstream that nothing comes for this slot. A GAP needs a
@@ -2051,13 +1714,45 @@ gst_gemini_image_src_push_segment (GstGeminiImageSrc * self)
   priv->segment_sent = true;
 }
 
-/* One image per iteration: settings -> request -> answer -> frame. */
+/* The scheduler for a stream (or what is left of it after a flush): its
+ * source is this element, its events become messages. */
+static std::shared_ptr<Scheduler>
+gst_gemini_image_src_make_scheduler (GstGeminiImageSrc * self)
+{
+  auto priv = self->priv;
+  SchedulerConfig config;
+  {
+    std::lock_guard<std::mutex> lk (priv->lock);
+    config.max_in_flight = 1;
+    config.reorder_cap = 0;
+  }
+  Scheduler::Events events;
+  /* The element outlives every call: unprepare () cancels the scheduler
+   * (which waits for a source call in progress) and joins the HTTP thread
+   * before the element can go. */
+  events.retry = [self] (guint64 index, const RetryNotice & n) {
+    gst_gemini_image_src_post_retry (self, index, n);
+  };
+  events.warning = [self] (const char *property, const std::string & text) {
+    post_settings_warning (self, HERE, property, text);
+  };
+  events.alias_moved = [self] (const std::string & alias, const std::string & model) {
+    std::lock_guard<std::mutex> lk (self->priv->lock);
+    self->priv->alias_override_from = alias;
+    self->priv->alias_override_to = model;
+  };
+  return std::make_shared<Scheduler> (priv->http, config,
+      [self] { return gst_gemini_image_src_next_job (self); }, std::move (events));
+}
+
+/* One image per iteration: the next result in order -> frame. */
 static void
 gst_gemini_image_src_loop (GstGeminiImageSrc * self)
 {
   auto priv = self->priv;
   guint num_images;
   bool eos;
+  std::shared_ptr<Scheduler> scheduler;
   {
     std::lock_guard<std::mutex> lk (priv->lock);
     if (priv->flushing) {
@@ -2066,6 +1761,7 @@ gst_gemini_image_src_loop (GstGeminiImageSrc * self)
     }
     num_images = priv->num_images;
     eos = priv->eos_pending;
+    scheduler = priv->scheduler;
   }
 
   if (!priv->stream_started) {
@@ -2081,12 +1777,34 @@ gst_gemini_image_src_loop (GstGeminiImageSrc * self)
     return;
   }
 
-  Job job = gst_gemini_image_src_make_job (self);
-  for (const auto & [property, text] : job.warnings)
-    post_settings_warning (self, HERE, property.c_str (), text);
-  Generated g = gst_gemini_image_src_generate (self, job);
+  if (!scheduler) {
+    /* A new stream, or the rest of it after a flush: from the first image
+     * not pushed yet. */
+    scheduler = gst_gemini_image_src_make_scheduler (self);
+    bool stop;
+    {
+      std::lock_guard<std::mutex> lk (priv->lock);
+      stop = priv->flushing || priv->eos_pending;
+      if (!stop) {
+        priv->next_index = priv->images_done;
+        priv->scheduler = scheduler;
+      }
+    }
+    if (stop) {
+      gst_gemini_image_src_pause (self, priv->flushing ? GST_FLOW_FLUSHING : GST_FLOW_EOS);
+      return;
+    }
+    scheduler->start ();
+  }
 
-  if (g.response.action == Action::Stop) {
+  Scheduler::Result result;
+  Scheduler::Next next = scheduler->next (result);
+  Generated & g = result.generated;
+  if (next == Scheduler::Next::End) {
+    gst_gemini_image_src_pause (self, GST_FLOW_EOS);
+    return;
+  }
+  if (next == Scheduler::Next::Cancelled || g.response.action == Action::Stop) {
     /* Cancelled: by a flush or state change (stop quietly), or by an
      * application EOS (finish the stream). */
     bool flushing;
@@ -2097,6 +1815,7 @@ gst_gemini_image_src_loop (GstGeminiImageSrc * self)
     gst_gemini_image_src_pause (self, flushing ? GST_FLOW_FLUSHING : GST_FLOW_EOS);
     return;
   }
+  const Job & job = result.job;
 
   GstFlowReturn flow;
   if (g.response.outcome != Outcome::Image) {
@@ -2123,11 +1842,13 @@ gst_gemini_image_src_loop (GstGeminiImageSrc * self)
       return;
     }
     flow = gst_gemini_image_src_push_frame (self, buf,
-        job.on_error == GST_GEMINI_ERROR_POLICY_REPEAT_LAST);
+        job.on_error == (int) GST_GEMINI_ERROR_POLICY_REPEAT_LAST);
   }
 
   if (flow != GST_FLOW_OK)
     gst_gemini_image_src_pause (self, flow, flow == GST_FLOW_ERROR);
   else if (priv->images_done >= num_images)
     gst_gemini_image_src_pause (self, GST_FLOW_EOS);
+  else
+    scheduler->resume ();
 }

@@ -1,0 +1,544 @@
+/* gst-gemini: one image's attempts, as a state machine on the HTTP engine's
+ * thread. See gemini-attempt.h.
+ * SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "gemini-attempt.h"
+
+#include <gst/gst.h>
+
+#include <algorithm>
+#include <cmath>
+
+#include "gemini-models.h"
+#include "gemini-worker.h"
+
+GST_DEBUG_CATEGORY_STATIC (gemini_attempt_debug);
+#define GST_CAT_DEFAULT gemini_attempt_debug
+
+namespace gemini {
+
+namespace {
+
+void
+init_debug ()
+{
+  static std::once_flag once;
+  std::call_once (once, [] {
+    GST_DEBUG_CATEGORY_INIT (gemini_attempt_debug, "geminiattempt", 0, "gst-gemini attempt runner");
+  });
+}
+
+/* "4.0 s", "3m10s", "2h05m"; any finite or infinite value, no integer
+ * overflow (a server may ask for 1e10 s). */
+std::string
+format_duration (double seconds)
+{
+  GCharPtr s;
+  if (!(seconds < 1e6))
+    s.reset (g_strdup_printf ("%.3g s", seconds));
+  else if (seconds >= 3600)
+    s.reset (g_strdup_printf ("%dh%02dm", (int) (seconds / 3600), (int) std::fmod (seconds / 60, 60)));
+  else if (seconds >= 60)
+    s.reset (g_strdup_printf ("%dm%02ds", (int) (seconds / 60), (int) std::fmod (seconds, 60)));
+  else
+    s.reset (g_strdup_printf ("%.1f s", seconds));
+  return s.get ();
+}
+
+/* Exponential backoff with up to 10% jitter; never shorter than the delay
+ * the server asked for (RetryInfo.retryDelay or Retry-After). */
+double
+retry_delay (const AttemptPolicy & p, guint retry, const Response & r)
+{
+  double backoff = std::min (p.retry_backoff * std::pow (2.0, retry - 1.0), p.retry_backoff_max);
+  backoff *= 1.0 + g_random_double_range (0.0, 0.1);
+  if (r.retry_delay_seconds)
+    backoff = std::max (backoff, *r.retry_delay_seconds);
+  return backoff;
+}
+
+std::string
+plural_attempts (guint n)
+{
+  return std::to_string (n) + (n == 1 ? " attempt" : " attempts");
+}
+
+}  // namespace
+
+AttemptRunner::AttemptRunner (std::weak_ptr<HttpEngine> engine, RequestSpec spec, Target target,
+    AttemptPolicy policy, Events events)
+    : engine_ (std::move (engine)), spec_ (std::move (spec)), target_ (std::move (target)),
+      policy_ (policy), events_ (std::move (events))
+{
+  init_debug ();
+  acquire_ = events_.acquire;
+  release_ = events_.release;
+  rate_limited_cb_ = events_.rate_limited;
+}
+
+AttemptRunner::~AttemptRunner ()
+{
+  GST_TRACE ("runner %p for image %" G_GUINT64_FORMAT " freed", this, spec_.index);
+}
+
+std::shared_ptr<AttemptRunner>
+AttemptRunner::start (std::weak_ptr<HttpEngine> engine, RequestSpec spec, Target target,
+    AttemptPolicy policy, Events events)
+{
+  auto r = std::make_shared<AttemptRunner> (std::move (engine), std::move (spec), std::move (target),
+      policy, std::move (events));
+  r->start_ = Clock::now ();
+  r->deadline_ = r->start_ + std::chrono::seconds (r->policy_.deadline);
+  r->model_ = r->spec_.model;
+  r->g_.model = r->model_;
+  r->url_ = build_request_url (r->target_.endpoint, r->model_);
+  r->build_body ();
+  return r;
+}
+
+void
+AttemptRunner::cancel ()
+{
+  cancelled_.store (true);
+  std::shared_ptr<HttpCall> call;
+  std::shared_ptr<HttpEngine::Timer> timer;
+  {
+    std::lock_guard<std::mutex> lk (lock_);
+    call = call_;
+    timer = std::move (timer_);
+  }
+  if (timer)
+    timer->cancel ();
+  /* Its completion still runs on the engine thread, and gives the
+   * admission back. */
+  if (call)
+    call->cancel ();
+  finish_cancelled ();
+}
+
+bool
+AttemptRunner::schedule (double seconds, std::function<void (AttemptRunner &)> fn, bool keep)
+{
+  auto engine = engine_.lock ();
+  std::shared_ptr<HttpEngine::Timer> timer;
+  if (engine) {
+    auto self = shared_from_this ();
+    timer = engine->add_timer (seconds, [self, fn = std::move (fn)] {
+      if (!self->cancelled_.load ())
+        fn (*self);
+    });
+  }
+  if (!timer) {
+    /* The engine stopped under us: nothing more can be sent. */
+    finish_cancelled ();
+    return false;
+  }
+  if (keep) {
+    std::lock_guard<std::mutex> lk (lock_);
+    timer_ = std::move (timer);
+  }
+  return true;
+}
+
+/* ----------------------------------------------------------------- body */
+
+void
+AttemptRunner::build_body ()
+{
+  /* Base64 of 75 MB of references takes over a second: on a worker. */
+  auto self = shared_from_this ();
+  run_detached ([self] {
+    if (self->cancelled_.load ())
+      return;
+    auto body = std::make_shared<GBytesPtr> (build_request_body (self->spec_.request));
+    self->schedule (0, [body] (AttemptRunner & r) { r.after_body (std::move (*body)); }, false);
+  });
+}
+
+void
+AttemptRunner::after_body (GBytesPtr body)
+{
+  body_ = std::move (body);
+  GST_INFO ("image %" G_GUINT64_FORMAT ": requesting from %s (%" G_GSIZE_FORMAT " request bytes, %"
+      G_GSIZE_FORMAT " reference images)", spec_.index, model_.c_str (), g_bytes_get_size (body_.get ()),
+      spec_.request.references.size ());
+  send_attempt ();
+}
+
+/* -------------------------------------------------------------- attempts */
+
+void
+AttemptRunner::send_attempt ()
+{
+  g_.attempts++;
+  auto self = shared_from_this ();
+  if (acquire_)
+    acquire_ ([self] { self->on_admitted (); });
+  else
+    on_admitted ();
+}
+
+void
+AttemptRunner::on_admitted ()
+{
+  admitted_ = true;
+  if (cancelled_.load ()) {
+    release_admission ();
+    return;
+  }
+  auto engine = engine_.lock ();
+  if (!engine) {
+    release_admission ();
+    finish_cancelled ();
+    return;
+  }
+  const auto now = Clock::now ();
+  const auto bound = std::min (deadline_, now + std::chrono::seconds (policy_.request_timeout));
+  attempt_bound_s_ = std::max (0.0, std::chrono::duration<double> (bound - now).count ());
+  timed_out_ = false;
+
+  HttpRequest req;
+  req.url = url_;
+  req.headers.emplace_back ("x-goog-api-key", target_.api_key);
+  req.body.reset (g_bytes_ref (body_.get ()));
+
+  /* The attempt's own bound: request-timeout, or what is left of the
+   * deadline. Armed first: the send may complete at once. */
+  auto self = shared_from_this ();
+  if (!schedule (attempt_bound_s_, [] (AttemptRunner & r) {
+        r.timed_out_ = true;
+        std::shared_ptr<HttpCall> call;
+        {
+          std::lock_guard<std::mutex> lk (r.lock_);
+          call = r.call_;
+        }
+        if (call)
+          call->cancel ();
+      }, true)) {
+    release_admission ();
+    return;
+  }
+  auto call = engine->send (std::move (req), [self] (const std::shared_ptr<HttpCall> & c) {
+    self->on_response (c);
+  });
+  std::lock_guard<std::mutex> lk (lock_);
+  if (!call->cancelled () && !finished_)
+    call_ = std::move (call);
+}
+
+void
+AttemptRunner::release_admission ()
+{
+  if (admitted_) {
+    admitted_ = false;
+    if (release_)
+      release_ ();
+  }
+}
+
+void
+AttemptRunner::on_response (const std::shared_ptr<HttpCall> & call)
+{
+  release_admission ();
+  std::shared_ptr<HttpEngine::Timer> timer;
+  {
+    std::lock_guard<std::mutex> lk (lock_);
+    timer = std::move (timer_);
+    if (call_ == call)
+      call_.reset ();
+  }
+  if (timer)
+    timer->cancel ();
+  if (cancelled_.load ())
+    return;
+  if (timed_out_) {
+    handle (make_timeout_response (attempt_bound_s_));
+    return;
+  }
+  HttpResponse & http = call->response ();
+  if (http.too_large) {
+    handle (make_too_large_response (policy_.max_response_size));
+    return;
+  }
+  if (http.error) {
+    handle (classify_transport_error (http.error.get (), target_.server.c_str ()));
+    return;
+  }
+
+  /* Parsing megabytes of JSON and decoding the image: on a worker, never
+   * on the engine thread, which serves every other request. */
+  struct Work {
+    guint status;
+    std::string retry_after, redirect;
+    GBytesPtr body;
+    Response response;
+    DecodedImage image;
+  };
+  auto work = std::make_shared<Work> ();
+  work->status = http.status;
+  work->retry_after = http.retry_after;
+  work->redirect = http.redirect_target;
+  work->body = std::move (http.body);
+  auto self = shared_from_this ();
+  run_detached ([self, work] {
+    if (self->cancelled_.load ())
+      return;
+    work->response = classify_http_response (work->status,
+        work->retry_after.empty () ? nullptr : work->retry_after.c_str (), work->body.get (),
+        work->redirect.empty () ? nullptr : work->redirect.c_str ());
+    /* The body is not needed any more: free it before decoding. */
+    work->body.reset ();
+    if (work->response.outcome == Outcome::Image) {
+      DecodeLimits limits;
+      limits.max_pixels = self->policy_.max_image_pixels;
+      limits.cancel = &self->cancelled_;
+      std::string error;
+      if (!decode_image (work->response.image.get (), limits, work->image, error)) {
+        if (work->image.cancelled)
+          return;
+        mark_undecodable (work->response, error, work->image.over_limit);
+      }
+    }
+    self->schedule (0, [work] (AttemptRunner & r) {
+      r.g_.image = std::move (work->image);
+      r.handle (std::move (work->response));
+    }, false);
+  });
+}
+
+void
+AttemptRunner::handle (Response r)
+{
+  if (cancelled_.load ())
+    return;
+  g_.elapsed_s = std::chrono::duration<double> (Clock::now () - start_).count ();
+  GST_INFO ("image %" G_GUINT64_FORMAT ", attempt %u: %s (HTTP %u) after %.2f s", spec_.index, g_.attempts,
+      outcome_name (r.outcome), r.http_status, g_.elapsed_s);
+
+  bool retry = false;
+  switch (r.action) {
+    case Action::Deliver:
+    case Action::Stop:
+      g_.response = std::move (r);
+      finish (std::move (g_));
+      return;
+    case Action::Fail:
+      g_.response = std::move (r);
+      /* Once per image: a model switched to may answer 404 too. */
+      if (g_.response.outcome == Outcome::NotFound && !listed_models_
+          && is_model_not_found (g_.response.http_status, g_.response.gemini_status,
+              g_.response.error_message)) {
+        listed_models_ = true;
+        list_models ("", std::make_shared<std::vector<ListedModel>> (), 1);
+        return;
+      }
+      finish (std::move (g_));
+      return;
+    case Action::Retry:
+      if (r.outcome == Outcome::RateLimited) {
+        if (rate_limited_cb_)
+          rate_limited_cb_ (r.retry_delay_seconds);
+        retry = ++rate_limited_ < policy_.rate_limit_attempts;
+      } else {
+        retry = ++transient_ < policy_.max_attempts;
+      }
+      break;
+    case Action::RetryContent:
+      retry = ++content_ <= policy_.content_retries;
+      break;
+  }
+  g_.image = DecodedImage ();
+  if (!retry) {
+    g_.gave_up = "Gave up after " + plural_attempts (g_.attempts) + " over " + format_duration (g_.elapsed_s) + ".";
+    g_.response = std::move (r);
+    finish (std::move (g_));
+    return;
+  }
+
+  /* Compared in seconds before any conversion: a server may ask for 1e10 s,
+   * which overflows a nanosecond clock. */
+  const double delay = retry_delay (policy_, transient_ + rate_limited_ + content_, r);
+  const double left = std::chrono::duration<double> (deadline_ - Clock::now ()).count ();
+  if (!(delay < left)) {
+    const bool server = r.retry_delay_seconds && !(*r.retry_delay_seconds < left);
+    GCharPtr msg (server
+        ? g_strdup_printf ("Gave up after %s over %s: the server asked to wait %s "
+            "before retrying (%s), past the deadline of %u s (the deadline property).",
+            plural_attempts (g_.attempts).c_str (), format_duration (g_.elapsed_s).c_str (),
+            format_duration (*r.retry_delay_seconds).c_str (), r.retry_delay_source.c_str (),
+            policy_.deadline)
+        : g_strdup_printf ("Gave up after %s over %s: the next retry, "
+            "in %s, would end after the deadline of %u s (the deadline property).",
+            plural_attempts (g_.attempts).c_str (), format_duration (g_.elapsed_s).c_str (),
+            format_duration (delay).c_str (), policy_.deadline));
+    g_.gave_up = msg.get ();
+    g_.response = std::move (r);
+    finish (std::move (g_));
+    return;
+  }
+  RetryNotice notice;
+  notice.attempt = g_.attempts;
+  notice.outcome = r.outcome;
+  notice.http_status = r.http_status;
+  notice.delay = delay;
+  notice.reason = r.describe ();
+  if (auto cb = event (&Events::retry))
+    cb (notice);
+  /* The wait is a timer on this thread, cancelled with the runner. */
+  schedule (delay, [] (AttemptRunner & runner) { runner.send_attempt (); }, true);
+}
+
+/* ------------------------------------------------------------ ListModels */
+
+void
+AttemptRunner::list_models (std::string token, std::shared_ptr<std::vector<ListedModel>> models, guint page)
+{
+  if (page > kMaxModelListPages) {
+    after_list (false, "the list goes on past " + std::to_string (kMaxModelListPages) + " pages", *models);
+    return;
+  }
+  auto engine = engine_.lock ();
+  if (!engine) {
+    finish_cancelled ();
+    return;
+  }
+  HttpRequest req;
+  req.url = build_list_models_url (target_.endpoint, token);
+  req.headers.emplace_back ("x-goog-api-key", target_.api_key);
+  const auto now = Clock::now ();
+  const auto bound = std::min (deadline_, now + std::chrono::seconds (policy_.request_timeout));
+  timed_out_ = false;
+  if (!schedule (std::max (0.0, std::chrono::duration<double> (bound - now).count ()), [] (AttemptRunner & r) {
+        r.timed_out_ = true;
+        std::shared_ptr<HttpCall> call;
+        {
+          std::lock_guard<std::mutex> lk (r.lock_);
+          call = r.call_;
+        }
+        if (call)
+          call->cancel ();
+      }, true))
+    return;
+  auto self = shared_from_this ();
+  auto call = engine->send (std::move (req), [self, models, page] (const std::shared_ptr<HttpCall> & c) {
+    std::shared_ptr<HttpEngine::Timer> timer;
+    {
+      std::lock_guard<std::mutex> lk (self->lock_);
+      timer = std::move (self->timer_);
+      if (self->call_ == c)
+        self->call_.reset ();
+    }
+    if (timer)
+      timer->cancel ();
+    if (self->cancelled_.load ())
+      return;
+    HttpResponse & http = c->response ();
+    const std::string which = "page " + std::to_string (page);
+    if (self->timed_out_) {
+      self->after_list (false, "no answer in time", *models);
+      return;
+    }
+    if (http.error) {
+      self->after_list (false, classify_transport_error (http.error.get (),
+              self->target_.server.c_str ()).describe (), *models);
+      return;
+    }
+    const gsize size = http.body ? g_bytes_get_size (http.body.get ()) : 0;
+    if (http.too_large || size > kMaxModelListPageBytes) {
+      self->after_list (false, which + " is larger than " + std::to_string (kMaxModelListPageBytes) + " bytes",
+          *models);
+      return;
+    }
+    if (http.status != 200) {
+      self->after_list (false, which + " answered HTTP " + std::to_string (http.status), *models);
+      return;
+    }
+    std::string next, error;
+    if (!parse_model_list_page (http.body.get (), *models, next, error)) {
+      self->after_list (false, which + ": " + error, *models);
+      return;
+    }
+    GST_DEBUG ("image %" G_GUINT64_FORMAT ": ListModels %s, %" G_GSIZE_FORMAT " models so far",
+        self->spec_.index, which.c_str (), models->size ());
+    if (next.empty ())
+      self->after_list (true, "", *models);
+    else
+      self->list_models (next, models, page + 1);
+  });
+  std::lock_guard<std::mutex> lk (lock_);
+  if (!call->cancelled () && !finished_)
+    call_ = std::move (call);
+}
+
+/* After a 404 for the model: when the model came from an alias and the
+ * list holds another served model of its family, try that one; otherwise
+ * name the image models the key can use. */
+void
+AttemptRunner::after_list (bool complete, const std::string & error, const std::vector<ListedModel> & models)
+{
+  const ModelSpec *current = find_model_spec (model_);
+  if (!spec_.alias.empty () && current) {
+    for (const ModelSpec & m : model_catalogue ()) {
+      if (spec_.alias != m.alias || m.status == ModelStatus::Retired || model_ == m.id)
+        continue;
+      const bool listed = std::any_of (models.begin (), models.end (),
+          [&] (const ListedModel & l) { return l.id == m.id && l.generate_content; });
+      if (!listed)
+        continue;
+      const std::string text = "model=" + spec_.alias + " stands for " + model_ + ", but the API "
+          "answered 404 (\"" + g_.response.error_message + "\"). " + m.id + " (" + m.name
+          + "), of the same family, is in the key's model list: using it. Update the element "
+          "when a newer release knows this change.";
+      if (auto cb = event (&Events::warning))
+        cb ("model", text);
+      if (auto cb = event (&Events::alias_moved))
+        cb (spec_.alias, m.id);
+      model_ = m.id;
+      g_.model = model_;
+      url_ = build_request_url (target_.endpoint, model_);
+      send_attempt ();
+      return;
+    }
+  }
+
+  const std::string names = describe_image_models (models);
+  g_.available_models = names;
+  if (!names.empty ())
+    g_.models_hint = "Image models this key can use: " + names + ".";
+  else if (complete)
+    g_.models_hint = "The key's model list (" + std::to_string (models.size ()) + " models) has no "
+        "image-generation model.";
+  if (!complete)
+    g_.models_hint += std::string (g_.models_hint.empty () ? "" : " ") + "Listing the models failed ("
+        + error + ").";
+  finish (std::move (g_));
+}
+
+/* ---------------------------------------------------------------- finish */
+
+void
+AttemptRunner::finish (Generated g)
+{
+  std::function<void (Generated)> done;
+  {
+    std::lock_guard<std::mutex> lk (lock_);
+    if (finished_)
+      return;
+    finished_ = true;
+    done = std::move (events_.done);
+    /* The callbacks may hold whoever holds this runner: let go of them. */
+    events_ = Events ();
+  }
+  if (done)
+    done (std::move (g));
+}
+
+void
+AttemptRunner::finish_cancelled ()
+{
+  Generated g;
+  g.response = make_cancelled_response ();
+  g.model = spec_.model;
+  finish (std::move (g));
+}
+
+}  // namespace gemini

@@ -1,0 +1,47 @@
+/* gst-gemini: what one image asks for, where it goes, and how hard to try.
+ *
+ * A RequestSpec is everything that decides the answer (model, prompt,
+ * configuration, reference bytes) and nothing else: no key, no retry
+ * policy. The element builds one per image, in input order; the scheduler
+ * and the attempt runner only read it.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <glib.h>
+
+#include <string>
+
+#include "gemini-image.h"
+#include "gemini-protocol.h"
+
+namespace gemini {
+
+struct RequestSpec {
+  guint64 index = 0;          /* the image's place in the stream, from 0 */
+  std::string model;          /* the resolved id */
+  std::string alias;          /* the alias it came from, or "" */
+  RequestSettings request;    /* prompt, configuration, reference images */
+};
+
+/* Where requests go, and as whom. */
+struct Target {
+  std::string endpoint;       /* api-endpoint as given */
+  std::string server;         /* its scheme://host[:port], for messages */
+  std::string api_key;
+};
+
+/* How hard to try for one image. */
+struct AttemptPolicy {
+  guint request_timeout = 600;      /* s, one attempt */
+  guint deadline = 1800;            /* s, the whole image */
+  guint max_attempts = 5;           /* transient failures */
+  guint rate_limit_attempts = 8;    /* 429s */
+  guint content_retries = 2;        /* answers without a usable image */
+  double retry_backoff = 1.0;       /* s, doubled per retry */
+  double retry_backoff_max = 60.0;  /* s */
+  gsize max_response_size = 128u * 1024u * 1024u;
+  guint64 max_image_pixels = 8192ull * 8192ull;
+};
+
+}  // namespace gemini

@@ -1,0 +1,155 @@
+/* gst-gemini: how many images are asked for at once, and in which order
+ * their results go out.
+ *
+ * The scheduler pulls jobs from a source in input order, keeps up to
+ * `max_in_flight` attempt runners going, hedges an image that is still
+ * unanswered after a delay (within a budget), and hands results to the
+ * streaming thread in input order (or as they complete). Results that wait
+ * for an earlier, slower image are capped: no new image starts while
+ * `max_in_flight + reorder_cap` images are started and not yet taken, so
+ * memory stays bounded whatever the latencies. Cancellation is one call,
+ * cancel_all (), which stops every runner, timer and wait at once.
+ *
+ * Knows nothing of GstElement. Thread-safe: the source and the callbacks
+ * are called without the scheduler's lock held.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <glib.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "gemini-attempt.h"
+#include "gemini-http.h"
+#include "gemini-request.h"
+
+namespace gemini {
+
+/* One image to make. */
+struct Job {
+  RequestSpec spec;
+  Target target;
+  AttemptPolicy policy;
+  int on_error = 0;           /* the output stage's policy for this image */
+};
+
+struct SchedulerConfig {
+  guint max_in_flight = 4;
+  /* Results held while an earlier image is still running. */
+  guint reorder_cap = 8;
+  bool completion_order = false;
+  /* Seconds after which an unanswered image gets a second, identical
+   * request; 0 = never; below 0 = adaptive (the 90th percentile of the
+   * latencies seen, once there are kAdaptiveSamples). */
+  double hedge_after = 0;
+  /* Hedges allowed: hedge_min, or hedge_share of the images started if
+   * that is more. */
+  double hedge_share = 0.1;
+  guint hedge_min = 2;
+};
+
+class Scheduler : public std::enable_shared_from_this<Scheduler> {
+public:
+  static constexpr guint kAdaptiveSamples = 4;
+
+  /* The next job in input order, or nothing when the input is exhausted.
+   * Called from whichever thread frees a slot, one call at a time. */
+  using Source = std::function<std::optional<Job> ()>;
+
+  struct Events {
+    std::function<void (guint64 index, const RetryNotice &)> retry;
+    std::function<void (const char *property, const std::string & text)> warning;
+    std::function<void (const std::string & alias, const std::string & model)> alias_moved;
+    /* A hedge was sent for image `index` after `delay` seconds. */
+    std::function<void (guint64 index, double delay)> hedged;
+    /* Admission of each request (the shared rate limiter), as in
+     * AttemptRunner::Events. */
+    std::function<void (std::function<void ()> go)> acquire;
+    std::function<void ()> release;
+    std::function<void (std::optional<double>)> rate_limited;
+  };
+
+  struct Result {
+    Job job;
+    Generated generated;
+    bool hedged = false;          /* a second request was sent */
+    bool hedge_won = false;       /* and its answer is the one used */
+  };
+
+  enum class Next { Result, End, Cancelled };
+
+  struct Stats {
+    guint64 started = 0;          /* images */
+    guint64 hedges = 0;           /* second requests sent */
+    guint64 hedges_won = 0;
+    guint64 in_flight = 0;
+    guint64 waiting = 0;          /* results not yet taken */
+  };
+
+  Scheduler (std::weak_ptr<HttpEngine> engine, SchedulerConfig config, Source source, Events events);
+  ~Scheduler ();
+
+  /* Fills the slots. */
+  void start ();
+  /* Waits for the next result (in input order, or the next to complete).
+   * End: the source is exhausted and every result was taken. Cancelled:
+   * cancel_all () was called. Bounded by the runners' deadlines. */
+  Next next (Result & out);
+  /* Room for more images: call when the result from next () has gone out,
+   * so that settings changed meanwhile apply to the images started now. */
+  void resume ();
+  /* Idempotent; returns at once, or as soon as a source call in progress
+   * returns (the source never blocks), so that nothing calls the source
+   * after it. */
+  void cancel_all ();
+  Stats stats () const;
+
+private:
+  using Clock = std::chrono::steady_clock;
+
+  struct Flight {
+    Job job;
+    std::vector<std::shared_ptr<AttemptRunner>> runners;
+    guint pending = 0;                        /* runners not done */
+    std::optional<Generated> failure;         /* the first failure, kept while another runs */
+    std::shared_ptr<HttpEngine::Timer> hedge_timer;
+    Clock::time_point started;
+    bool hedged = false;
+  };
+
+  std::weak_ptr<HttpEngine> engine_;
+  const SchedulerConfig config_;
+  Source source_;
+  Events events_;
+
+  mutable std::mutex lock_;
+  std::condition_variable cond_;
+  std::map<guint64, Flight> flights_;
+  std::map<guint64, Result> ready_;
+  std::deque<guint64> completed_;         /* completion order */
+  std::optional<guint64> next_out_;       /* input order: the index due next */
+  bool pulling_ = false;
+  bool source_done_ = false;
+  bool cancelled_ = false;
+  std::vector<double> latencies_;         /* of images that got an image */
+  Stats stats_;
+
+  void pump ();
+  std::shared_ptr<AttemptRunner> launch (const Job & job, bool hedge);
+  void on_done (guint64 index, AttemptRunner * runner, Generated g);
+  void on_hedge_timer (guint64 index);
+  double hedge_delay_locked () const;
+  bool hedge_budget_locked () const;
+};
+
+}  // namespace gemini

@@ -1,0 +1,297 @@
+/* Unit tests of plugin/gemini-scheduler.cpp against the emulator, with no
+ * element: images in flight at once, input order under random latencies,
+ * completion order, the reorder cap, hedges (fire, win, cancel the loser,
+ * budget) and cancel_all ().
+ * SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The check framework defines fail(): C++ headers go first. */
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "emulator-fixture.h"
+#include "gemini-scheduler.h"
+#include "pipeline-runner.h"
+
+#include <gst/check/gstcheck.h>
+
+using namespace gemini;
+using gemini::test::add_emulator_tcase;
+using gemini::test::emu;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+struct Rig {
+  std::shared_ptr<HttpEngine> engine = std::make_shared<HttpEngine> ();
+  std::atomic<guint64> pulled {0};
+  guint64 count;
+  std::atomic<int> in_flight {0}, max_seen {0};
+  std::mutex lock;
+  std::vector<std::pair<guint64, double>> hedges;
+  std::shared_ptr<Scheduler> scheduler;
+
+  Rig (guint64 n, SchedulerConfig config) : count (n)
+  {
+    HttpEngine::Config c;
+    c.direct = true;
+    c.max_conns_per_host = 2 * std::max (1u, config.max_in_flight);
+    std::string error;
+    fail_unless (engine->start (c, error), "%s", error.c_str ());
+    Scheduler::Events ev;
+    /* Admission counts the requests on the wire. */
+    ev.acquire = [this] (std::function<void ()> go) {
+      int now = ++in_flight;
+      int prev = max_seen.load ();
+      while (now > prev && !max_seen.compare_exchange_weak (prev, now)) {
+      }
+      go ();
+    };
+    ev.release = [this] { in_flight--; };
+    ev.hedged = [this] (guint64 index, double delay) {
+      std::lock_guard<std::mutex> lk (lock);
+      hedges.emplace_back (index, delay);
+    };
+    scheduler = std::make_shared<Scheduler> (engine, config, [this] () -> std::optional<Job> {
+      guint64 i = pulled.load ();
+      if (i >= count)
+        return std::nullopt;
+      pulled++;
+      Job j;
+      j.spec.index = i;
+      j.spec.model = "gemini-3-pro-image";
+      j.spec.request.prompt = "image " + std::to_string (i);
+      j.target.endpoint = emu->base_url ();
+      j.target.server = emu->base_url ();
+      j.target.api_key = "test-key";
+      j.policy.retry_backoff = 0.02;
+      j.policy.request_timeout = 30;
+      return j;
+    }, std::move (ev));
+  }
+  ~Rig ()
+  {
+    scheduler->cancel_all ();
+    engine->stop ();
+  }
+
+  /* Every result, as next () gives them. */
+  std::vector<Scheduler::Result> drain ()
+  {
+    std::vector<Scheduler::Result> out;
+    scheduler->start ();
+    for (;;) {
+      Scheduler::Result r;
+      auto n = scheduler->next (r);
+      if (n != Scheduler::Next::Result)
+        break;
+      out.push_back (std::move (r));
+      scheduler->resume ();
+    }
+    return out;
+  }
+};
+
+double
+seconds_since (Clock::time_point t)
+{
+  return std::chrono::duration<double> (Clock::now () - t).count ();
+}
+
+}  // namespace
+
+/* 12 images, 4 at once, latencies 10-300 ms in a cycle: out in input order,
+ * never more than 4 on the wire, in less time than one at a time. */
+GST_START_TEST (test_input_order)
+{
+  emu->reset ();
+  emu->set_script ("{\"steps\":[{\"do\":\"image\",\"delay_ms\":300},{\"do\":\"image\",\"delay_ms\":50},"
+      "{\"do\":\"image\",\"delay_ms\":200},{\"do\":\"image\",\"delay_ms\":10},{\"do\":\"image\",\"delay_ms\":150},"
+      "{\"do\":\"image\",\"delay_ms\":80}],\"then\":\"cycle\"}");
+  SchedulerConfig config;
+  config.max_in_flight = 4;
+  Rig rig (12, config);
+  auto t0 = Clock::now ();
+  auto results = rig.drain ();
+  const double took = seconds_since (t0);
+  fail_unless_equals_int (results.size (), 12);
+  for (guint i = 0; i < results.size (); i++) {
+    fail_unless_equals_int (results[i].job.spec.index, i);
+    fail_unless ((int) results[i].generated.response.outcome == (int) Outcome::Image);
+  }
+  fail_unless (rig.max_seen.load () <= 4 && rig.max_seen.load () >= 2, "max in flight %d", rig.max_seen.load ());
+  /* One at a time: 2 x 790 ms of waits alone. */
+  fail_unless (took < 1.5, "took %.2f s", took);
+  emu->set_script ("[]");
+}
+GST_END_TEST;
+
+/* As they complete: every image once, the slow first one not first. */
+GST_START_TEST (test_completion_order)
+{
+  emu->reset ();
+  emu->set_script ("{\"steps\":[{\"do\":\"image\",\"delay_ms\":600},{\"do\":\"image\",\"delay_ms\":10}],"
+      "\"then\":\"repeat\"}");
+  SchedulerConfig config;
+  config.max_in_flight = 3;
+  config.completion_order = true;
+  Rig rig (6, config);
+  auto results = rig.drain ();
+  fail_unless_equals_int (results.size (), 6);
+  std::set<guint64> seen;
+  for (auto & r : results)
+    seen.insert (r.job.spec.index);
+  fail_unless_equals_int (seen.size (), 6);
+  fail_unless (results.front ().job.spec.index != 0, "the slow image came out first");
+  emu->set_script ("[]");
+}
+GST_END_TEST;
+
+/* A stuck first image: no more than max_in_flight + reorder_cap images are
+ * started while it is outstanding, so memory stays bounded. */
+GST_START_TEST (test_reorder_cap)
+{
+  emu->reset ();
+  emu->set_script ("{\"steps\":[{\"do\":\"image\",\"delay_ms\":1500},{\"do\":\"image\",\"delay_ms\":10}],"
+      "\"then\":\"repeat\"}");
+  SchedulerConfig config;
+  config.max_in_flight = 2;
+  config.reorder_cap = 3;
+  Rig rig (20, config);
+  rig.scheduler->start ();
+  g_usleep (1000 * 1000);
+  fail_unless_equals_int (rig.pulled.load (), 2 + 3);
+  auto stats = rig.scheduler->stats ();
+  fail_unless_equals_int (stats.in_flight + stats.waiting, 5);
+  /* Once it arrives, the rest follows in order. */
+  guint64 expect = 0;
+  for (;;) {
+    Scheduler::Result r;
+    if (rig.scheduler->next (r) != Scheduler::Next::Result)
+      break;
+    fail_unless_equals_int (r.job.spec.index, expect++);
+    rig.scheduler->resume ();
+  }
+  fail_unless_equals_int (expect, 20);
+  emu->set_script ("[]");
+}
+GST_END_TEST;
+
+/* A request stuck for 3 s gets a hedge after 0.3 s; the hedge's answer
+ * wins, the stuck one is cancelled (its connection closes). The budget
+ * (floor 1, share 0) allows one hedge for three stuck images. */
+GST_START_TEST (test_hedges)
+{
+  emu->reset ();
+  emu->set_script ("{\"steps\":[{\"do\":\"image\",\"delay_ms\":3000},{\"do\":\"image\",\"delay_ms\":20}]}");
+  SchedulerConfig config;
+  config.max_in_flight = 1;
+  config.hedge_after = 0.3;
+  config.hedge_share = 0;
+  config.hedge_min = 1;
+  {
+    Rig rig (1, config);
+    auto t0 = Clock::now ();
+    auto results = rig.drain ();
+    const double took = seconds_since (t0);
+    fail_unless_equals_int (results.size (), 1);
+    fail_unless (results[0].hedged && results[0].hedge_won);
+    fail_unless (took < 1.5, "took %.2f s", took);
+    fail_unless_equals_int (rig.hedges.size (), 1);
+    fail_unless (rig.hedges[0].second >= 0.29, "hedged after %.3f s", rig.hedges[0].second);
+    /* The loser's connection is closed, not left to run for 3 s. */
+    fail_unless (gemini::test::open_connections () == 0 || [] {
+      for (int i = 0; i < 100 && gemini::test::open_connections () > 0; i++)
+        g_usleep (10 * 1000);
+      return gemini::test::open_connections () == 0;
+    } (), "the losing request is still open");
+    auto s = rig.scheduler->stats ();
+    fail_unless_equals_int (s.hedges, 1);
+    fail_unless_equals_int (s.hedges_won, 1);
+  }
+  emu->reset ();
+  emu->set_script ("{\"steps\":[{\"do\":\"image\",\"delay_ms\":1000}],\"then\":\"repeat\"}");
+  {
+    Rig rig (3, (config.max_in_flight = 3, config));
+    auto results = rig.drain ();
+    fail_unless_equals_int (results.size (), 3);
+    fail_unless_equals_int (rig.hedges.size (), 1);
+  }
+  emu->set_script ("[]");
+}
+GST_END_TEST;
+
+/* Adaptive hedging: no hedge before enough latencies are known; then the
+ * 90th percentile. */
+GST_START_TEST (test_adaptive_hedge)
+{
+  emu->reset ();
+  emu->set_script ("{\"steps\":[{\"do\":\"image\",\"delay_ms\":50},{\"do\":\"image\",\"delay_ms\":50},"
+      "{\"do\":\"image\",\"delay_ms\":50},{\"do\":\"image\",\"delay_ms\":50},{\"do\":\"image\",\"delay_ms\":2500},"
+      "{\"do\":\"image\",\"delay_ms\":50}]}");
+  SchedulerConfig config;
+  config.max_in_flight = 1;
+  config.hedge_after = -1;
+  Rig rig (5, config);
+  auto t0 = Clock::now ();
+  auto results = rig.drain ();
+  fail_unless_equals_int (results.size (), 5);
+  fail_unless_equals_int (rig.hedges.size (), 1);
+  fail_unless_equals_int (rig.hedges[0].first, 4);
+  fail_unless (rig.hedges[0].second < 0.5, "hedged after %.3f s", rig.hedges[0].second);
+  fail_unless (seconds_since (t0) < 2.0);
+  emu->set_script ("[]");
+}
+GST_END_TEST;
+
+/* cancel_all () with 8 hung requests: at once; next () says Cancelled; the
+ * connections close; the source is not called again. */
+GST_START_TEST (test_cancel_all)
+{
+  emu->reset ();
+  emu->set_script ("{\"steps\":[{\"do\":\"hang\"}],\"then\":\"repeat\"}");
+  SchedulerConfig config;
+  config.max_in_flight = 8;
+  Rig rig (100, config);
+  rig.scheduler->start ();
+  for (int i = 0; i < 300 && gemini::test::open_connections () < 8; i++)
+    g_usleep (10 * 1000);
+  fail_unless_equals_int (gemini::test::open_connections (), 8);
+  std::thread waiter ([&rig] {
+    Scheduler::Result r;
+    fail_unless (rig.scheduler->next (r) == Scheduler::Next::Cancelled);
+  });
+  g_usleep (50 * 1000);
+  auto t0 = Clock::now ();
+  rig.scheduler->cancel_all ();
+  waiter.join ();
+  const double ms = seconds_since (t0) * 1000;
+  fail_unless (ms < 50, "cancel_all took %.1f ms", ms);
+  const guint64 pulled = rig.pulled.load ();
+  for (int i = 0; i < 100 && gemini::test::open_connections () > 0; i++)
+    g_usleep (10 * 1000);
+  fail_unless_equals_int (gemini::test::open_connections (), 0);
+  fail_unless_equals_int (rig.pulled.load (), pulled);
+  emu->set_script ("[]");
+}
+GST_END_TEST;
+
+static Suite *
+scheduler_suite (void)
+{
+  Suite *s = suite_create ("scheduler");
+  TCase *tc = add_emulator_tcase (s, "scheduler", 60);
+  tcase_add_test (tc, test_input_order);
+  tcase_add_test (tc, test_completion_order);
+  tcase_add_test (tc, test_reorder_cap);
+  tcase_add_test (tc, test_hedges);
+  tcase_add_test (tc, test_adaptive_hedge);
+  tcase_add_test (tc, test_cancel_all);
+  return s;
+}
+
+GST_CHECK_MAIN (scheduler);
