@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "gemini-endpoint.h"
 #include "gemini-models.h"
 #include "gemini-worker.h"
 
@@ -82,10 +83,11 @@ AttemptRunner::~AttemptRunner ()
 
 std::shared_ptr<AttemptRunner>
 AttemptRunner::start (std::weak_ptr<HttpEngine> engine, RequestSpec spec, Target target,
-    AttemptPolicy policy, Events events)
+    AttemptPolicy policy, Events events, std::shared_ptr<ResponseCache> cache)
 {
   auto r = std::make_shared<AttemptRunner> (std::move (engine), std::move (spec), std::move (target),
       policy, std::move (events));
+  r->cache_ = std::move (cache);
   r->start_ = Clock::now ();
   r->deadline_ = r->start_ + std::chrono::seconds (r->policy_.deadline);
   r->model_ = r->spec_.model;
@@ -150,8 +152,76 @@ AttemptRunner::build_body ()
     if (self->cancelled_.load ())
       return;
     auto body = std::make_shared<GBytesPtr> (build_request_body (self->spec_.request));
+    if (self->cache_ && self->cache_->is_open () && self->try_cache (body->get ()))
+      return;
     self->schedule (0, [body] (AttemptRunner & r) { r.after_body (std::move (*body)); }, false);
   });
+}
+
+/* On the body worker: the whole request (endpoint, model, body: prompt,
+ * configuration and reference bytes; never the key) names the entry. A hit
+ * that decodes is the answer; anything else is a miss. */
+bool
+AttemptRunner::try_cache (GBytes * body)
+{
+  gsize size = 0;
+  const char *data = static_cast<const char *> (g_bytes_get_data (body, &size));
+  const std::string origin = url_origin (target_.endpoint);
+  cache_key_ = cache_key ({origin, model_, std::string_view (data ? data : "", size)});
+  std::optional<CachedImage> hit = cache_->lookup (cache_key_);
+  if (!hit)
+    return false;
+  DecodedImage image;
+  DecodeLimits limits;
+  limits.max_pixels = policy_.max_image_pixels;
+  limits.cancel = &cancelled_;
+  std::string error;
+  if (!decode_image (hit->image.get (), limits, image, error)) {
+    GST_WARNING ("image %" G_GUINT64_FORMAT ": the cached image does not decode (%s): asking again",
+        spec_.index, error.c_str ());
+    return false;
+  }
+  Generated g;
+  g.response.outcome = Outcome::Image;
+  g.response.action = Action::Deliver;
+  g.response.http_status = 200;
+  g.response.image = std::move (hit->image);
+  g.response.image_mime_type = hit->mime_type;
+  g.response.model_version = hit->model_version;
+  g.response.response_id = hit->response_id;
+  g.response.finish_reason = hit->finish_reason;
+  g.response.model_text = hit->model_text;
+  g.response.usage.prompt_tokens = hit->prompt_tokens;
+  g.response.usage.candidates_tokens = hit->candidates_tokens;
+  g.response.usage.total_tokens = hit->total_tokens;
+  g.image = std::move (image);
+  g.from_cache = true;
+  g.model = model_;
+  GST_INFO ("image %" G_GUINT64_FORMAT ": from the cache", spec_.index);
+  finish (std::move (g));
+  return true;
+}
+
+/* On a worker, after an image decoded: kept for the next identical request.
+ * A failure to store is not an error of the image. */
+void
+AttemptRunner::store_in_cache (const Response & r)
+{
+  if (!cache_ || !cache_->is_open () || cache_key_.empty () || !r.image)
+    return;
+  CachedImage entry;
+  entry.image.reset (g_bytes_ref (r.image.get ()));
+  entry.mime_type = r.image_mime_type;
+  entry.model_version = r.model_version;
+  entry.response_id = r.response_id;
+  entry.finish_reason = r.finish_reason;
+  entry.model_text = r.model_text;
+  entry.prompt_tokens = r.usage.prompt_tokens;
+  entry.candidates_tokens = r.usage.candidates_tokens;
+  entry.total_tokens = r.usage.total_tokens;
+  std::string error;
+  if (!cache_->store (cache_key_, entry, error))
+    GST_INFO ("image %" G_GUINT64_FORMAT ": not cached: %s", spec_.index, error.c_str ());
 }
 
 void
@@ -172,7 +242,7 @@ AttemptRunner::send_attempt ()
   g_.attempts++;
   auto self = shared_from_this ();
   if (acquire_)
-    acquire_ ([self] { self->on_admitted (); });
+    acquire_ (model_, [self] { self->on_admitted (); });
   else
     on_admitted ();
 }
@@ -181,6 +251,7 @@ void
 AttemptRunner::on_admitted ()
 {
   admitted_ = true;
+  admitted_model_ = model_;
   if (cancelled_.load ()) {
     release_admission ();
     return;
@@ -231,7 +302,7 @@ AttemptRunner::release_admission ()
   if (admitted_) {
     admitted_ = false;
     if (release_)
-      release_ ();
+      release_ (admitted_model_);
   }
 }
 
@@ -296,6 +367,8 @@ AttemptRunner::on_response (const std::shared_ptr<HttpCall> & call)
         if (work->image.cancelled)
           return;
         mark_undecodable (work->response, error, work->image.over_limit);
+      } else {
+        self->store_in_cache (work->response);
       }
     }
     self->schedule (0, [work] (AttemptRunner & r) {
@@ -336,7 +409,7 @@ AttemptRunner::handle (Response r)
     case Action::Retry:
       if (r.outcome == Outcome::RateLimited) {
         if (rate_limited_cb_)
-          rate_limited_cb_ (r.retry_delay_seconds);
+          rate_limited_cb_ (model_, r.retry_delay_seconds);
         retry = ++rate_limited_ < policy_.rate_limit_attempts;
       } else {
         retry = ++transient_ < policy_.max_attempts;

@@ -22,6 +22,7 @@
 #include <optional>
 #include <string>
 
+#include "gemini-cache.h"
 #include "gemini-http.h"
 #include "gemini-image.h"
 #include "gemini-model-list.h"
@@ -68,19 +69,21 @@ public:
     std::function<void (const std::string & alias, const std::string & model)> alias_moved;
     /* Admission for each request (a shared rate limiter): call `go` on the
      * engine thread when the request may be sent. Unset: sent at once. */
-    std::function<void (std::function<void ()> go)> acquire;
+    std::function<void (const std::string & model, std::function<void ()> go)> acquire;
     /* Each admitted request, when it ended (any outcome). */
-    std::function<void ()> release;
+    std::function<void (const std::string & model)> release;
     /* A 429, with the delay the server asked for. */
-    std::function<void (std::optional<double> retry_delay_s)> rate_limited;
+    std::function<void (const std::string & model, std::optional<double> retry_delay_s)> rate_limited;
     /* Exactly once, on any thread: the result, or a Cancelled response. */
     std::function<void (Generated)> done;
   };
 
   /* Starts at once (the body is built on a worker). `engine` must be
-   * running; the runner holds it weakly and stops when it is gone. */
+   * running; the runner holds it weakly and stops when it is gone. With a
+   * `cache`, a request whose answer is cached costs no request, and an
+   * image that decoded is stored. */
   static std::shared_ptr<AttemptRunner> start (std::weak_ptr<HttpEngine> engine, RequestSpec spec,
-      Target target, AttemptPolicy policy, Events events);
+      Target target, AttemptPolicy policy, Events events, std::shared_ptr<ResponseCache> cache = nullptr);
 
   /* Thread-safe, idempotent, returns at once: the request in flight and the
    * backoff timer are cancelled, a worker's result is dropped, and `done`
@@ -100,13 +103,16 @@ private:
   const RequestSpec spec_;
   const Target target_;
   const AttemptPolicy policy_;
+  std::shared_ptr<ResponseCache> cache_;
+  std::string cache_key_;               /* set by the body worker */
 
   std::mutex lock_;
   Events events_;                       /* cleared once done */
   /* Kept after done: admission must be given back whenever it ends. */
-  std::function<void (std::function<void ()> go)> acquire_;
-  std::function<void ()> release_;
-  std::function<void (std::optional<double>)> rate_limited_cb_;
+  std::function<void (const std::string &, std::function<void ()>)> acquire_;
+  std::function<void (const std::string &)> release_;
+  std::function<void (const std::string &, std::optional<double>)> rate_limited_cb_;
+  std::string admitted_model_;           /* the model the admission was for */
   bool finished_ = false;
   std::shared_ptr<HttpCall> call_;      /* in flight */
   std::shared_ptr<HttpEngine::Timer> timer_;   /* backoff or attempt timeout */
@@ -128,6 +134,8 @@ private:
 
   void build_body ();
   void after_body (GBytesPtr body);
+  bool try_cache (GBytes * body);
+  void store_in_cache (const Response & r);
   void send_attempt ();
   void on_admitted ();
   void on_response (const std::shared_ptr<HttpCall> & call);

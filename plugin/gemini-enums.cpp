@@ -93,6 +93,24 @@ gst_gemini_response_modalities_get_type (void)
 }
 
 GType
+gst_gemini_output_order_get_type (void)
+{
+  static GType type = 0;
+  static std::once_flag once;
+  std::call_once (once, [] {
+    static const GEnumValue values[] = {
+      {GST_GEMINI_OUTPUT_ORDER_INPUT, "In input order (image N waits for image N-1)", "input"},
+      {GST_GEMINI_OUTPUT_ORDER_COMPLETION,
+          "As they complete, timestamped in the order they go out (the gemini-image message "
+          "has each frame's index)", "completion"},
+      {0, nullptr, nullptr},
+    };
+    type = g_enum_register_static ("GstGeminiOutputOrder", values);
+  });
+  return type;
+}
+
+GType
 gst_gemini_error_policy_get_type (void)
 {
   static GType type = 0;

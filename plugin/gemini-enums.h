@@ -51,6 +51,14 @@ typedef enum {
   GST_GEMINI_ERROR_POLICY_REPEAT_LAST,
 } GstGeminiErrorPolicy;
 
+typedef enum {
+  GST_GEMINI_OUTPUT_ORDER_INPUT,
+  GST_GEMINI_OUTPUT_ORDER_COMPLETION,
+} GstGeminiOutputOrder;
+
+#define GST_TYPE_GEMINI_OUTPUT_ORDER (gst_gemini_output_order_get_type ())
+GType gst_gemini_output_order_get_type (void);
+
 #define GST_TYPE_GEMINI_ERROR_POLICY (gst_gemini_error_policy_get_type ())
 GType gst_gemini_error_policy_get_type (void);
 

@@ -15,7 +15,6 @@ namespace {
 constexpr double kBurst = 1;                /* tokens: see the class comment */
 constexpr double kEpsilon = 1e-9;           /* a token summed from many small refills */
 constexpr double kMinRpm = 1;
-constexpr double kDefaultRpm = 10;          /* a 429 with nothing configured or observed */
 constexpr double kRecoveryPerMinute = 0.1;  /* of the target rate */
 constexpr double kDecreaseGuardS = 5;
 constexpr double kMaxHoldS = 3600;          /* a server's retry delay, read without trust */
@@ -179,9 +178,11 @@ RateLimiter::on_rate_limited (Clock::time_point now, std::optional<double> retry
     return;
   double current = effective_rpm_locked (now);
   if (current <= 0) {
-    /* Nothing configured and not backing off yet: what we were doing. */
-    current = granted_.empty () ? kDefaultRpm : double (granted_.size ());
-    backoff_target_ = current;
+    /* Nothing configured: every sharer holds until the server's retry
+     * delay has passed, and no rate is invented. A rate guessed from a
+     * minute that has barely started (one request: 1 rpm after halving)
+     * would stall a batch for a minute per request. */
+    return;
   }
   backoff_rpm_ = std::max (kMinRpm, current / 2);
   backoff_ = true;

@@ -64,10 +64,10 @@ public:
   /* A 429: no token before now + retry_delay_s (the server's RetryInfo, at
    * most an hour), and the shared rate halves (at most once per 5 s: the
    * 429s of requests sent before the decrease come back at once and must not
-   * compound it; never below 1 rpm). Without a configured rate it starts
-   * from the rate observed over the last minute, or 10 rpm. The rate then
-   * recovers linearly, by 10% of the configured (or observed) rate per
-   * minute, and the limiter returns to the configured rate (or none). */
+   * compound it; never below 1 rpm). Without a configured rate only the
+   * hold applies: everyone sharing the quota waits out the server's delay.
+   * The rate then recovers linearly, by 10% of the configured rate per
+   * minute, back to the configured rate. */
   void on_rate_limited (Clock::time_point now, std::optional<double> retry_delay_s);
 
   /* `waker` is called without the limiter's lock, from whichever thread

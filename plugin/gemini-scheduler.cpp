@@ -131,7 +131,7 @@ Scheduler::launch (const Job & job, bool hedge)
       self->on_done (index, *slot, std::move (g));
   };
   GST_DEBUG ("image %" G_GUINT64_FORMAT ": starting %s", index, hedge ? "a hedge" : "the request");
-  auto runner = AttemptRunner::start (engine_, job.spec, job.target, job.policy, std::move (ev));
+  auto runner = AttemptRunner::start (engine_, job.spec, job.target, job.policy, std::move (ev), config_.cache);
   *slot = runner.get ();
   return runner;
 }

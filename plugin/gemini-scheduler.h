@@ -41,6 +41,7 @@ struct Job {
   Target target;
   AttemptPolicy policy;
   int on_error = 0;           /* the output stage's policy for this image */
+  std::shared_ptr<ResponseCache> cache;   /* for its counters in messages */
 };
 
 struct SchedulerConfig {
@@ -56,6 +57,8 @@ struct SchedulerConfig {
    * that is more. */
   double hedge_share = 0.1;
   guint hedge_min = 2;
+  /* Answers kept by request; null: none. */
+  std::shared_ptr<ResponseCache> cache;
 };
 
 class Scheduler : public std::enable_shared_from_this<Scheduler> {
@@ -74,9 +77,9 @@ public:
     std::function<void (guint64 index, double delay)> hedged;
     /* Admission of each request (the shared rate limiter), as in
      * AttemptRunner::Events. */
-    std::function<void (std::function<void ()> go)> acquire;
-    std::function<void ()> release;
-    std::function<void (std::optional<double>)> rate_limited;
+    std::function<void (const std::string & model, std::function<void ()> go)> acquire;
+    std::function<void (const std::string & model)> release;
+    std::function<void (const std::string & model, std::optional<double>)> rate_limited;
   };
 
   struct Result {

@@ -43,16 +43,21 @@
 #include <condition_variable>
 #include <cstring>
 #include <mutex>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "gemini-endpoint.h"
+#include "gemini-admission.h"
 #include "gemini-attempt.h"
+#include "gemini-cache.h"
 #include "gemini-enums.h"
 #include "gemini-model-list.h"
 #include "gemini-models.h"
 #include "gemini-http.h"
+#include "gemini-input.h"
+#include "gemini-ratelimit.h"
 #include "gemini-image.h"
 #include "gemini-protocol.h"
 #include "gemini-reference.h"
@@ -89,6 +94,14 @@ using Clock = std::chrono::steady_clock;
 #define DEFAULT_ALLOW_INSECURE_HTTP FALSE
 #define DEFAULT_HTTP_LOG_LEVEL SOUP_LOGGER_LOG_NONE
 #define DEFAULT_CONNECT_TIMEOUT 30
+#define DEFAULT_MAX_IN_FLIGHT 4
+#define DEFAULT_OUTPUT_ORDER GST_GEMINI_OUTPUT_ORDER_INPUT
+#define DEFAULT_HEDGE_AFTER 0.0
+#define DEFAULT_HEDGE_BUDGET 0.1
+#define HEDGE_FLOOR 2
+#define DEFAULT_REQUESTS_PER_MINUTE 0.0
+#define DEFAULT_MAX_CONCURRENT_REQUESTS 0
+#define DEFAULT_CACHE_MAX_SIZE (1024ull * 1024ull * 1024ull)
 /* The largest running time GStreamer represents (a signed 64-bit count). */
 #define MAX_TIMELINE ((GstClockTime) G_MAXINT64)
 
@@ -127,6 +140,15 @@ enum
   PROP_CONNECT_TIMEOUT,
   PROP_SSL_CA_FILE,
   PROP_USER_AGENT,
+  PROP_PROMPT_FILE,
+  PROP_MAX_IN_FLIGHT,
+  PROP_OUTPUT_ORDER,
+  PROP_HEDGE_AFTER,
+  PROP_HEDGE_BUDGET,
+  PROP_REQUESTS_PER_MINUTE,
+  PROP_MAX_CONCURRENT_REQUESTS,
+  PROP_CACHE_DIR,
+  PROP_CACHE_MAX_SIZE,
 };
 
 /* Formats the element can output; the decoder gives RGB or RGBA and
@@ -175,6 +197,15 @@ struct Settings {
   guint connect_timeout = DEFAULT_CONNECT_TIMEOUT;
   std::string ssl_ca_file;
   std::string user_agent;   /* "" = gst-gemini/VERSION GStreamer/VERSION */
+  std::string prompt_file;
+  guint max_in_flight = DEFAULT_MAX_IN_FLIGHT;
+  GstGeminiOutputOrder output_order = DEFAULT_OUTPUT_ORDER;
+  gdouble hedge_after = DEFAULT_HEDGE_AFTER;
+  gdouble hedge_budget = DEFAULT_HEDGE_BUDGET;
+  gdouble requests_per_minute = DEFAULT_REQUESTS_PER_MINUTE;
+  guint max_concurrent_requests = DEFAULT_MAX_CONCURRENT_REQUESTS;
+  std::string cache_dir;
+  guint64 cache_max_size = DEFAULT_CACHE_MAX_SIZE;
 };
 
 }  // namespace
@@ -213,7 +244,17 @@ struct GstGeminiImageSrcPrivate
   std::string api_key;
   Endpoint endpoint;
   std::vector<ReferenceImage> references;
+  /* From prompt-file; empty: the prompt property. Entries that name their
+   * own reference images have them loaded here, by entry. */
+  std::vector<PromptEntry> prompts;
+  std::map<gsize, std::vector<ReferenceImage>> prompt_references;
+  guint images_per_prompt = DEFAULT_NUM_IMAGES;
+  /* Images in the stream: images_per_prompt per prompt. */
   guint num_images = DEFAULT_NUM_IMAGES;
+  SchedulerConfig scheduler_config;
+  std::shared_ptr<AdmissionGate> gate;
+  /* Set by the application (GstContext), else the process-wide scope. */
+  std::shared_ptr<RateLimitScope> rate_scope;
   GstClockTime image_duration = DEFAULT_IMAGE_DURATION;
   /* The model and option warnings last posted, so that they are posted
    * once per change, not once per image. */
@@ -264,6 +305,7 @@ static gboolean gst_gemini_image_src_src_query (GstPad * pad,
 static gboolean gst_gemini_image_src_src_event (GstPad * pad,
     GstObject * parent, GstEvent * event);
 static void gst_gemini_image_src_loop (GstGeminiImageSrc * self);
+static void gst_gemini_image_src_set_context (GstElement * element, GstContext * context);
 
 static void
 gst_gemini_image_src_class_init (GstGeminiImageSrcClass * klass)
@@ -526,6 +568,72 @@ gst_gemini_image_src_class_init (GstGeminiImageSrcClass * klass)
           "The x-goog-api-key header is shown as [REDACTED]; bodies are cut at 4 KiB",
           SOUP_TYPE_LOGGER_LOG_LEVEL, DEFAULT_HTTP_LOG_LEVEL, ready));
 
+  /**
+   * GstGeminiImageSrc:prompt-file:
+   *
+   * A batch: one prompt per line, or JSON Lines with per-image overrides.
+   * num-images images are made per prompt. Read at READY->PAUSED; a
+   * malformed line fails the state change naming the file and line.
+   *
+   * Since: 0.2
+   */
+  g_object_class_install_property (gobject_class, PROP_PROMPT_FILE,
+      g_param_spec_string ("prompt-file", "Prompt file",
+          "File of prompts: one per line (UTF-8; blank lines and # comments skipped), or JSON "
+          "Lines ({\"prompt\": ..., and optional \"model\", \"aspect-ratio\", \"image-size\", "
+          "\"seed\", \"reference-images\", \"system-instruction\", \"temperature\"}). "
+          "num-images images per prompt, in file order, then EOS. Overrides prompt",
+          nullptr, ready));
+
+  g_object_class_install_property (gobject_class, PROP_MAX_IN_FLIGHT,
+      g_param_spec_uint ("max-in-flight", "Max in flight",
+          "Images requested at once. Frames still go out in input order (see "
+          "output-order); at most max(4, max-in-flight) decoded images wait for an "
+          "earlier, slower one. 1: one at a time, the next requested once the previous "
+          "went out", 1, 64, DEFAULT_MAX_IN_FLIGHT, ready));
+
+  g_object_class_install_property (gobject_class, PROP_OUTPUT_ORDER,
+      g_param_spec_enum ("output-order", "Output order",
+          "Frames in input order, or as their images complete",
+          GST_TYPE_GEMINI_OUTPUT_ORDER, DEFAULT_OUTPUT_ORDER, ready));
+
+  g_object_class_install_property (gobject_class, PROP_HEDGE_AFTER,
+      g_param_spec_double ("hedge-after", "Hedge after",
+          "Seconds after which an unanswered image gets a second, identical request; the "
+          "first good answer wins, the other is cancelled (both may be billed). 0 = off; "
+          "-1 = adaptive (the 90th percentile of the latencies seen, once 4 are known)",
+          -1, 3600, DEFAULT_HEDGE_AFTER, ready));
+
+  g_object_class_install_property (gobject_class, PROP_HEDGE_BUDGET,
+      g_param_spec_double ("hedge-budget", "Hedge budget",
+          "Share of images that may be hedged, with a floor of 2 so that a small batch can "
+          "still hedge its stuck image", 0, 1, DEFAULT_HEDGE_BUDGET, ready));
+
+  g_object_class_install_property (gobject_class, PROP_REQUESTS_PER_MINUTE,
+      g_param_spec_double ("requests-per-minute", "Requests per minute",
+          "Rate limit shared by every geminiimagesrc of the process (or of the application's "
+          "GstContext \"" GEMINI_RATE_LIMIT_CONTEXT_TYPE "\") with the same endpoint, key and "
+          "model; the strictest setting wins. A 429 halves the shared rate, which then "
+          "recovers. 0 = no limit until a 429", 0, 1e6, DEFAULT_REQUESTS_PER_MINUTE, ready));
+
+  g_object_class_install_property (gobject_class, PROP_MAX_CONCURRENT_REQUESTS,
+      g_param_spec_uint ("max-concurrent-requests", "Max concurrent requests",
+          "Cap on requests at once, shared like requests-per-minute; 0 = none",
+          0, 1024, DEFAULT_MAX_CONCURRENT_REQUESTS, ready));
+
+  g_object_class_install_property (gobject_class, PROP_CACHE_DIR,
+      g_param_spec_string ("cache-dir", "Cache directory",
+          "Directory of answers kept by request (endpoint, model, prompt, configuration and "
+          "reference bytes; never the key): an identical request costs nothing and gives "
+          "the same frame. Safe to share between processes. Not set: no cache",
+          nullptr, ready));
+
+  g_object_class_install_property (gobject_class, PROP_CACHE_MAX_SIZE,
+      g_param_spec_uint64 ("cache-max-size", "Cache max size",
+          "Bytes the cache may hold; the least recently used answers go first. 0 = no bound",
+          0, G_MAXUINT64, DEFAULT_CACHE_MAX_SIZE, ready));
+
+  element_class->set_context = GST_DEBUG_FUNCPTR (gst_gemini_image_src_set_context);
   element_class->change_state = GST_DEBUG_FUNCPTR (gst_gemini_image_src_change_state);
   element_class->send_event = GST_DEBUG_FUNCPTR (gst_gemini_image_src_send_event);
 
@@ -758,6 +866,33 @@ gst_gemini_image_src_set_property (GObject * object, guint prop_id,
     case PROP_USER_AGENT:
       s.user_agent = string_or_empty (value);
       break;
+    case PROP_PROMPT_FILE:
+      s.prompt_file = string_or_empty (value);
+      break;
+    case PROP_MAX_IN_FLIGHT:
+      s.max_in_flight = g_value_get_uint (value);
+      break;
+    case PROP_OUTPUT_ORDER:
+      s.output_order = (GstGeminiOutputOrder) g_value_get_enum (value);
+      break;
+    case PROP_HEDGE_AFTER:
+      s.hedge_after = g_value_get_double (value);
+      break;
+    case PROP_HEDGE_BUDGET:
+      s.hedge_budget = g_value_get_double (value);
+      break;
+    case PROP_REQUESTS_PER_MINUTE:
+      s.requests_per_minute = g_value_get_double (value);
+      break;
+    case PROP_MAX_CONCURRENT_REQUESTS:
+      s.max_concurrent_requests = g_value_get_uint (value);
+      break;
+    case PROP_CACHE_DIR:
+      s.cache_dir = string_or_empty (value);
+      break;
+    case PROP_CACHE_MAX_SIZE:
+      s.cache_max_size = g_value_get_uint64 (value);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -890,10 +1025,51 @@ gst_gemini_image_src_get_property (GObject * object, guint prop_id,
     case PROP_USER_AGENT:
       g_value_set_string (value, default_user_agent (s).c_str ());
       break;
+    case PROP_PROMPT_FILE:
+      g_value_set_string (value, s.prompt_file.empty () ? nullptr : s.prompt_file.c_str ());
+      break;
+    case PROP_MAX_IN_FLIGHT:
+      g_value_set_uint (value, s.max_in_flight);
+      break;
+    case PROP_OUTPUT_ORDER:
+      g_value_set_enum (value, s.output_order);
+      break;
+    case PROP_HEDGE_AFTER:
+      g_value_set_double (value, s.hedge_after);
+      break;
+    case PROP_HEDGE_BUDGET:
+      g_value_set_double (value, s.hedge_budget);
+      break;
+    case PROP_REQUESTS_PER_MINUTE:
+      g_value_set_double (value, s.requests_per_minute);
+      break;
+    case PROP_MAX_CONCURRENT_REQUESTS:
+      g_value_set_uint (value, s.max_concurrent_requests);
+      break;
+    case PROP_CACHE_DIR:
+      g_value_set_string (value, s.cache_dir.empty () ? nullptr : s.cache_dir.c_str ());
+      break;
+    case PROP_CACHE_MAX_SIZE:
+      g_value_set_uint64 (value, s.cache_max_size);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
   }
+}
+
+/* An application scopes the rate limiter's sharing with a GstContext, as
+ * souphttpsrc shares its session: elements given the same context share
+ * their limiters, others use the process-wide scope. */
+static void
+gst_gemini_image_src_set_context (GstElement * element, GstContext * context)
+{
+  auto self = GST_GEMINI_IMAGE_SRC (element);
+  if (auto scope = rate_limit_scope_from_context (context)) {
+    std::lock_guard<std::mutex> lk (self->priv->lock);
+    self->priv->rate_scope = std::move (scope);
+  }
+  GST_ELEMENT_CLASS (parent_class)->set_context (element, context);
 }
 
 /* ------------------------------------------------------------ preparation */
@@ -930,6 +1106,9 @@ effective_api_key (GstGeminiImageSrc * self, const Settings & s)
   return gemini ? trimmed (gemini) : "";
 }
 
+/* Bytes of reference images that prompt-file lines may name, in all. */
+static constexpr gsize kMaxPromptFileReferenceBytes = 4 * kMaxReferenceBytes;
+
 /* Everything that can be checked without the network, at READY->PAUSED, so
  * the state change fails with a clear message instead of a later error. */
 static bool
@@ -960,10 +1139,33 @@ gst_gemini_image_src_prepare (GstGeminiImageSrc * self)
     return false;
   }
 
-  if (trimmed (s.prompt).empty ()) {
+  /* A batch from a file, checked whole before any request is sent. */
+  std::vector<PromptEntry> prompts;
+  if (!s.prompt_file.empty ()) {
+    PromptFileError kind = PromptFileError::None;
+    if (!load_prompt_file (s.prompt_file, prompts, kind, error)) {
+      post_settings_error (self, HERE, kind == PromptFileError::OpenRead ? GST_RESOURCE_ERROR_OPEN_READ
+          : GST_RESOURCE_ERROR_SETTINGS, "prompt-file", error);
+      return false;
+    }
+  } else if (trimmed (s.prompt).empty ()) {
     post_settings_error (self, HERE, GST_RESOURCE_ERROR_SETTINGS, "prompt",
-        "The prompt property is empty: set prompt=\"what to draw\".");
+        "The prompt property is empty: set prompt=\"what to draw\", or prompt-file.");
     return false;
+  }
+  const guint64 total_images = guint64 (s.num_images) * std::max<gsize> (1, prompts.size ());
+  if (total_images > G_MAXINT32) {
+    post_settings_error (self, HERE, GST_RESOURCE_ERROR_SETTINGS, "num-images",
+        "num-images (" + std::to_string (s.num_images) + ") x " + std::to_string (prompts.size ())
+        + " prompts is more than 2147483647 images: lower num-images or split the prompt file.");
+    return false;
+  }
+  for (const PromptEntry & p : prompts) {
+    if (p.model && !model_id_is_valid (*p.model)) {
+      post_settings_error (self, HERE, GST_RESOURCE_ERROR_SETTINGS, "prompt-file",
+          s.prompt_file + " line " + std::to_string (p.line) + ": \"model\" is not a model id.");
+      return false;
+    }
   }
 
   if (!model_id_is_valid (s.model)) {
@@ -974,7 +1176,7 @@ gst_gemini_image_src_prepare (GstGeminiImageSrc * self)
   }
 
   /* PTS = N x image-duration must stay on GStreamer's signed timeline. */
-  if (s.image_duration > MAX_TIMELINE / s.num_images) {
+  if (s.image_duration > MAX_TIMELINE / total_images) {
     GCharPtr msg (g_strdup_printf ("num-images (%u) x image-duration (%" G_GUINT64_FORMAT
             " ns) is past the largest timestamp GStreamer can represent (%" G_GINT64_FORMAT
             " ns, about 292 years): lower one of them.", s.num_images, s.image_duration,
@@ -1021,11 +1223,60 @@ gst_gemini_image_src_prepare (GstGeminiImageSrc * self)
         G_GSIZE_FORMAT " bytes", refs.size (), total);
   }
 
+  /* Reference images named by prompt-file lines, loaded now, by line; all
+   * of them together bounded like one element's worth of files. */
+  std::map<gsize, std::vector<ReferenceImage>> prompt_refs;
+  gsize prompt_ref_bytes = 0;
+  for (gsize i = 0; i < prompts.size (); i++) {
+    if (!prompts[i].reference_images || prompts[i].reference_images->empty ())
+      continue;
+    std::vector<ReferenceImage> entry_refs;
+    if (!load_reference_images (*prompts[i].reference_images, kMaxPromptFileReferenceBytes - prompt_ref_bytes,
+            entry_refs, kind, error)) {
+      post_settings_error (self, HERE, kind == ReferenceError::OpenRead ? GST_RESOURCE_ERROR_OPEN_READ
+          : GST_RESOURCE_ERROR_SETTINGS, "prompt-file",
+          s.prompt_file + " line " + std::to_string (prompts[i].line) + ": " + error);
+      return false;
+    }
+    for (const auto & r : entry_refs)
+      prompt_ref_bytes += g_bytes_get_size (r.data.get ());
+    prompt_refs.emplace (i, std::move (entry_refs));
+  }
+
+  std::shared_ptr<ResponseCache> cache;
+  if (!s.cache_dir.empty ()) {
+    cache = std::make_shared<ResponseCache> ();
+    if (!cache->open (s.cache_dir, s.cache_max_size, error)) {
+      post_settings_error (self, HERE, GST_RESOURCE_ERROR_SETTINGS, "cache-dir", error);
+      return false;
+    }
+  }
+
   std::lock_guard<std::mutex> lk (priv->lock);
+  SchedulerConfig & sc = priv->scheduler_config;
+  sc.max_in_flight = s.max_in_flight;
+  /* The documented bound on results that wait for an earlier image. One
+   * at a time means what it did before: the next image is requested once
+   * the previous one went out, so a property set meanwhile applies to it. */
+  sc.reorder_cap = s.max_in_flight == 1 ? 0 : std::max (4u, s.max_in_flight);
+  sc.completion_order = s.output_order == GST_GEMINI_OUTPUT_ORDER_COMPLETION;
+  sc.hedge_after = s.hedge_after;
+  sc.hedge_share = s.hedge_budget;
+  sc.hedge_min = HEDGE_FLOOR;
+  sc.cache = std::move (cache);
+  if (!priv->rate_scope)
+    priv->rate_scope = RateLimitScope::process_default ();
+  RateLimitSettings limits;
+  limits.requests_per_minute = s.requests_per_minute;
+  limits.max_concurrent = s.max_concurrent_requests;
+  priv->gate = std::make_shared<AdmissionGate> (priv->http, priv->rate_scope, endpoint.url, key, limits);
+  priv->prompts = std::move (prompts);
+  priv->prompt_references = std::move (prompt_refs);
+  priv->images_per_prompt = s.num_images;
   priv->api_key = std::move (key);
   priv->endpoint = std::move (endpoint);
   priv->references = std::move (refs);
-  priv->num_images = s.num_images;
+  priv->num_images = (guint) total_images;
   priv->image_duration = s.image_duration;
   priv->posted_warnings.clear ();
   priv->alias_override_from.clear ();
@@ -1049,6 +1300,8 @@ gst_gemini_image_src_start_http (GstGeminiImageSrc * self)
     config.proxy = s.proxy;
     config.direct = resolve_route (priv->endpoint, s.proxy).direct;
     config.connect_timeout_s = s.connect_timeout;
+    /* Every request at once, hedges included, on its own connection. */
+    config.max_conns_per_host = 2 * s.max_in_flight;
     config.log_level = s.http_log_level;
     ca_file = s.ssl_ca_file;
   }
@@ -1093,6 +1346,12 @@ gst_gemini_image_src_unprepare (GstGeminiImageSrc * self)
   /* Joins the HTTP thread: no callback of this element runs after it. */
   priv->http->stop ();
   std::lock_guard<std::mutex> lk (priv->lock);
+  if (priv->gate)
+    priv->gate->close ();
+  priv->gate.reset ();
+  priv->scheduler_config.cache.reset ();
+  priv->prompts.clear ();
+  priv->prompt_references.clear ();
   priv->references.clear ();
   priv->api_key.clear ();
   priv->prepared = false;
@@ -1293,7 +1552,12 @@ gst_gemini_image_src_next_job (GstGeminiImageSrc * self)
   if (priv->next_index >= priv->num_images)
     return std::nullopt;
   const Settings & s = priv->settings;
-  ModelChoice choice = resolve_model (s.model);
+  /* Image i is variant i % num-images of prompt i / num-images. */
+  const guint64 index = priv->next_index;
+  const guint64 variant = index % priv->images_per_prompt;
+  const gsize entry_index = gsize (index / priv->images_per_prompt);
+  const PromptEntry *entry = entry_index < priv->prompts.size () ? &priv->prompts[entry_index] : nullptr;
+  ModelChoice choice = resolve_model (entry && entry->model ? *entry->model : s.model);
   if (!choice.alias.empty () && choice.alias == priv->alias_override_from) {
     /* The alias's target answered 404 earlier; a runner found another
      * model of its family that the key can use. */
@@ -1316,25 +1580,37 @@ gst_gemini_image_src_next_job (GstGeminiImageSrc * self)
   job.policy.max_response_size = s.max_response_size;
   job.policy.max_image_pixels = s.max_image_pixels;
   job.on_error = s.on_error;
+  job.cache = priv->scheduler_config.cache;
 
   RequestSettings & r = job.spec.request;
-  r.prompt = s.prompt;
-  r.system_instruction = s.system_instruction;
-  if (const gchar *ar = gst_gemini_aspect_ratio_to_string (s.aspect_ratio))
+  r.prompt = entry ? entry->prompt : s.prompt;
+  r.system_instruction = entry && entry->system_instruction ? *entry->system_instruction : s.system_instruction;
+  if (entry && entry->aspect_ratio)
+    r.aspect_ratio = *entry->aspect_ratio;
+  else if (const gchar *ar = gst_gemini_aspect_ratio_to_string (s.aspect_ratio))
     r.aspect_ratio = ar;
-  if (const gchar *size = gst_gemini_image_size_to_string (s.image_size))
+  if (entry && entry->image_size)
+    r.image_size = *entry->image_size;
+  else if (const gchar *size = gst_gemini_image_size_to_string (s.image_size))
     r.image_size = size;
   if (const gchar *level = gst_gemini_thinking_level_to_string (s.thinking_level))
     r.thinking_level = level;
   r.google_search = s.google_search;
   r.text_and_image = s.modalities == GST_GEMINI_RESPONSE_MODALITIES_TEXT_AND_IMAGE;
-  if (s.temperature >= 0)
+  if (entry && entry->temperature)
+    r.temperature = *entry->temperature;
+  else if (s.temperature >= 0)
     r.temperature = s.temperature;
-  if (s.seed >= 0)
-    r.seed = s.seed;
-  for (const auto & ref : priv->references)
-    r.references.push_back (ReferenceImage {ref.origin, ref.mime_type,
-            GBytesPtr (g_bytes_ref (ref.data.get ()))});
+  /* N images of one prompt are not N copies of one request: image i of a
+   * prompt gets seed + i (wrapping within the API's int32). */
+  const gint64 seed = entry && entry->seed ? *entry->seed : s.seed;
+  if (seed >= 0)
+    r.seed = (seed + gint64 (variant)) & G_MAXINT32;
+  auto refs = priv->prompt_references.find (entry_index);
+  if (entry && entry->reference_images)
+    r.references = refs != priv->prompt_references.end () ? refs->second : std::vector<ReferenceImage> ();
+  else
+    r.references = priv->references;
 
   /* What the model does not take is dropped or changed, and said. */
   if (choice.spec && choice.spec->status != ModelStatus::Served) {
@@ -1452,8 +1728,13 @@ make_details (const Generated & g)
 
 static void
 gst_gemini_image_src_post_image_message (GstGeminiImageSrc * self,
-    const Job & job, const Generated & g)
+    const Scheduler::Result & result, const Scheduler::Stats & stats)
 {
+  const Job & job = result.job;
+  const Generated & g = result.generated;
+  ResponseCache::Stats cache;
+  if (job.cache)
+    cache = job.cache->stats ();
   const Response & r = g.response;
   GstStructure *s = gst_structure_new ("gemini-image",
       "index", G_TYPE_UINT64, job.spec.index,
@@ -1470,6 +1751,13 @@ gst_gemini_image_src_post_image_message (GstGeminiImageSrc * self,
       "prompt-tokens", G_TYPE_INT64, r.usage.prompt_tokens,
       "candidates-tokens", G_TYPE_INT64, r.usage.candidates_tokens,
       "total-tokens", G_TYPE_INT64, r.usage.total_tokens,
+      "from-cache", G_TYPE_BOOLEAN, g.from_cache,
+      "hedged", G_TYPE_BOOLEAN, result.hedged,
+      "hedge-won", G_TYPE_BOOLEAN, result.hedge_won,
+      /* Running totals of the stream. */
+      "hedges", G_TYPE_UINT64, stats.hedges,
+      "cache-hits", G_TYPE_UINT64, cache.hits,
+      "cache-misses", G_TYPE_UINT64, cache.misses,
       nullptr);
   gst_element_post_message (GST_ELEMENT (self),
       gst_message_new_element (GST_OBJECT (self), s));
@@ -1721,10 +2009,11 @@ gst_gemini_image_src_make_scheduler (GstGeminiImageSrc * self)
 {
   auto priv = self->priv;
   SchedulerConfig config;
+  std::shared_ptr<AdmissionGate> gate;
   {
     std::lock_guard<std::mutex> lk (priv->lock);
-    config.max_in_flight = 1;
-    config.reorder_cap = 0;
+    config = priv->scheduler_config;
+    gate = priv->gate;
   }
   Scheduler::Events events;
   /* The element outlives every call: unprepare () cancels the scheduler
@@ -1741,6 +2030,19 @@ gst_gemini_image_src_make_scheduler (GstGeminiImageSrc * self)
     self->priv->alias_override_from = alias;
     self->priv->alias_override_to = model;
   };
+  events.hedged = [self] (guint64 index, double waited) {
+    GST_INFO_OBJECT (self, "Image %" G_GUINT64_FORMAT " unanswered after %.2f s: sent a hedge", index, waited);
+  };
+  if (gate) {
+    /* Shared with every element that spends the same quota. */
+    events.acquire = [gate] (const std::string & model, std::function<void ()> go) {
+      gate->acquire (model, std::move (go));
+    };
+    events.release = [gate] (const std::string & model) { gate->release (model); };
+    events.rate_limited = [gate] (const std::string & model, std::optional<double> delay) {
+      gate->rate_limited (model, delay);
+    };
+  }
   return std::make_shared<Scheduler> (priv->http, config,
       [self] { return gst_gemini_image_src_next_job (self); }, std::move (events));
 }
@@ -1829,7 +2131,7 @@ gst_gemini_image_src_loop (GstGeminiImageSrc * self)
       return;
     }
     gst_gemini_image_src_push_segment (self);
-    gst_gemini_image_src_post_image_message (self, job, g);
+    gst_gemini_image_src_post_image_message (self, result, scheduler->stats ());
 
     GstBuffer *buf = gst_gemini_image_src_make_buffer (self, g.image);
     if (!buf) {

@@ -526,7 +526,8 @@ GST_START_TEST (test_application_eos)
 {
   script ("[{\"do\":\"image\"},{\"do\":\"hang\"}]");
   const std::string out = tmp_path ("eos.mkv");
-  GstElement *p = gst_parse_launch ((src_desc ("prompt=eos num-images=2") +
+  /* One at a time: the first request gets the image, the second hangs. */
+  GstElement *p = gst_parse_launch ((src_desc ("prompt=eos num-images=2 max-in-flight=1") +
       " ! videoconvert ! jpegenc ! matroskamux name=mux ! filesink location=\"" + out + "\"").c_str (), nullptr);
   GstBus *bus = gst_element_get_bus (p);
   gst_element_set_state (p, GST_STATE_PLAYING);
@@ -653,7 +654,8 @@ GST_START_TEST (test_properties_while_playing)
   script ("[]");
   RunResult r;
   Seen seen;
-  run_with_change (src_desc ("prompt=change num-images=2") + " ! appsink name=sink", r, seen, [] (GstElement * src) {
+  run_with_change (src_desc ("prompt=change num-images=2 max-in-flight=1") + " ! appsink name=sink", r, seen,
+      [] (GstElement * src) {
     g_object_set (src, "model", "nano-banana-pro", "api-endpoint", "http://127.0.0.1:1", nullptr);
     gst_util_set_object_arg (G_OBJECT (src), "image-size", "2K");
     gst_util_set_object_arg (G_OBJECT (src), "aspect-ratio", "16:9");
@@ -759,7 +761,7 @@ GST_START_TEST (test_recipe_slow_answer_display)
   for (bool sync : {true, false}) {
     script ("[{\"do\":\"image\"},{\"do\":\"image\",\"delay_ms\":2500}]");
     std::atomic<int> rendered {0};
-    GstElement *p = gst_parse_launch ((src_desc ("prompt=slow num-images=2") + " ! videoconvert ! "
+    GstElement *p = gst_parse_launch ((src_desc ("prompt=slow num-images=2 max-in-flight=1") + " ! videoconvert ! "
         "fakesink name=vsink qos=true max-lateness=20000000 signal-handoffs=true sync=" +
         (sync ? "true" : "false")).c_str (), nullptr);
     GstElement *sink = gst_bin_get_by_name (GST_BIN (p), "vsink");

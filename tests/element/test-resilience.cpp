@@ -136,11 +136,13 @@ repeating (const std::string & step)
   return "{\"steps\":[" + step + "],\"then\":\"repeat\"}";
 }
 
-/* A launch line with small waits, so that retries take milliseconds. */
+/* A launch line with small waits, so that retries take milliseconds. One
+ * image at a time: the emulator's script steps then go to the images in
+ * order, which is what each failure class's test is about. */
 static std::string
 fast (const std::string & props)
 {
-  return src_desc ("prompt=resilience retry-backoff=0.05 " + props);
+  return src_desc ("prompt=resilience retry-backoff=0.05 max-in-flight=1 " + props);
 }
 
 /* Fresh emulator state with `script_json`, then `fast (props) ! sink` run

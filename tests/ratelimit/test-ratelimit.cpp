@@ -158,20 +158,27 @@ GST_START_TEST (test_rate_limited)
   fail_unless_equals_int (grants_over (rl, t0 + seconds (400), seconds (60), milliseconds (10)), 60);
   assert_near (rl.snapshot (t0 + seconds (3600)).effective_rpm, 60, 1e-9);
 
-  /* Nothing configured: from the observed rate (here 20 in the last minute),
-   * back to no limit once recovered. */
+  /* Nothing configured: no rate is invented; the server's delay holds
+   * everyone, then requests flow freely again. */
   RateLimiter open;
   fail_unless_equals_int (grants_over (open, t0, seconds (60), seconds (3)), 20);
-  open.on_rate_limited (t0 + seconds (59), std::nullopt);
-  assert_near (open.snapshot (t0 + seconds (59)).effective_rpm, 10, 1e-9);
-  assert_near (open.snapshot (t0 + seconds (119)).effective_rpm, 12, 1e-9);
-  fail_unless_equals_int (open.snapshot (t0 + seconds (59 + 301)).effective_rpm, 0);
-  /* Repeated decreases stop at 1 rpm; an absurd retry delay is bounded. */
-  for (int i = 0; i < 20; i++)
-    open.on_rate_limited (t0 + seconds (1000 + 10 * i), 1e12);
-  assert_near (open.snapshot (t0 + seconds (1200)).effective_rpm, 1, 0.2);
-  fail_if (open.try_acquire (t0 + seconds (1200), retry_in));
+  open.on_rate_limited (t0 + seconds (59), 7.0);
+  fail_unless_equals_int (open.snapshot (t0 + seconds (59)).effective_rpm, 0);
+  fail_if (open.try_acquire (t0 + seconds (60), retry_in));
+  assert_near (retry_in, 6, 1e-6);
+  fail_unless (open.try_acquire (t0 + milliseconds (66500), retry_in));
+  fail_unless (open.try_acquire (t0 + milliseconds (66500), retry_in));
+  /* An absurd retry delay is bounded by an hour. */
+  open.on_rate_limited (t0 + seconds (1000), 1e12);
+  fail_if (open.try_acquire (t0 + seconds (1000), retry_in));
   fail_unless (retry_in <= 3600, "retry_in %g", retry_in);
+  /* Configured: repeated decreases stop at 1 rpm. */
+  RateLimiter slow;
+  slow.attach (RateLimitSettings {60, 0});
+  for (int i = 0; i < 20; i++)
+    slow.on_rate_limited (t0 + seconds (1000 + 10 * i), std::nullopt);
+  /* Each 10 s apart, with 10 s of recovery (+1 rpm) after the last. */
+  assert_near (slow.snapshot (t0 + seconds (1200)).effective_rpm, 2, 0.2);
 }
 GST_END_TEST;
 
