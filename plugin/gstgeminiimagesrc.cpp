@@ -55,6 +55,7 @@
 #include "gemini-enums.h"
 #include "gemini-model-list.h"
 #include "gemini-models.h"
+#include "gemini-output.h"
 #include "gemini-http.h"
 #include "gemini-input.h"
 #include "gemini-ratelimit.h"
@@ -64,7 +65,8 @@
 #include "gemini-scheduler.h"
 #include "gemini-worker.h"
 
-GST_DEBUG_CATEGORY_STATIC (gst_gemini_image_src_debug);
+/* Not static: the output stage logs in it too. */
+GST_DEBUG_CATEGORY (gst_gemini_image_src_debug);
 #define GST_CAT_DEFAULT gst_gemini_image_src_debug
 
 using namespace gemini;
@@ -212,13 +214,6 @@ struct Settings {
 
 struct GstGeminiImageSrcPrivate
 {
-  ~GstGeminiImageSrcPrivate ()
-  {
-    if (converter)
-      gst_video_converter_free (converter);
-    gst_clear_buffer (&last_buffer);
-  }
-
   std::mutex lock;
   Settings settings;
 
@@ -264,15 +259,7 @@ struct GstGeminiImageSrcPrivate
   std::string alias_override_from, alias_override_to;
 
   /* Streaming thread only. */
-  bool stream_started = false;
-  bool segment_sent = false;
-  guint images_done = 0;
-  GstVideoInfo in_info;
-  GstVideoInfo out_info;
-  bool have_caps = false;
-  GstVideoConverter *converter = nullptr;
-  GstBuffer *last_buffer = nullptr;   /* for on-error=repeat-last */
-  bool discont = true;
+  std::unique_ptr<OutputStage> output;
 };
 /* *INDENT-ON* */
 
@@ -654,8 +641,6 @@ static void
 gst_gemini_image_src_init (GstGeminiImageSrc * self)
 {
   self->priv = new GstGeminiImageSrcPrivate ();
-  gst_video_info_init (&self->priv->in_info);
-  gst_video_info_init (&self->priv->out_info);
 
   self->srcpad = gst_pad_new_from_static_template (&src_template, "src");
   gst_pad_set_activatemode_function (self->srcpad,
@@ -665,6 +650,7 @@ gst_gemini_image_src_init (GstGeminiImageSrc * self)
   gst_pad_set_event_function (self->srcpad,
       GST_DEBUG_FUNCPTR (gst_gemini_image_src_src_event));
   gst_element_add_pad (GST_ELEMENT (self), self->srcpad);
+  self->priv->output = std::make_unique<OutputStage> (self->srcpad);
   GST_OBJECT_FLAG_SET (self, GST_ELEMENT_FLAG_SOURCE);
 }
 
@@ -1357,7 +1343,7 @@ gst_gemini_image_src_unprepare (GstGeminiImageSrc * self)
   priv->prepared = false;
   priv->eos_pending = false;
   priv->eos_seqnum = GST_SEQNUM_INVALID;
-  gst_clear_buffer (&priv->last_buffer);
+  priv->output->stop ();
 }
 
 static GstStateChangeReturn
@@ -1466,11 +1452,7 @@ gst_gemini_image_src_activate_mode (GstPad * pad, GstObject * parent,
 
   if (active) {
     gst_gemini_image_src_set_flushing (self, false);
-    priv->stream_started = false;
-    priv->segment_sent = false;
-    priv->images_done = 0;
-    priv->have_caps = false;
-    priv->discont = true;
+    priv->output->start ();
     return gst_pad_start_task (pad, (GstTaskFunction) gst_gemini_image_src_loop,
         self, nullptr);
   }
@@ -1518,8 +1500,7 @@ gst_gemini_image_src_src_event (GstPad * pad, GstObject * parent, GstEvent * eve
       /* The task is paused and holds no stream lock here. */
       GST_PAD_STREAM_LOCK (self->srcpad);
       gst_pad_push_event (self->srcpad, event);
-      priv->segment_sent = false;
-      priv->discont = true;
+      priv->output->flushed ();
       GST_PAD_STREAM_UNLOCK (self->srcpad);
       gst_gemini_image_src_set_flushing (self, false);
       /* The current image starts again from its first attempt. */
@@ -1763,126 +1744,6 @@ gst_gemini_image_src_post_image_message (GstGeminiImageSrc * self,
       gst_message_new_element (GST_OBJECT (self), s));
 }
 
-/* Picks the output format: the decoder's own when downstream takes it
- * (no conversion), else downstream's first choice. */
-static bool
-gst_gemini_image_src_negotiate (GstGeminiImageSrc * self, const DecodedImage & img)
-{
-  auto priv = self->priv;
-  GstVideoFormat native = img.has_alpha ? GST_VIDEO_FORMAT_RGBA : GST_VIDEO_FORMAT_RGB;
-
-  GstVideoInfo in_info;
-  gst_video_info_set_format (&in_info, native, img.width, img.height);
-  in_info.fps_n = 0;
-  in_info.fps_d = 1;
-
-  bool same_input = priv->have_caps && gst_video_info_is_equal (&in_info, &priv->in_info);
-  if (same_input && !gst_pad_check_reconfigure (self->srcpad))
-    return true;
-
-  GstCaps *filter = gst_pad_get_pad_template_caps (self->srcpad);
-  filter = gst_caps_make_writable (filter);
-  gst_caps_set_simple (filter, "width", G_TYPE_INT, img.width, "height", G_TYPE_INT,
-      img.height, "framerate", GST_TYPE_FRACTION, 0, 1, "pixel-aspect-ratio",
-      GST_TYPE_FRACTION, 1, 1, nullptr);
-  GstCaps *peer = gst_pad_peer_query_caps (self->srcpad, filter);
-  gst_caps_unref (filter);
-
-  auto details = [&img] (GstCaps * caps) {
-    GstStructure *d = gst_structure_new ("gemini-negotiation", "width", G_TYPE_INT, img.width,
-        "height", G_TYPE_INT, img.height, nullptr);
-    if (caps)
-      gst_structure_set (d, "caps", GST_TYPE_CAPS, caps, nullptr);
-    return d;
-  };
-  if (gst_caps_is_empty (peer)) {
-    GCharPtr msg (g_strdup_printf ("Downstream accepts no raw video format for a %dx%d "
-            "image; put videoconvert (and videoscale) after geminiimagesrc.",
-            img.width, img.height));
-    post_error (self, HERE, GST_CORE_ERROR, GST_CORE_ERROR_NEGOTIATION, msg.get (),
-        "the peer's caps query gave no intersection with our template", details (nullptr));
-    gst_caps_unref (peer);
-    return false;
-  }
-
-  GstCaps *native_caps = gst_caps_new_simple ("video/x-raw", "format", G_TYPE_STRING,
-      gst_video_format_to_string (native), nullptr);
-  GstCaps *chosen;
-  if (gst_caps_can_intersect (peer, native_caps))
-    chosen = gst_caps_intersect_full (peer, native_caps, GST_CAPS_INTERSECT_FIRST);
-  else
-    chosen = gst_caps_ref (peer);
-  gst_caps_unref (native_caps);
-  gst_caps_unref (peer);
-  chosen = gst_caps_fixate (chosen);
-
-  GstVideoInfo out_info;
-  /* A RECONFIGURE that changes nothing must not send a new caps event. */
-  GstCaps *current = gst_pad_get_current_caps (self->srcpad);
-  bool unchanged = current && gst_caps_is_equal (current, chosen);
-  if (current)
-    gst_caps_unref (current);
-  if (!gst_video_info_from_caps (&out_info, chosen)
-      || (!unchanged && !gst_pad_set_caps (self->srcpad, chosen))) {
-    GCharPtr caps_str (gst_caps_to_string (chosen));
-    GCharPtr msg (g_strdup_printf ("Downstream refused the caps %s.", caps_str.get ()));
-    post_error (self, HERE, GST_CORE_ERROR, GST_CORE_ERROR_NEGOTIATION, msg.get (),
-        "gst_pad_set_caps failed", details (chosen));
-    gst_caps_unref (chosen);
-    return false;
-  }
-  GST_DEBUG_OBJECT (self, "Negotiated %" GST_PTR_FORMAT, chosen);
-  gst_caps_unref (chosen);
-
-  if (priv->converter) {
-    gst_video_converter_free (priv->converter);
-    priv->converter = nullptr;
-  }
-  if (GST_VIDEO_INFO_FORMAT (&out_info) != native)
-    priv->converter = gst_video_converter_new (&in_info, &out_info, nullptr);
-  priv->in_info = in_info;
-  priv->out_info = out_info;
-  priv->have_caps = true;
-  return true;
-}
-
-/* Wraps the decoded pixels without a copy when no conversion is needed;
- * nullptr if the conversion could not run. */
-static GstBuffer *
-gst_gemini_image_src_make_buffer (GstGeminiImageSrc * self, DecodedImage & img)
-{
-  auto priv = self->priv;
-  if (!priv->converter && img.stride == (gsize) GST_VIDEO_INFO_PLANE_STRIDE (&priv->out_info, 0)) {
-    gsize size = img.size;
-    guint8 *data = img.pixels.release ();
-    return gst_buffer_new_wrapped (data, size);
-  }
-
-  GstBuffer *in = gst_buffer_new_wrapped (img.pixels.release (), img.size);
-  GstBuffer *out = gst_buffer_new_allocate (nullptr, GST_VIDEO_INFO_SIZE (&priv->out_info), nullptr);
-  GstVideoInfo in_info = priv->in_info;
-  in_info.stride[0] = (gint) img.stride;
-  GstVideoFrame in_frame, out_frame;
-  bool converted = false;
-  if (gst_video_frame_map (&in_frame, &in_info, in, GST_MAP_READ)) {
-    if (gst_video_frame_map (&out_frame, &priv->out_info, out, GST_MAP_WRITE)) {
-      if (priv->converter) {
-        gst_video_converter_frame (priv->converter, &in_frame, &out_frame);
-        converted = true;
-      } else {
-        converted = gst_video_frame_copy (&out_frame, &in_frame);
-      }
-      gst_video_frame_unmap (&out_frame);
-    }
-    gst_video_frame_unmap (&in_frame);
-  }
-  gst_buffer_unref (in);
-  /* Never push an unfilled buffer. */
-  if (!converted)
-    gst_clear_buffer (&out);
-  return out;
-}
-
 /* Stops the task. EOS and errors push EOS downstream; an error that was not
  * posted yet (a flow error from downstream) is posted first, as GstBaseSrc
  * does. A flush only stops the task. */
@@ -1903,41 +1764,6 @@ gst_gemini_image_src_pause (GstGeminiImageSrc * self, GstFlowReturn flow, bool r
       gst_event_set_seqnum (eos, self->priv->eos_seqnum);
   }
   gst_pad_push_event (self->srcpad, eos);
-}
-
-/* Pushes `buf` in the slot of image `images_done`. The slot counts as done
- * only once the buffer went out, so that after a flush the same image is
- * made again; `keep` remembers it for on-error=repeat-last. */
-static GstFlowReturn
-gst_gemini_image_src_push_frame (GstGeminiImageSrc * self, GstBuffer * buf, bool keep)
-{
-  auto priv = self->priv;
-  GstClockTime duration;
-  {
-    std::lock_guard<std::mutex> lk (priv->lock);
-    duration = priv->image_duration;
-  }
-  /* prepare() checked num-images x image-duration against the timeline. */
-  GST_BUFFER_PTS (buf) = priv->images_done * duration;
-  GST_BUFFER_DURATION (buf) = duration;
-  GST_BUFFER_OFFSET (buf) = priv->images_done;
-  GST_BUFFER_OFFSET_END (buf) = priv->images_done + 1;
-  if (priv->discont)
-    GST_BUFFER_FLAG_SET (buf, GST_BUFFER_FLAG_DISCONT);
-  else
-    GST_BUFFER_FLAG_UNSET (buf, GST_BUFFER_FLAG_DISCONT);
-  /* Holding a ref makes the buffer read-only downstream: only when needed. */
-  GstBuffer *kept = keep ? gst_buffer_ref (buf) : nullptr;
-  GstFlowReturn flow = gst_pad_push (self->srcpad, buf);
-  if (flow == GST_FLOW_OK) {
-    priv->images_done++;
-    priv->discont = false;
-    if (kept)
-      gst_buffer_replace (&priv->last_buffer, kept);
-  }
-  if (kept)
-    gst_buffer_unref (kept);
-  return flow;
 }
 
 /* A failed image: an error that stops the stream, or (on-error) a warning
@@ -1967,39 +1793,17 @@ gst_gemini_image_src_handle_failure (GstGeminiImageSrc * self, const Job & job,
   post_message (self, HERE, GST_MESSAGE_WARNING, domain, code, text, debug.get (),
       make_details (g));
 
-  if (job.on_error == (int) GST_GEMINI_ERROR_POLICY_REPEAT_LAST && priv->last_buffer)
-    return gst_gemini_image_src_push_frame (self, gst_buffer_copy (priv->last_buffer), false);
-
-  /* Skip: tell downstream that nothing comes for this slot. A GAP needs a
-   * segment, which needs caps; before the first image there is neither. */
-  if (priv->segment_sent) {
-    GstClockTime duration;
-    {
-      std::lock_guard<std::mutex> lk (priv->lock);
-      duration = priv->image_duration;
-    }
-    gst_pad_push_event (self->srcpad, gst_event_new_gap (priv->images_done * duration, duration));
-  }
-  priv->images_done++;
-  return GST_FLOW_OK;
-}
-
-static void
-gst_gemini_image_src_push_segment (GstGeminiImageSrc * self)
-{
-  auto priv = self->priv;
-  if (priv->segment_sent)
-    return;
-  GstSegment segment;
-  gst_segment_init (&segment, GST_FORMAT_TIME);
+  GstClockTime duration;
   {
-    /* A stop lets videorate and muxers give the last image its full
-     * duration. */
     std::lock_guard<std::mutex> lk (priv->lock);
-    segment.stop = priv->num_images * priv->image_duration;
+    duration = priv->image_duration;
   }
-  gst_pad_push_event (self->srcpad, gst_event_new_segment (&segment));
-  priv->segment_sent = true;
+  GstFlowReturn flow = GST_FLOW_OK;
+  if (job.on_error == (int) GST_GEMINI_ERROR_POLICY_REPEAT_LAST && priv->output->repeat_last (duration, flow))
+    return flow;
+  /* Skip: tell downstream that nothing comes for this slot. */
+  priv->output->skip (duration);
+  return GST_FLOW_OK;
 }
 
 /* The scheduler for a stream (or what is left of it after a flush): its
@@ -2066,15 +1870,10 @@ gst_gemini_image_src_loop (GstGeminiImageSrc * self)
     scheduler = priv->scheduler;
   }
 
-  if (!priv->stream_started) {
-    GCharPtr stream_id (gst_pad_create_stream_id (self->srcpad, GST_ELEMENT (self), nullptr));
-    GstEvent *ev = gst_event_new_stream_start (stream_id.get ());
-    gst_event_set_group_id (ev, gst_util_group_id_next ());
-    gst_pad_push_event (self->srcpad, ev);
-    priv->stream_started = true;
-  }
+  OutputStage & output = *priv->output;
+  output.push_stream_start (GST_ELEMENT (self));
 
-  if (eos || priv->images_done >= num_images) {
+  if (eos || output.images_done () >= num_images) {
     gst_gemini_image_src_pause (self, GST_FLOW_EOS);
     return;
   }
@@ -2088,7 +1887,7 @@ gst_gemini_image_src_loop (GstGeminiImageSrc * self)
       std::lock_guard<std::mutex> lk (priv->lock);
       stop = priv->flushing || priv->eos_pending;
       if (!stop) {
-        priv->next_index = priv->images_done;
+        priv->next_index = output.images_done ();
         priv->scheduler = scheduler;
       }
     }
@@ -2126,14 +1925,23 @@ gst_gemini_image_src_loop (GstGeminiImageSrc * self)
     GST_INFO_OBJECT (self, "Got a %dx%d %s image (%s) after %u attempts", g.image.width,
         g.image.height, image_format_name (g.image.source_format),
         g.response.model_version.c_str (), g.attempts);
-    if (!gst_gemini_image_src_negotiate (self, g.image)) {
+    OutputError error;
+    if (!output.negotiate (g.image, error)) {
+      post_error (self, HERE, error.domain, error.code, error.text, error.debug, error.details);
       gst_gemini_image_src_pause (self, GST_FLOW_NOT_NEGOTIATED, true);
       return;
     }
-    gst_gemini_image_src_push_segment (self);
+    GstClockTime duration;
+    guint64 total;
+    {
+      std::lock_guard<std::mutex> lk (priv->lock);
+      total = priv->num_images;
+      duration = priv->image_duration;
+    }
+    output.push_segment (total, duration);
     gst_gemini_image_src_post_image_message (self, result, scheduler->stats ());
 
-    GstBuffer *buf = gst_gemini_image_src_make_buffer (self, g.image);
+    GstBuffer *buf = output.make_buffer (g.image);
     if (!buf) {
       post_error (self, HERE, GST_CORE_ERROR, GST_CORE_ERROR_FAILED,
           "Could not convert the decoded image to the negotiated format.",
@@ -2143,13 +1951,12 @@ gst_gemini_image_src_loop (GstGeminiImageSrc * self)
       gst_gemini_image_src_pause (self, GST_FLOW_ERROR, true);
       return;
     }
-    flow = gst_gemini_image_src_push_frame (self, buf,
-        job.on_error == (int) GST_GEMINI_ERROR_POLICY_REPEAT_LAST);
+    flow = output.push_frame (buf, duration, job.on_error == (int) GST_GEMINI_ERROR_POLICY_REPEAT_LAST);
   }
 
   if (flow != GST_FLOW_OK)
     gst_gemini_image_src_pause (self, flow, flow == GST_FLOW_ERROR);
-  else if (priv->images_done >= num_images)
+  else if (output.images_done () >= num_images)
     gst_gemini_image_src_pause (self, GST_FLOW_EOS);
   else
     scheduler->resume ();
