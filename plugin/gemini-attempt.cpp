@@ -275,16 +275,7 @@ AttemptRunner::on_admitted ()
   /* The attempt's own bound: request-timeout, or what is left of the
    * deadline. Armed first: the send may complete at once. */
   auto self = shared_from_this ();
-  if (!schedule (attempt_bound_s_, [] (AttemptRunner & r) {
-        r.timed_out_ = true;
-        std::shared_ptr<HttpCall> call;
-        {
-          std::lock_guard<std::mutex> lk (r.lock_);
-          call = r.call_;
-        }
-        if (call)
-          call->cancel ();
-      }, true)) {
+  if (!arm_timeout (attempt_bound_s_)) {
     release_admission ();
     return;
   }
@@ -294,6 +285,23 @@ AttemptRunner::on_admitted ()
   std::lock_guard<std::mutex> lk (lock_);
   if (!call->cancelled () && !finished_)
     call_ = std::move (call);
+}
+
+/* The bound of the request in flight: when it passes, the call is
+ * cancelled and its completion reads as a timeout. */
+bool
+AttemptRunner::arm_timeout (double seconds)
+{
+  return schedule (seconds, [] (AttemptRunner & r) {
+    r.timed_out_ = true;
+    std::shared_ptr<HttpCall> call;
+    {
+      std::lock_guard<std::mutex> lk (r.lock_);
+      call = r.call_;
+    }
+    if (call)
+      call->cancel ();
+  }, true);
 }
 
 void
@@ -480,16 +488,7 @@ AttemptRunner::list_models (std::string token, std::shared_ptr<std::vector<Liste
   const auto now = Clock::now ();
   const auto bound = std::min (deadline_, now + std::chrono::seconds (policy_.request_timeout));
   timed_out_ = false;
-  if (!schedule (std::max (0.0, std::chrono::duration<double> (bound - now).count ()), [] (AttemptRunner & r) {
-        r.timed_out_ = true;
-        std::shared_ptr<HttpCall> call;
-        {
-          std::lock_guard<std::mutex> lk (r.lock_);
-          call = r.call_;
-        }
-        if (call)
-          call->cancel ();
-      }, true))
+  if (!arm_timeout (std::max (0.0, std::chrono::duration<double> (bound - now).count ())))
     return;
   auto self = shared_from_this ();
   auto call = engine->send (std::move (req), [self, models, page] (const std::shared_ptr<HttpCall> & c) {

@@ -158,6 +158,7 @@ private:
     return events_.*member;
   }
   void release_admission ();
+  bool arm_timeout (double seconds);
 };
 
 }  // namespace gemini
