@@ -317,6 +317,18 @@ AttemptRunner::release_admission ()
 void
 AttemptRunner::on_response (const std::shared_ptr<HttpCall> & call)
 {
+  HttpResponse & http = call->response ();
+  /* A 429 slows everyone who shares the quota: tell the limiter before the
+   * slot is given back, or the slot's next taker goes out first. Its body
+   * is small, so it is read here, on the engine thread. */
+  if (!cancelled_.load () && !timed_out_ && !http.error && !http.too_large && http.status == 429
+      && (!http.body || g_bytes_get_size (http.body.get ()) <= kSmallBody)) {
+    Response r = classify_http_response (http.status,
+        http.retry_after.empty () ? nullptr : http.retry_after.c_str (), http.body.get (), nullptr);
+    if (rate_limited_cb_ && r.outcome == Outcome::RateLimited)
+      rate_limited_cb_ (model_, r.retry_delay_seconds);
+    reported_rate_limit_ = true;
+  }
   release_admission ();
   std::shared_ptr<HttpEngine::Timer> timer;
   {
@@ -333,7 +345,6 @@ AttemptRunner::on_response (const std::shared_ptr<HttpCall> & call)
     handle (make_timeout_response (attempt_bound_s_));
     return;
   }
-  HttpResponse & http = call->response ();
   if (http.too_large) {
     handle (make_too_large_response (policy_.max_response_size));
     return;
@@ -416,8 +427,9 @@ AttemptRunner::handle (Response r)
       return;
     case Action::Retry:
       if (r.outcome == Outcome::RateLimited) {
-        if (rate_limited_cb_)
+        if (rate_limited_cb_ && !reported_rate_limit_)
           rate_limited_cb_ (model_, r.retry_delay_seconds);
+        reported_rate_limit_ = false;
         retry = ++rate_limited_ < policy_.rate_limit_attempts;
       } else {
         retry = ++transient_ < policy_.max_attempts;

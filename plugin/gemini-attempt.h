@@ -130,6 +130,8 @@ private:
   bool listed_models_ = false;
   bool admitted_ = false;
   bool timed_out_ = false;
+  bool reported_rate_limit_ = false;    /* this answer's 429 already went to the limiter */
+  static constexpr gsize kSmallBody = 64 * 1024;
   double attempt_bound_s_ = 0;
 
   void build_body ();

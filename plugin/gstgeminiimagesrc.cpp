@@ -44,6 +44,7 @@
 #include <cstring>
 #include <mutex>
 #include <map>
+#include <set>
 #include <optional>
 #include <string>
 #include <vector>
@@ -228,6 +229,11 @@ struct GstGeminiImageSrcPrivate
   std::shared_ptr<Scheduler> scheduler;
   /* The index the scheduler's source gives the next image. */
   guint64 next_index = 0;
+  /* Images already out, so that a restart after a flush makes only the
+   * others: every index below done_low, and those above it in done_high
+   * (with output-order=completion, at most the reorder window). */
+  guint64 done_low = 0;
+  std::set<guint64> done_high;
 
   /* The HTTP thread. Runners hold it weakly: the element stops it (joining
    * its thread) before letting go, so it is never freed on its own thread. */
@@ -1238,6 +1244,18 @@ gst_gemini_image_src_prepare (GstGeminiImageSrc * self)
     }
   }
 
+  /* As GStreamer's context users do: ask the application (a bus sync
+   * handler answers with gst_element_set_context) for the scope of the
+   * rate limiter's sharing; without an answer, the whole process. */
+  bool have_scope;
+  {
+    std::lock_guard<std::mutex> lk (priv->lock);
+    have_scope = priv->rate_scope != nullptr;
+  }
+  if (!have_scope)
+    gst_element_post_message (GST_ELEMENT (self),
+        gst_message_new_need_context (GST_OBJECT (self), GEMINI_RATE_LIMIT_CONTEXT_TYPE));
+
   std::lock_guard<std::mutex> lk (priv->lock);
   SchedulerConfig & sc = priv->scheduler_config;
   sc.max_in_flight = s.max_in_flight;
@@ -1453,6 +1471,11 @@ gst_gemini_image_src_activate_mode (GstPad * pad, GstObject * parent,
   if (active) {
     gst_gemini_image_src_set_flushing (self, false);
     priv->output->start ();
+    {
+      std::lock_guard<std::mutex> lk (priv->lock);
+      priv->done_low = 0;
+      priv->done_high.clear ();
+    }
     return gst_pad_start_task (pad, (GstTaskFunction) gst_gemini_image_src_loop,
         self, nullptr);
   }
@@ -1530,6 +1553,8 @@ gst_gemini_image_src_next_job (GstGeminiImageSrc * self)
   std::vector<std::pair<std::string, std::string>> warnings;
   {
   std::lock_guard<std::mutex> lk (priv->lock);
+  while (priv->done_high.count (priv->next_index))
+    priv->next_index++;
   if (priv->next_index >= priv->num_images)
     return std::nullopt;
   const Settings & s = priv->settings;
@@ -1887,7 +1912,7 @@ gst_gemini_image_src_loop (GstGeminiImageSrc * self)
       std::lock_guard<std::mutex> lk (priv->lock);
       stop = priv->flushing || priv->eos_pending;
       if (!stop) {
-        priv->next_index = output.images_done ();
+        priv->next_index = priv->done_low;
         priv->scheduler = scheduler;
       }
     }
@@ -1954,6 +1979,12 @@ gst_gemini_image_src_loop (GstGeminiImageSrc * self)
     flow = output.push_frame (buf, duration, job.on_error == (int) GST_GEMINI_ERROR_POLICY_REPEAT_LAST);
   }
 
+  if (flow == GST_FLOW_OK) {
+    std::lock_guard<std::mutex> lk (priv->lock);
+    priv->done_high.insert (job.spec.index);
+    while (priv->done_high.count (priv->done_low))
+      priv->done_high.erase (priv->done_low++);
+  }
   if (flow != GST_FLOW_OK)
     gst_gemini_image_src_pause (self, flow, flow == GST_FLOW_ERROR);
   else if (output.images_done () >= num_images)

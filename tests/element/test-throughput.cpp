@@ -1186,6 +1186,105 @@ GST_START_TEST (test_flush_with_eight_in_flight)
 }
 GST_END_TEST;
 
+/* A flush with output-order=completion: images that already went out are
+ * not made again, and the others are; every index once. (Found in review:
+ * the restart began at the count of images out, as for input order, and
+ * made one image twice and another never.) */
+GST_START_TEST (test_flush_completion_order)
+{
+  script ("{\"steps\":[{\"do\":\"image\"},{\"do\":\"image\"},{\"do\":\"hang\"}],\"then\":\"repeat\"}");
+  GstElement *p = gst_parse_launch ((src_desc ("prompt=order num-images=4 max-in-flight=4 seed=0 "
+          "output-order=completion") + " ! fakesink sync=false").c_str (), nullptr);
+  GstElement *src = gst_bin_get_by_name (GST_BIN (p), "src");
+  GstBus *bus = gst_element_get_bus (p);
+  struct Seen {
+    std::mutex lock;
+    std::vector<guint64> indices;
+    bool eos = false;
+  } seen;
+  gst_bus_set_sync_handler (bus, [] (GstBus *, GstMessage * m, gpointer data) {
+    auto *seen = static_cast<Seen *> (data);
+    std::lock_guard<std::mutex> lk (seen->lock);
+    const GstStructure *st = gst_message_get_structure (m);
+    guint64 index;
+    if (GST_MESSAGE_TYPE (m) == GST_MESSAGE_ELEMENT && gst_structure_has_name (st, "gemini-image")
+        && gst_structure_get_uint64 (st, "index", &index))
+      seen->indices.push_back (index);
+    if (GST_MESSAGE_TYPE (m) == GST_MESSAGE_EOS)
+      seen->eos = true;
+    return GST_BUS_PASS;
+  }, &seen, nullptr);
+  gst_element_set_state (p, GST_STATE_PLAYING);
+  auto count = [&seen] {
+    std::lock_guard<std::mutex> lk (seen.lock);
+    return seen.indices.size ();
+  };
+  fail_unless (wait_until ([&] { return count () >= 2 && open_connections () >= 2; }, 10));
+  GstPad *pad = gst_element_get_static_pad (src, "src");
+  fail_unless (gst_pad_send_event (pad, gst_event_new_flush_start ()));
+  script ("[]");
+  fail_unless (gst_pad_send_event (pad, gst_event_new_flush_stop (TRUE)));
+  fail_unless (wait_until ([&seen] { std::lock_guard<std::mutex> lk (seen.lock); return seen.eos; }, 10),
+      "no EOS after the flush");
+  std::vector<guint64> indices;
+  {
+    std::lock_guard<std::mutex> lk (seen.lock);
+    indices = seen.indices;
+  }
+  std::sort (indices.begin (), indices.end ());
+  fail_unless_equals_int (indices.size (), 4);
+  for (guint i = 0; i < 4; i++)
+    fail_unless_equals_int (indices[i], i);
+  /* 4 before the flush (2 answered, 2 hung), then only the 2 not yet out. */
+  fail_unless_equals_int (request_count (), 2);
+  gst_element_set_state (p, GST_STATE_NULL);
+  gst_object_unref (pad);
+  gst_object_unref (src);
+  gst_object_unref (bus);
+  gst_object_unref (p);
+}
+GST_END_TEST;
+
+/* The element asks for the scope with NEED_CONTEXT at READY->PAUSED; an
+ * application's sync handler answers with set_context, and the element
+ * uses that scope. */
+GST_START_TEST (test_need_context)
+{
+  script ("[]");
+  auto scope = std::make_shared<gemini::RateLimitScope> ();
+  GstElement *p = gst_parse_launch ((src_desc ("prompt=ctx requests-per-minute=600") + " ! fakesink").c_str (),
+      nullptr);
+  GstBus *bus = gst_element_get_bus (p);
+  struct Ctx {
+    std::shared_ptr<gemini::RateLimitScope> scope;
+    std::atomic<int> asked {0};
+  } ctx {scope, {}};
+  gst_bus_set_sync_handler (bus, [] (GstBus *, GstMessage * m, gpointer data) {
+    auto *c = static_cast<Ctx *> (data);
+    const gchar *type = nullptr;
+    if (GST_MESSAGE_TYPE (m) == GST_MESSAGE_NEED_CONTEXT && gst_message_parse_context_type (m, &type)
+        && g_str_equal (type, GEMINI_RATE_LIMIT_CONTEXT_TYPE)) {
+      c->asked++;
+      GstContext *context = gemini::rate_limit_scope_context_new (c->scope);
+      gst_element_set_context (GST_ELEMENT (GST_MESSAGE_SRC (m)), context);
+      gst_context_unref (context);
+    }
+    return GST_BUS_PASS;
+  }, &ctx, nullptr);
+  gst_element_set_state (p, GST_STATE_PLAYING);
+  GstMessage *m = gst_bus_timed_pop_filtered (bus, 10 * GST_SECOND, GstMessageType (GST_MESSAGE_EOS | GST_MESSAGE_ERROR));
+  fail_unless (m && GST_MESSAGE_TYPE (m) == GST_MESSAGE_EOS);
+  gst_message_unref (m);
+  fail_unless_equals_int (ctx.asked.load (), 1);
+  /* The limiter of this element lives in the application's scope. */
+  fail_unless (scope->describe ().find ("127.0.0.1") != std::string::npos, "%s", scope->describe ().c_str ());
+  gst_element_set_state (p, GST_STATE_NULL);
+  gst_bus_set_sync_handler (bus, nullptr, nullptr, nullptr);
+  gst_object_unref (bus);
+  gst_object_unref (p);
+}
+GST_END_TEST;
+
 static Suite *
 throughput_suite (void)
 {
@@ -1201,6 +1300,7 @@ throughput_suite (void)
   tcase_add_test (order, test_order_under_random_latencies);
   tcase_add_test (order, test_output_order_completion);
   tcase_add_test (order, test_reorder_cap);
+  tcase_add_test (order, test_flush_completion_order);
 
   TCase *hedge = add_emulator_tcase (s, "hedging", 60);
   tcase_add_test (hedge, test_hedge_wins);
@@ -1208,6 +1308,7 @@ throughput_suite (void)
 
   TCase *limit = add_emulator_tcase (s, "rate-limit", 60);
   tcase_add_test (limit, test_shared_limiter_one_pipeline);
+  tcase_add_test (limit, test_need_context);
   tcase_add_test (limit, test_shared_limiter_429);
   tcase_add_test (limit, test_shared_limiter_429_with_cap);
   tcase_add_test (limit, test_rate_limit_context);
