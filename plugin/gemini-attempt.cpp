@@ -266,6 +266,13 @@ AttemptRunner::on_admitted ()
   const auto bound = std::min (deadline_, now + std::chrono::seconds (policy_.request_timeout));
   attempt_bound_s_ = std::max (0.0, std::chrono::duration<double> (bound - now).count ());
   timed_out_ = false;
+  if (attempt_bound_s_ <= 0) {
+    /* The deadline passed while the request waited for admission (a rate
+     * limit): nothing is sent. */
+    release_admission ();
+    handle (make_timeout_response (0));
+    return;
+  }
 
   HttpRequest req;
   req.url = url_;

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "emulator-fixture.h"
+#include "emulator-process.h"
 #include "gemini-attempt.h"
 
 #include <gst/check/gstcheck.h>
@@ -47,6 +48,9 @@ struct Rig {
   }
   ~Rig () { engine->stop (); }
 
+  /* Admission delayed by this long (a rate limiter), when set. */
+  double admit_after = 0;
+
   std::shared_ptr<AttemptRunner> run (const std::string & model, AttemptPolicy policy = fast_policy (),
       const std::string & alias = "")
   {
@@ -69,6 +73,12 @@ struct Rig {
       out.warnings.push_back (text);
     };
     auto engine_ptr = engine;
+    if (admit_after > 0) {
+      const double after = admit_after;
+      ev.acquire = [engine_ptr, after] (const std::string &, std::function<void ()> go) {
+        engine_ptr->add_timer (after, go);
+      };
+    }
     ev.done = [this, engine_ptr] (Generated g) {
       std::lock_guard<std::mutex> lk (out.lock);
       out.done_calls++;
@@ -247,6 +257,25 @@ GST_START_TEST (test_engine_stopped)
 }
 GST_END_TEST;
 
+/* The deadline passes while the request waits for admission: nothing is
+ * sent, the image times out. */
+GST_START_TEST (test_deadline_while_waiting_for_admission)
+{
+  emu->reset ();
+  Rig rig;
+  rig.admit_after = 1.5;
+  AttemptPolicy p = Rig::fast_policy ();
+  p.deadline = 1;
+  rig.run ("gemini-3-pro-image", p);
+  Generated & g = rig.wait (5);
+  fail_unless_equals_int ((int) g.response.outcome, (int) Outcome::Timeout);
+  fail_unless (g.gave_up.find ("deadline") != std::string::npos, "%s", g.gave_up.c_str ());
+  JsonNode *reqs = emu->requests ();
+  fail_unless_equals_int (json_array_get_length (json_node_get_array (reqs)), 0);
+  json_node_unref (reqs);
+}
+GST_END_TEST;
+
 static Suite *
 attempt_suite (void)
 {
@@ -259,6 +288,7 @@ attempt_suite (void)
   tcase_add_test (tc, test_cancel);
   tcase_add_test (tc, test_not_found_lists_models);
   tcase_add_test (tc, test_engine_stopped);
+  tcase_add_test (tc, test_deadline_while_waiting_for_admission);
   return s;
 }
 
