@@ -428,7 +428,8 @@ gst_gemini_image_src_class_init (GstGeminiImageSrcClass * klass)
   g_object_class_install_property (gobject_class, PROP_SEED,
       g_param_spec_int64 ("seed", "Seed",
           "Sampling seed (generationConfig.seed); -1 = not sent. Gemini treats it as "
-          "a hint: the same seed does not guarantee the same image", -1, G_MAXINT32,
+          "a hint: the same seed does not guarantee the same image. Image i of a prompt "
+          "gets seed + i (see num-images)", -1, G_MAXINT32,
           DEFAULT_SEED, playing));
 
   g_object_class_install_property (gobject_class, PROP_SYSTEM_INSTRUCTION,
@@ -446,7 +447,8 @@ gst_gemini_image_src_class_init (GstGeminiImageSrcClass * klass)
 
   g_object_class_install_property (gobject_class, PROP_NUM_IMAGES,
       g_param_spec_uint ("num-images", "Number of images",
-          "How many images to generate (one request each) before EOS",
+          "Images per prompt (one request each) before EOS. With seed set, image i of a "
+          "prompt is sent seed + i, so the images differ",
           1, G_MAXINT32, DEFAULT_NUM_IMAGES, ready));
 
   g_object_class_install_property (gobject_class, PROP_IMAGE_DURATION,
