@@ -212,24 +212,20 @@ add_string_member (JsonBuilder * b, const char *name, const char *value)
 
 /* ---------------------------------------------------------------- request */
 
-GBytes *
-build_request_body (const RequestSettings & s)
+namespace {
+
+/* One user content: the text first, then the images, as in Google's editing
+ * examples. */
+void
+add_user_content (JsonBuilder * b, const std::string & prompt, const std::vector<ReferenceImage> & references)
 {
-  GObjectPtr<JsonBuilder> owner (json_builder_new ());
-  JsonBuilder *b = owner.get ();
-
-  json_builder_begin_object (b);
-
-  json_builder_set_member_name (b, "contents");
-  json_builder_begin_array (b);
   json_builder_begin_object (b);
   json_builder_set_member_name (b, "parts");
   json_builder_begin_array (b);
-  /* Text first, then the images, as in Google's editing examples. */
   json_builder_begin_object (b);
-  add_string_member (b, "text", s.prompt.c_str ());
+  add_string_member (b, "text", prompt.c_str ());
   json_builder_end_object (b);
-  for (const auto & ref : s.references) {
+  for (const auto & ref : references) {
     gsize size = 0;
     const guint8 *data = static_cast<const guint8 *> (g_bytes_get_data (ref.data.get (), &size));
     GCharPtr b64 (g_base64_encode (data, size));
@@ -244,6 +240,51 @@ build_request_body (const RequestSettings & s)
   json_builder_end_array (b);
   add_string_member (b, "role", "user");
   json_builder_end_object (b);
+}
+
+/* A turn's model content, parsed back to be sent as received, or nullptr
+ * when it is not a content @google/genai's Chat would keep (isValidContent:
+ * a non-empty parts array of non-empty objects). */
+JsonNodePtr
+parse_model_content (const std::string & text)
+{
+  std::string message;
+  JsonNodePtr node = parse_json (text.data (), text.size (), message);
+  if (!node || !JSON_NODE_HOLDS_OBJECT (node.get ()))
+    return nullptr;
+  JsonArray *parts = member_array (json_node_get_object (node.get ()), "parts");
+  if (!parts || json_array_get_length (parts) == 0)
+    return nullptr;
+  for (guint i = 0; i < json_array_get_length (parts); i++) {
+    JsonNode *part = json_array_get_element (parts, i);
+    if (!JSON_NODE_HOLDS_OBJECT (part) || json_object_get_size (json_node_get_object (part)) == 0)
+      return nullptr;
+  }
+  return node;
+}
+
+}  // namespace
+
+GBytes *
+build_request_body (const RequestSettings & s)
+{
+  GObjectPtr<JsonBuilder> owner (json_builder_new ());
+  JsonBuilder *b = owner.get ();
+
+  json_builder_begin_object (b);
+
+  json_builder_set_member_name (b, "contents");
+  json_builder_begin_array (b);
+  for (const Turn & turn : s.history) {
+    /* The model's parts go back unchanged, signatures and thoughts
+     * included (@google/genai's Chat keeps candidates[0].content whole). */
+    JsonNodePtr model = parse_model_content (turn.model_content);
+    if (!model)
+      continue;
+    add_user_content (b, turn.prompt, turn.references);
+    json_builder_add_value (b, model.release ());
+  }
+  add_user_content (b, s.prompt, s.references);
   json_builder_end_array (b);
 
   if (!s.system_instruction.empty ()) {
@@ -549,9 +590,20 @@ read_usage (JsonObject * root, Usage & u)
   u.total_tokens = member_int (m, "totalTokenCount").value_or (-1);
 }
 
+/* compact JSON text of a node, as build_request_body () writes it back. */
+std::string
+node_to_text (JsonNode * node)
+{
+  GObjectPtr<JsonGenerator> gen (json_generator_new ());
+  json_generator_set_root (gen.get (), node);
+  gsize length = 0;
+  GCharPtr text (json_generator_to_data (gen.get (), &length));
+  return std::string (text.get (), length);
+}
+
 /* A 200 body: candidates, prompt feedback, or an error object. */
 void
-classify_generate_content (JsonObject * root, Response & r)
+classify_generate_content (JsonObject * root, Response & r, ModelContent keep)
 {
   if (const char *s = member_string (root, "modelVersion"))
     r.model_version = s;
@@ -588,6 +640,12 @@ classify_generate_content (JsonObject * root, Response & r)
     if (r.outcome == Outcome::MalformedResponse)
       r.error_message = "the response has no candidates and no promptFeedback";
     return;
+  }
+
+  if (keep == ModelContent::Keep) {
+    JsonNode *content = json_object_get_member (cand, "content");
+    if (content && JSON_NODE_HOLDS_OBJECT (content))
+      r.model_content = node_to_text (content);
   }
 
   if (const char *s = member_string (cand, "finishReason"))
@@ -663,7 +721,8 @@ classify_generate_content (JsonObject * root, Response & r)
 }  // namespace
 
 Response
-classify_http_response (guint status, const char *retry_after, GBytes * body, const char *redirect_target)
+classify_http_response (guint status, const char *retry_after, GBytes * body, const char *redirect_target,
+    ModelContent model_content)
 {
   Response r;
   r.http_status = status;
@@ -711,7 +770,7 @@ classify_http_response (guint status, const char *retry_after, GBytes * body, co
     r.action = action_for (r.outcome);
     return r;
   }
-  classify_generate_content (obj, r);
+  classify_generate_content (obj, r, model_content);
   r.action = action_for (r.outcome);
   /* An error object inside a 200 is treated like that HTTP status. */
   if (r.outcome == Outcome::ErrorInBody)

@@ -52,6 +52,18 @@ struct ReferenceImage {
   ReferenceImage & operator= (ReferenceImage &&) = default;
 };
 
+/* One earlier exchange of an edit conversation (edit-mode): what was asked
+ * and what the model answered. */
+struct Turn {
+  std::string prompt;
+  std::vector<ReferenceImage> references;
+  /* The answer's candidates[0].content as JSON text (Response::model_content):
+   * role "model" and every part in order, thought parts and each
+   * thoughtSignature included. Sent back as is: the Gemini API answers 400
+   * to a model image part without its signature. */
+  std::string model_content;
+};
+
 /* Everything a generateContent request for one image depends on. Empty
  * strings and unset optionals are omitted from the JSON, so that the server
  * applies its own defaults (as @google/genai does). */
@@ -66,9 +78,16 @@ struct RequestSettings {
   std::optional<double> temperature;
   std::optional<gint64> seed;
   std::vector<ReferenceImage> references;
+  /* Earlier turns, oldest first, sent before this prompt (edit-mode). Empty:
+   * a single user turn. */
+  std::vector<Turn> history;
 };
 
-/* The JSON body for :generateContent. */
+/* The JSON body for :generateContent: `contents` is, for each turn of the
+ * history, its user content then its model content, and last this prompt
+ * with its references. A turn whose model content is not a content with
+ * parts (not JSON, no parts, an empty part) is left out with its prompt, as
+ * @google/genai's Chat leaves such turns out of its history. */
 GBytes *build_request_body (const RequestSettings & settings);
 
 /* "https://host/v1beta": the endpoint with the API version appended,
@@ -187,18 +206,29 @@ struct Response {
   guint image_parts = 0;          /* final image parts seen */
   guint thought_image_parts = 0;  /* draft images skipped */
 
+  /* With ModelContent::Keep, a 2xx answer's candidates[0].content as
+   * compact JSON text, every member and part in the order received (thought
+   * parts, thoughtSignature strings unchanged): a Turn's model_content. ""
+   * otherwise, or when the answer has no content object. */
+  std::string model_content;
+
   /* For a user: what happened and, where it helps, what to do. Whole
    * sentences, the last ending with exactly one '.', '?' or '!', so that a
    * caller can append another. */
   std::string describe () const;
 };
 
+/* Whether classify_http_response () hands back candidates[0].content as
+ * JSON text (Response::model_content). Only edit-mode needs it, and the text
+ * repeats the image's base64 and the thought signatures: megabytes. */
+enum class ModelContent { Drop, Keep };
+
 /* Classifies a complete HTTP exchange. `retry_after` is the Retry-After
  * header value or nullptr. `body` may be nullptr (empty). For a 3xx,
  * `redirect_target` is where the Location points, or nullptr: only its
  * scheme://host[:port] is kept. */
 Response classify_http_response (guint status, const char *retry_after, GBytes * body,
-    const char *redirect_target = nullptr);
+    const char *redirect_target = nullptr, ModelContent model_content = ModelContent::Drop);
 
 /* Classifies a failure before or while the body arrived. `server`, if not
  * nullptr, is the endpoint's URL: its scheme://host[:port] is named in the

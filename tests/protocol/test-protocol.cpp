@@ -110,6 +110,143 @@ GST_START_TEST (test_request_url)
 }
 GST_END_TEST;
 
+/* A thoughtSignature of `bytes` pseudo-random bytes, base64 ('+' and '/'
+ * included), different per `tag`. */
+static std::string
+fake_signature (gsize bytes, guint32 tag)
+{
+  std::string raw (bytes, '\0');
+  guint32 x = 2463534242u ^ tag;
+  for (char & c : raw) {
+    x ^= x << 13;
+    x ^= x >> 17;
+    x ^= x << 5;
+    c = (char) (x & 0xff);
+  }
+  GCharPtr b64 (g_base64_encode (reinterpret_cast<const guchar *> (raw.data ()), raw.size ()));
+  return b64.get ();
+}
+
+/* A model content as Gemini sends it for a thinking image model: a thought
+ * text, a thought draft image, a signed text, a signed final image. Compact,
+ * members in json-glib's output order: what Response::model_content holds. */
+static std::string
+model_content_json (const std::string & text_signature, const std::string & image_signature)
+{
+  return "{\"role\":\"model\",\"parts\":["
+         "{\"text\":\"**Composing**\",\"thought\":true},"
+         "{\"inlineData\":{\"mimeType\":\"image/jpeg\",\"data\":\"/9j/\"},\"thought\":true},"
+         "{\"text\":\"Here you go\",\"thoughtSignature\":\"" + text_signature + "\"},"
+         "{\"inlineData\":{\"mimeType\":\"image/png\",\"data\":\"iVBORw0KGgo=\"},\"thoughtSignature\":\""
+      + image_signature + "\"}]}";
+}
+
+static const char *
+role_at (JsonArray * contents, guint i)
+{
+  return json_object_get_string_member (json_array_get_object_element (contents, i), "role");
+}
+
+/* Two earlier turns: each its user content then its model content exactly
+ * as received (3 KB signatures byte for byte, thought parts, part order),
+ * then the prompt; the settings after `contents` as without history. */
+GST_START_TEST (test_request_history)
+{
+  const std::string sig_a = fake_signature (3072, 1), sig_b = fake_signature (3072, 2);
+  const std::string sig_c = fake_signature (3072, 3), sig_d = fake_signature (3072, 4);
+  fail_unless (sig_a.size () == 4096 && sig_a.find ('/') != std::string::npos
+      && sig_a.find ('+') != std::string::npos);
+  const std::string first = model_content_json (sig_a, sig_b);
+  const std::string second = model_content_json (sig_c, sig_d);
+
+  RequestSettings s;
+  s.prompt = "now make it night";
+  s.aspect_ratio = "16:9";
+  const guint8 png[] = { 0x89, 'P', 'N', 'G', 0x0d, 0x0a, 0x1a, 0x0a };
+  Turn t1;
+  t1.prompt = "a house by a lake";
+  t1.references.push_back (ReferenceImage {"lake.png", "image/png", GBytesPtr (g_bytes_new (png, sizeof png))});
+  t1.model_content = first;
+  Turn t2;
+  t2.prompt = "add a boat";
+  /* Whitespace as a server may send it: re-emitted compact, values kept. */
+  t2.model_content = "{ \"role\": \"model\",\n  \"parts\": " + second.substr (second.find ('[')) ;
+  t2.model_content.pop_back ();
+  t2.model_content += "\n}";
+  s.history = {t1, t2};
+
+  GBytesPtr body (build_request_body (s));
+  const std::string text = string_of (body.get ());
+  const std::string expected = "{\"contents\":["
+      "{\"parts\":[{\"text\":\"a house by a lake\"},{\"inlineData\":{\"data\":\"iVBORw0KGgo=\",\"mimeType\":"
+      "\"image/png\"}}],\"role\":\"user\"},"
+      + first + ","
+      "{\"parts\":[{\"text\":\"add a boat\"}],\"role\":\"user\"},"
+      + second + ","
+      "{\"parts\":[{\"text\":\"now make it night\"}],\"role\":\"user\"}],"
+      "\"generationConfig\":{\"responseModalities\":[\"IMAGE\"],\"imageConfig\":{\"aspectRatio\":\"16:9\"}}}";
+  fail_unless (text == expected, "body:\n%s\nexpected:\n%s", text.substr (0, 600).c_str (),
+      expected.substr (0, 600).c_str ());
+
+  /* The same, read as JSON: five contents alternating, signatures intact. */
+  JsonNode *root = parse_body (body.get ());
+  JsonArray *contents = json_object_get_array_member (json_node_get_object (root), "contents");
+  fail_unless_equals_int (json_array_get_length (contents), 5);
+  const char *roles[] = { "user", "model", "user", "model", "user" };
+  for (guint i = 0; i < 5; i++)
+    fail_unless_equals_string (role_at (contents, i), roles[i]);
+  JsonArray *parts = json_object_get_array_member (json_array_get_object_element (contents, 3), "parts");
+  fail_unless_equals_int (json_array_get_length (parts), 4);
+  fail_unless (json_object_get_boolean_member (json_array_get_object_element (parts, 0), "thought"));
+  fail_unless (json_object_get_boolean_member (json_array_get_object_element (parts, 1), "thought"));
+  fail_unless (sig_c == json_object_get_string_member (json_array_get_object_element (parts, 2), "thoughtSignature"));
+  fail_unless (sig_d == json_object_get_string_member (json_array_get_object_element (parts, 3), "thoughtSignature"));
+  json_node_unref (root);
+}
+GST_END_TEST;
+
+/* Without history the body is byte for byte what it was before history
+ * existed (the genai suite compares it with @google/genai's). */
+GST_START_TEST (test_request_empty_history)
+{
+  RequestSettings s;
+  s.prompt = "a banana astronaut, watercolor";
+  s.history.clear ();
+  GBytesPtr body (build_request_body (s));
+  const std::string text = string_of (body.get ());
+  fail_unless_equals_string (text.c_str (),
+      "{\"contents\":[{\"parts\":[{\"text\":\"a banana astronaut, watercolor\"}],\"role\":\"user\"}],"
+      "\"generationConfig\":{\"responseModalities\":[\"IMAGE\"]}}");
+}
+GST_END_TEST;
+
+/* A turn whose model content @google/genai's Chat would not keep (not JSON,
+ * not an object, no parts, an empty part) goes with its prompt. */
+GST_START_TEST (test_request_history_invalid_turns)
+{
+  RequestSettings s;
+  s.prompt = "third";
+  const char *bad[] = { "", "not json", "[]", "{\"role\":\"model\"}", "{\"role\":\"model\",\"parts\":[]}",
+      "{\"role\":\"model\",\"parts\":[{}]}", "{\"role\":\"model\",\"parts\":[1]}" };
+  for (const char *b : bad) {
+    Turn t;
+    t.prompt = std::string ("dropped ") + b;
+    t.model_content = b;
+    s.history.push_back (t);
+  }
+  Turn good;
+  good.prompt = "kept";
+  good.model_content = "{\"role\":\"model\",\"parts\":[{\"text\":\"ok\",\"thoughtSignature\":\"c2ln\"}]}";
+  s.history.push_back (good);
+  GBytesPtr body (build_request_body (s));
+  const std::string text = string_of (body.get ());
+  fail_unless (text.find ("dropped") == std::string::npos, "%s", text.c_str ());
+  fail_unless (text.starts_with ("{\"contents\":[{\"parts\":[{\"text\":\"kept\"}],\"role\":\"user\"},"
+      "{\"role\":\"model\",\"parts\":[{\"text\":\"ok\",\"thoughtSignature\":\"c2ln\"}]},"
+      "{\"parts\":[{\"text\":\"third\"}],\"role\":\"user\"}]"), "%s", text.c_str ());
+}
+GST_END_TEST;
+
 static const char *kImagePart =
     "{\"inlineData\":{\"mimeType\":\"image/png\",\"data\":\"iVBORw0KGgo=\"}}";
 
@@ -136,6 +273,48 @@ GST_START_TEST (test_classify_image_last_non_thought)
   fail_unless_equals_string (r.model_text.c_str (), "Here you go");
   fail_unless_equals_string (r.response_id.c_str (), "abc");
   fail_unless_equals_int (r.usage.total_tokens, 1297);
+}
+GST_END_TEST;
+
+/* ModelContent::Keep: candidates[0].content as text, every part in order,
+ * thought parts and signatures as sent; parsed back and sent in a history
+ * it is the same text again. Drop (the default): nothing. */
+GST_START_TEST (test_classify_model_content)
+{
+  const std::string content = model_content_json (fake_signature (3072, 5), fake_signature (3072, 6));
+  const std::string body = "{\"candidates\":[{\"content\":" + content + ",\"finishReason\":\"STOP\",\"index\":0}],"
+      "\"modelVersion\":\"gemini-3-pro-image\"}";
+  GBytesPtr b (bytes_of (body));
+  Response kept = classify_http_response (200, nullptr, b.get (), nullptr, ModelContent::Keep);
+  fail_unless_equals_int ((int) kept.outcome, (int) Outcome::Image);
+  fail_unless (kept.model_content == content, "%s", kept.model_content.substr (0, 300).c_str ());
+  fail_unless_equals_int (kept.thought_image_parts, 1);
+
+  Response dropped = classify_http_response (200, nullptr, b.get ());
+  fail_unless_equals_int ((int) dropped.outcome, (int) Outcome::Image);
+  fail_unless (dropped.model_content.empty ());
+
+  /* Round trip: the content of an answer, sent back, is that content. */
+  RequestSettings s;
+  s.prompt = "again";
+  s.history.push_back (Turn {"first", {}, kept.model_content});
+  const std::string sent = string_of (GBytesPtr (build_request_body (s)).get ());
+  fail_unless (sent.find ("," + content + ",") != std::string::npos);
+
+  /* No content, or not a 2xx: nothing kept. */
+  GBytesPtr blocked (bytes_of ("{\"promptFeedback\":{\"blockReason\":\"SAFETY\"}}"));
+  fail_unless (classify_http_response (200, nullptr, blocked.get (), nullptr, ModelContent::Keep)
+      .model_content.empty ());
+  GBytesPtr error (bytes_of ("{\"error\":{\"code\":400,\"message\":\"x\",\"status\":\"INVALID_ARGUMENT\"}}"));
+  fail_unless (classify_http_response (400, nullptr, error.get (), nullptr, ModelContent::Keep)
+      .model_content.empty ());
+  /* A text-only answer has a content too: kept when asked (the attempt
+   * layer keeps only an image's). */
+  GBytesPtr text (bytes_of ("{\"candidates\":[{\"content\":{\"role\":\"model\",\"parts\":[{\"text\":\"hi\"}]},"
+      "\"finishReason\":\"STOP\"}]}"));
+  Response t = classify_http_response (200, nullptr, text.get (), nullptr, ModelContent::Keep);
+  fail_unless_equals_int ((int) t.outcome, (int) Outcome::TextOnly);
+  fail_unless_equals_string (t.model_content.c_str (), "{\"role\":\"model\",\"parts\":[{\"text\":\"hi\"}]}");
 }
 GST_END_TEST;
 
@@ -798,6 +977,49 @@ GST_START_TEST (test_recorded_flash)
 }
 GST_END_TEST;
 
+/* The real Pro answer's content, kept: equal to the recorded one as JSON,
+ * its two ~1.1 M-character signatures identical strings, parts in order
+ * (signed text, then the signed JPEG); sent back in a history unchanged. */
+GST_START_TEST (test_recorded_model_content)
+{
+  std::vector<gemini::emulator::Interaction> interactions;
+  std::string error;
+  fail_unless (gemini::emulator::load_cassette (recorded_path ("test_google_image_generation_with_text.yaml"),
+          interactions, error), "%s", error.c_str ());
+  JsonObject *root = json_node_get_object (interactions[0].response_body.get ());
+  JsonObject *cand = json_array_get_object_element (json_object_get_array_member (root, "candidates"), 0);
+  JsonNode *recorded = json_object_get_member (cand, "content");
+  GBytesPtr body (bytes_of (to_json (interactions[0].response_body.get ())));
+
+  Response r = classify_http_response (200, nullptr, body.get (), nullptr, ModelContent::Keep);
+  fail_unless_equals_int ((int) r.outcome, (int) Outcome::Image);
+  std::string message;
+  JsonNodePtr kept = parse_json (r.model_content.data (), r.model_content.size (), message);
+  fail_unless (kept != nullptr, "%s", message.c_str ());
+  fail_unless (json_node_equal (kept.get (), recorded));
+  JsonObject *k = json_node_get_object (kept.get ());
+  fail_unless_equals_string (json_object_get_string_member (k, "role"), "model");
+  JsonArray *kp = json_object_get_array_member (k, "parts");
+  JsonArray *rp = json_object_get_array_member (json_node_get_object (recorded), "parts");
+  fail_unless_equals_int (json_array_get_length (kp), 2);
+  fail_unless_equals_int (json_array_get_length (rp), 2);
+  fail_unless (json_object_has_member (json_array_get_object_element (kp, 0), "text"));
+  fail_unless (json_object_has_member (json_array_get_object_element (kp, 1), "inlineData"));
+  for (guint i = 0; i < 2; i++) {
+    const std::string ks = json_object_get_string_member (json_array_get_object_element (kp, i), "thoughtSignature");
+    const std::string rs = json_object_get_string_member (json_array_get_object_element (rp, i), "thoughtSignature");
+    fail_unless (ks.size () > 1000000);
+    fail_unless (ks == rs);
+  }
+
+  RequestSettings s;
+  s.prompt = "now at night";
+  s.history.push_back (Turn {"a cat", {}, r.model_content});
+  const std::string sent = string_of (GBytesPtr (build_request_body (s)).get ());
+  fail_unless (sent.find (r.model_content) != std::string::npos);
+}
+GST_END_TEST;
+
 GST_START_TEST (test_recorded_vertex_jpeg)
 {
   Response r = classify_recorded ("test_google_vertexai_image_generation_with_output_format.yaml", 0);
@@ -814,11 +1036,15 @@ protocol_suite (void)
   tcase_add_test (tc, test_request_minimal);
   tcase_add_test (tc, test_request_full);
   tcase_add_test (tc, test_request_url);
+  tcase_add_test (tc, test_request_history);
+  tcase_add_test (tc, test_request_empty_history);
+  tcase_add_test (tc, test_request_history_invalid_turns);
 
   tc = tcase_create ("classify");
   suite_add_tcase (s, tc);
   tcase_add_test (tc, test_classify_image_last_non_thought);
   tcase_add_test (tc, test_classify_text_only);
+  tcase_add_test (tc, test_classify_model_content);
   tcase_add_test (tc, test_classify_finish_reasons);
   tcase_add_test (tc, test_classify_prompt_blocked);
   tcase_add_test (tc, test_classify_http_errors);
@@ -842,6 +1068,7 @@ protocol_suite (void)
   tcase_add_test (tc, test_recorded_pro_jpeg);
   tcase_add_test (tc, test_recorded_flash);
   tcase_add_test (tc, test_recorded_vertex_jpeg);
+  tcase_add_test (tc, test_recorded_model_content);
   return s;
 }
 
