@@ -171,6 +171,12 @@ AttemptRunner::try_cache (GBytes * body)
   std::optional<CachedImage> hit = cache_->lookup (cache_key_);
   if (!hit)
     return false;
+  /* An entry stored without the content cannot continue a conversation:
+   * asked again, the answer replaces it with one that can. */
+  if (policy_.keep_model_content && hit->model_content.empty ()) {
+    GST_INFO ("image %" G_GUINT64_FORMAT ": the cached answer has no model content: asking again", spec_.index);
+    return false;
+  }
   DecodedImage image;
   DecodeLimits limits;
   limits.max_pixels = policy_.max_image_pixels;
@@ -197,6 +203,8 @@ AttemptRunner::try_cache (GBytes * body)
   g.image = std::move (image);
   g.from_cache = true;
   g.model = model_;
+  if (policy_.keep_model_content)
+    g.model_content = std::move (hit->model_content);
   GST_INFO ("image %" G_GUINT64_FORMAT ": from the cache", spec_.index);
   finish (std::move (g));
   return true;
@@ -219,6 +227,7 @@ AttemptRunner::store_in_cache (const Response & r)
   entry.prompt_tokens = r.usage.prompt_tokens;
   entry.candidates_tokens = r.usage.candidates_tokens;
   entry.total_tokens = r.usage.total_tokens;
+  entry.model_content = r.model_content;
   std::string error;
   if (!cache_->store (cache_key_, entry, error))
     GST_INFO ("image %" G_GUINT64_FORMAT ": not cached: %s", spec_.index, error.c_str ());
@@ -381,7 +390,8 @@ AttemptRunner::on_response (const std::shared_ptr<HttpCall> & call)
       return;
     work->response = classify_http_response (work->status,
         work->retry_after.empty () ? nullptr : work->retry_after.c_str (), work->body.get (),
-        work->redirect.empty () ? nullptr : work->redirect.c_str ());
+        work->redirect.empty () ? nullptr : work->redirect.c_str (),
+        self->policy_.keep_model_content ? ModelContent::Keep : ModelContent::Drop);
     /* The body is not needed any more: free it before decoding. */
     work->body.reset ();
     if (work->response.outcome == Outcome::Image) {
@@ -397,6 +407,9 @@ AttemptRunner::on_response (const std::shared_ptr<HttpCall> & call)
         self->store_in_cache (work->response);
       }
     }
+    /* Only an image continues a conversation. */
+    if (work->response.outcome != Outcome::Image)
+      work->response.model_content.clear ();
     self->schedule (0, [work] (AttemptRunner & r) {
       r.g_.image = std::move (work->image);
       r.handle (std::move (work->response));
@@ -418,6 +431,7 @@ AttemptRunner::handle (Response r)
     case Action::Deliver:
     case Action::Stop:
       g_.response = std::move (r);
+      g_.model_content = std::move (g_.response.model_content);
       finish (std::move (g_));
       return;
     case Action::Fail:

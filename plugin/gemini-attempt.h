@@ -47,6 +47,10 @@ struct Generated {
   /* The model that answered: the spec's, or another of its family after a
    * 404 for an alias. */
   std::string model;
+  /* With AttemptPolicy::keep_model_content and an image (from the network or
+   * the cache): the answer's candidates[0].content as JSON text, a Turn's
+   * model_content. "" otherwise. Moved out of response.model_content. */
+  std::string model_content;
 };
 
 /* A retry about to wait, for the `gemini-retry` message. */

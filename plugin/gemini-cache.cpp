@@ -21,7 +21,10 @@ namespace gemini {
 namespace {
 
 constexpr char kMagic[] = "gst-gemini-cache 1\n";
+/* The same layout plus a model content (gemini-cache.h). */
+constexpr char kMagic2[] = "gst-gemini-cache 2\n";
 constexpr gsize kMagicLen = sizeof (kMagic) - 1;
+static_assert (sizeof (kMagic2) == sizeof (kMagic));
 constexpr gsize kDigestLen = 32;
 /* Everything but the metadata and the image: magic, two lengths, digest. */
 constexpr gsize kOverhead = kMagicLen + 4 + 8 + kDigestLen;
@@ -135,15 +138,30 @@ decode (GBytes *file, const std::string & key)
 {
   gsize size = 0;
   auto data = static_cast<const guint8 *> (g_bytes_get_data (file, &size));
-  if (size < kOverhead || memcmp (data, kMagic, kMagicLen) != 0)
+  if (size < kOverhead)
     return std::nullopt;
+  const bool v2 = memcmp (data, kMagic2, kMagicLen) == 0;
+  if (!v2 && memcmp (data, kMagic, kMagicLen) != 0)
+    return std::nullopt;
+  /* Version 2's content length; the content itself is at least 1 byte. */
+  const gsize extra = v2 ? 8 : 0;
   guint64 meta_len = get_be (data + kMagicLen, 4);
-  if (meta_len > kCacheMaxMetadataBytes || size < kOverhead + meta_len)
+  if (meta_len > kCacheMaxMetadataBytes || size < kOverhead + extra + meta_len)
     return std::nullopt;
   gsize image_at = kMagicLen + 4 + meta_len + 8;
   guint64 image_len = get_be (data + image_at - 8, 8);
-  if (image_len == 0 || image_len != size - kOverhead - meta_len)
+  /* What follows the metadata: the image, and in version 2 the content. */
+  const guint64 rest = size - kOverhead - extra - meta_len;
+  if (image_len == 0 || (v2 ? image_len >= rest : image_len != rest))
     return std::nullopt;
+  gsize content_at = 0;
+  guint64 content_len = 0;
+  if (v2) {
+    content_at = image_at + image_len + 8;
+    content_len = get_be (data + content_at - 8, 8);
+    if (content_len == 0 || content_len != rest - image_len)
+      return std::nullopt;
+  }
 
   GChecksumPtr sum (g_checksum_new (G_CHECKSUM_SHA256));
   g_checksum_update (sum.get (), data, size - kDigestLen);
@@ -173,6 +191,8 @@ decode (GBytes *file, const std::string & key)
     return std::nullopt;
   /* A view into the file's bytes: no copy of the image. */
   e.image.reset (g_bytes_new_from_bytes (file, image_at, image_len));
+  if (v2)
+    e.model_content.assign (reinterpret_cast<const char *> (data + content_at), content_len);
   return e;
 }
 
@@ -347,7 +367,8 @@ ResponseCache::store (const std::string & key, const CachedImage & entry, std::s
     return false;
   }
   std::string meta = build_metadata (key, entry);
-  guint64 total = kOverhead + meta.size () + image_len;
+  const std::string & content = entry.model_content;
+  guint64 total = kOverhead + meta.size () + image_len + (content.empty () ? 0 : 8 + content.size ());
   guint64 limit = max_bytes ? MIN (max_bytes, kCacheMaxEntryBytes) : kCacheMaxEntryBytes;
   if (meta.size () > kCacheMaxMetadataBytes || total > limit) {
     GCharPtr s (g_strdup_printf ("The cache entry would be %" G_GUINT64_FORMAT " bytes, over the "
@@ -379,11 +400,17 @@ ResponseCache::store (const std::string & key, const CachedImage & entry, std::s
     g_checksum_update (sum.get (), static_cast<const guchar *> (data), len);
     ok = ok && write_all (f.fd, data, len);
   };
-  put (kMagic, kMagicLen);
+  put (content.empty () ? kMagic : kMagic2, kMagicLen);
   put (meta_len, sizeof (meta_len));
   put (meta.data (), meta.size ());
   put (image_len_be, sizeof (image_len_be));
   put (image, image_len);
+  if (!content.empty ()) {
+    guint8 content_len[8];
+    put_be (content_len, content.size (), 8);
+    put (content_len, sizeof (content_len));
+    put (content.data (), content.size ());
+  }
   guint8 digest[kDigestLen];
   gsize digest_len = sizeof (digest);
   g_checksum_get_digest (sum.get (), digest, &digest_len);

@@ -20,6 +20,10 @@
  *                                    model_text, *_tokens), M <= 1 MiB
  *   u64 N, N bytes                   the image exactly as Gemini sent it, N > 0
  *   32 bytes                         SHA-256 of everything above
+ * Version 2 ("gst-gemini-cache 2\n", written only for an entry with a
+ * model content) has, between the image and the digest:
+ *   u64 C, C bytes                   the answer's candidates[0].content as JSON
+ *                                    text (edit-mode sends it back), C > 0
  * The file size must be exactly the sum; files over 256 MiB are not read.
  * Recency is the file's mtime: a hit sets it to now, eviction removes the
  * oldest first.
@@ -53,6 +57,8 @@ struct CachedImage {
   std::string mime_type;      /* as declared */
   std::string model_version, response_id, finish_reason, model_text;   /* for messages */
   gint64 prompt_tokens = -1, candidates_tokens = -1, total_tokens = -1;
+  /* Response::model_content, or "" (then a version 1 entry is written). */
+  std::string model_content;
 };
 
 /* Files bigger than this are not read (nor written). */

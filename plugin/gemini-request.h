@@ -42,6 +42,9 @@ struct AttemptPolicy {
   double retry_backoff_max = 60.0;  /* s */
   gsize max_response_size = 128u * 1024u * 1024u;
   guint64 max_image_pixels = 8192ull * 8192ull;
+  /* Hand back the answer's candidates[0].content (Generated::model_content)
+   * for edit-mode's history. Off: megabytes of text nobody reads. */
+  bool keep_model_content = false;
 };
 
 }  // namespace gemini

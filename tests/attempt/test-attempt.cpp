@@ -15,6 +15,8 @@
 #include "emulator-fixture.h"
 #include "emulator-process.h"
 #include "gemini-attempt.h"
+#include "gemini-json.h"
+#include "scratch-dir.h"
 
 #include <gst/check/gstcheck.h>
 
@@ -52,13 +54,15 @@ struct Rig {
   double admit_after = 0;
 
   std::shared_ptr<AttemptRunner> run (const std::string & model, AttemptPolicy policy = fast_policy (),
-      const std::string & alias = "")
+      const std::string & alias = "", std::vector<Turn> history = {},
+      std::shared_ptr<ResponseCache> cache = nullptr)
   {
     RequestSpec spec;
     spec.index = 7;
     spec.model = model;
     spec.alias = alias;
     spec.request.prompt = "a runner test";
+    spec.request.history = std::move (history);
     Target target;
     target.endpoint = emu->base_url ();
     target.server = emu->base_url ();
@@ -86,7 +90,7 @@ struct Rig {
       out.done = std::move (g);
       out.cond.notify_all ();
     };
-    return AttemptRunner::start (engine, spec, target, policy, std::move (ev));
+    return AttemptRunner::start (engine, spec, target, policy, std::move (ev), std::move (cache));
   }
 
   Generated & wait (double seconds = 20)
@@ -276,6 +280,142 @@ GST_START_TEST (test_deadline_while_waiting_for_admission)
 }
 GST_END_TEST;
 
+/* Parses JSON text the test expects to be valid. */
+static JsonNodePtr
+must_parse (const std::string & text)
+{
+  std::string message;
+  JsonNodePtr node = parse_json (text.data (), text.size (), message);
+  fail_unless (node != nullptr, "%s", message.c_str ());
+  return node;
+}
+
+static std::string
+node_text (JsonNode * node)
+{
+  GObjectPtr<JsonGenerator> gen (json_generator_new ());
+  json_generator_set_root (gen.get (), node);
+  GCharPtr s (json_generator_to_data (gen.get (), nullptr));
+  return s.get ();
+}
+
+/* The body of the emulator's last generateContent request. */
+static JsonNodePtr
+last_request_body ()
+{
+  JsonNode *reqs = emu->requests ();
+  JsonArray *a = json_node_get_array (reqs);
+  fail_unless (json_array_get_length (a) > 0);
+  JsonObject *last = json_array_get_object_element (a, json_array_get_length (a) - 1);
+  JsonNodePtr body (json_node_copy (json_object_get_member (last, "body")));
+  json_node_unref (reqs);
+  return body;
+}
+
+/* keep_model_content: the answer's candidates[0].content, signed, whose
+ * image part is the image delivered; sent back as a history turn it reaches
+ * the emulator unchanged and the emulator (which checks a thinking model's
+ * signatures) draws. Without the signature: the API's 400. */
+GST_START_TEST (test_model_content)
+{
+  emu->reset ();
+  Rig rig;
+  AttemptPolicy keep = Rig::fast_policy ();
+  keep.keep_model_content = true;
+  rig.run ("gemini-3-pro-image", keep);
+  Generated & g = rig.wait ();
+  fail_unless_equals_int ((int) g.response.outcome, (int) Outcome::Image);
+  fail_unless (g.response.model_content.empty (), "moved into Generated");
+  JsonNodePtr content = must_parse (g.model_content);
+  JsonObject *c = json_node_get_object (content.get ());
+  fail_unless_equals_string (json_object_get_string_member (c, "role"), "model");
+  JsonArray *parts = json_object_get_array_member (c, "parts");
+  JsonObject *image_part = json_array_get_object_element (parts, json_array_get_length (parts) - 1);
+  const char *signature = json_object_get_string_member (image_part, "thoughtSignature");
+  fail_unless (signature && strlen (signature) >= 4096, "a 3 KB signature");
+  const char *b64 = json_object_get_string_member (json_object_get_object_member (image_part, "inlineData"), "data");
+  GBytesPtr image (decode_base64_strict (b64, strlen (b64)));
+  fail_unless (g_bytes_equal (image.get (), g.response.image.get ()));
+
+  /* The next turn: the content on the wire as received. */
+  Rig next;
+  next.run ("gemini-3-pro-image", keep, "", {Turn {"a runner test", {}, g.model_content}});
+  Generated & g2 = next.wait ();
+  fail_unless_equals_int ((int) g2.response.outcome, (int) Outcome::Image);
+  fail_unless (!g2.model_content.empty () && g2.model_content != g.model_content);
+  JsonNodePtr sent = last_request_body ();
+  JsonArray *contents = json_object_get_array_member (json_node_get_object (sent.get ()), "contents");
+  fail_unless_equals_int (json_array_get_length (contents), 3);
+  fail_unless (json_node_equal (json_array_get_element (contents, 1), content.get ()));
+
+  /* Without the signature the API refuses the turn. */
+  json_object_remove_member (image_part, "thoughtSignature");
+  Rig unsigned_turn;
+  unsigned_turn.run ("gemini-3-pro-image", keep, "", {Turn {"a runner test", {}, node_text (content.get ())}});
+  Generated & g3 = unsigned_turn.wait ();
+  fail_unless_equals_int ((int) g3.response.outcome, (int) Outcome::BadRequest);
+  fail_unless (g3.response.error_message.find ("thought_signature") != std::string::npos, "%s",
+      g3.response.error_message.c_str ());
+  fail_unless (g3.model_content.empty ());
+}
+GST_END_TEST;
+
+/* Off (the default): no content, whatever the answer. */
+GST_START_TEST (test_model_content_off)
+{
+  emu->reset ();
+  Rig rig;
+  rig.run ("gemini-3-pro-image");
+  Generated & g = rig.wait ();
+  fail_unless_equals_int ((int) g.response.outcome, (int) Outcome::Image);
+  fail_unless (g.model_content.empty ());
+  fail_unless (g.response.model_content.empty ());
+}
+GST_END_TEST;
+
+/* The cache with keep_model_content: an entry stored without the content is
+ * a miss (asked again, replaced); then a hit hands back the content the
+ * network gave, and a hit without keep_model_content none. */
+GST_START_TEST (test_model_content_cached)
+{
+  emu->reset ();
+  gemini::test::ScratchDir dir;
+  auto cache = std::make_shared<ResponseCache> ();
+  std::string error;
+  fail_unless (cache->open (dir.path (), 0, error), "%s", error.c_str ());
+  AttemptPolicy keep = Rig::fast_policy ();
+  keep.keep_model_content = true;
+  auto requests = [] {
+    JsonNode *reqs = emu->requests ();
+    guint n = json_array_get_length (json_node_get_array (reqs));
+    json_node_unref (reqs);
+    return n;
+  };
+
+  Rig plain;
+  plain.run ("gemini-3-pro-image", Rig::fast_policy (), "", {}, cache);
+  fail_unless (!plain.wait ().from_cache);
+  Rig first;
+  first.run ("gemini-3-pro-image", keep, "", {}, cache);
+  Generated & g1 = first.wait ();
+  fail_unless (!g1.from_cache, "an entry without content is a miss for keep_model_content");
+  fail_unless (!g1.model_content.empty ());
+  fail_unless_equals_int (requests (), 2);
+
+  Rig second;
+  second.run ("gemini-3-pro-image", keep, "", {}, cache);
+  Generated & g2 = second.wait ();
+  fail_unless (g2.from_cache);
+  fail_unless (g2.model_content == g1.model_content);
+  Rig third;
+  third.run ("gemini-3-pro-image", Rig::fast_policy (), "", {}, cache);
+  Generated & g3 = third.wait ();
+  fail_unless (g3.from_cache);
+  fail_unless (g3.model_content.empty ());
+  fail_unless_equals_int (requests (), 2);
+}
+GST_END_TEST;
+
 static Suite *
 attempt_suite (void)
 {
@@ -289,6 +429,9 @@ attempt_suite (void)
   tcase_add_test (tc, test_not_found_lists_models);
   tcase_add_test (tc, test_engine_stopped);
   tcase_add_test (tc, test_deadline_while_waiting_for_admission);
+  tcase_add_test (tc, test_model_content);
+  tcase_add_test (tc, test_model_content_off);
+  tcase_add_test (tc, test_model_content_cached);
   return s;
 }
 

@@ -317,6 +317,73 @@ GST_START_TEST (test_corrupt)
 }
 GST_END_TEST;
 
+/* An entry with a model content (edit-mode) is version 2: the content
+ * after the image, with its length; read back exactly. Truncated, a zero or
+ * wrong content length, or a version 1 file claiming the extra bytes: a
+ * corrupt entry. An entry without content is still version 1. */
+GST_START_TEST (test_model_content)
+{
+  ResponseCache cache;
+  std::string error;
+  fail_unless (cache.open (scratch->path (), 0, error));
+  std::string key = key_of (5), path = cache.entry_path (key);
+  CachedImage entry = make_entry (5);
+  entry.model_content = "{\"role\":\"model\",\"parts\":[{\"text\":\"x\",\"thoughtSignature\":\""
+      + std::string (3000, 'A') + "\"}]}";
+  fail_unless (cache.store (key, entry, error), "%s", error.c_str ());
+  const std::string good = read_file (path);
+  fail_unless (good.starts_with ("gst-gemini-cache 2\n"));
+  auto got = cache.lookup (key);
+  fail_unless (got.has_value () && same_image (*got, 5));
+  fail_unless (got->model_content == entry.model_content);
+
+  /* The documented layout: version 1's, the content before the digest. */
+  const gsize content_len = entry.model_content.size ();
+  const gsize content_at = good.size () - 32 - content_len;
+  std::string v1 = framed (good.substr (23, content_at - 8 - 4000 - 8 - 23), image_bytes (5, 4000));
+  std::string rebuilt = "gst-gemini-cache 2\n" + v1.substr (19, v1.size () - 32 - 19);
+  for (int i = 7; i >= 0; i--)
+    rebuilt += (char) (((guint64) content_len >> (8 * i)) & 0xff);
+  rebuilt += entry.model_content;
+  fail_unless (good.substr (0, good.size () - 32) == rebuilt, "the format is as documented");
+
+  std::vector<std::pair<const char *, std::string>> cases;
+  for (gsize at : {content_at - 8, content_at - 1, content_at + 10, good.size () - 33})
+    cases.emplace_back ("truncated", good.substr (0, at));
+  /* Rewrite a length and the digest: only the framing is wrong. */
+  auto with_length = [&] (guint64 len) {
+    std::string b = good.substr (0, good.size () - 32);
+    for (int i = 0; i < 8; i++)
+      b[content_at - 8 + i] = (char) ((len >> (8 * (7 - i))) & 0xff);
+    GChecksum *sum = g_checksum_new (G_CHECKSUM_SHA256);
+    g_checksum_update (sum, reinterpret_cast<const guchar *> (b.data ()), b.size ());
+    guint8 digest[32];
+    gsize len32 = sizeof (digest);
+    g_checksum_get_digest (sum, digest, &len32);
+    g_checksum_free (sum);
+    return b + std::string (reinterpret_cast<const char *> (digest), 32);
+  };
+  cases.emplace_back ("content length 0", with_length (0));
+  cases.emplace_back ("content length short", with_length (content_len - 1));
+  cases.emplace_back ("content length long", with_length (content_len + 1));
+  cases.emplace_back ("content length huge", with_length (G_MAXUINT64));
+  std::string as_v1 = good;
+  as_v1[17] = '1';
+  cases.emplace_back ("version 1 with a content", as_v1);
+  for (auto & [what, bytes] : cases) {
+    write_file (path, bytes);
+    fail_if (cache.lookup (key).has_value (), "%s (%zu bytes)", what, bytes.size ());
+    fail_if (exists (path), "%s: removed", what);
+  }
+
+  /* Without a content: version 1, and nothing read back. */
+  fail_unless (cache.store (key, make_entry (5), error), "%s", error.c_str ());
+  fail_unless (read_file (path).starts_with ("gst-gemini-cache 1\n"));
+  got = cache.lookup (key);
+  fail_unless (got.has_value () && got->model_content.empty ());
+}
+GST_END_TEST;
+
 GST_START_TEST (test_eviction)
 {
   ResponseCache cache;
@@ -567,6 +634,7 @@ cache_suite (void)
   tcase_add_test (tc, test_round_trip);
   tcase_add_test (tc, test_miss_and_bad_input);
   tcase_add_test (tc, test_corrupt);
+  tcase_add_test (tc, test_model_content);
   tcase_add_test (tc, test_eviction);
   tcase_add_test (tc, test_too_big);
   tcase_add_test (tc, test_concurrent_threads);
