@@ -9,9 +9,11 @@
  * set, and encoded input is decoded first with gemini-image.
  *
  * Measured on the development machine (2 cores, Debian 12, GStreamer
- * 1.22): a 1920x1080 I420 videotestsrc frame to a 1024x576 JPEG takes
- * about 15-25 ms once the plugins are loaded (the first call, which loads
- * them, about 60 ms); kReferenceConvertTimeout is 5 s, far above that.
+ * 1.22, load average about 4 from other builds): a 1920x1080 I420 frame of
+ * SMPTE bars to a 1024x576 JPEG takes 45-90 ms once the plugins are loaded
+ * (test_raw_i420_to_jpeg prints it). A flat red frame took 35-65 ms, and
+ * 12-15 ms when jpegenc was given I420, which gives wrong colours (see
+ * encode_raw). The 5 s kReferenceConvertTimeout is far above all of it.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "gemini-reference-frame.h"
@@ -256,6 +258,12 @@ encode_raw (GstBuffer * buf, GstCaps * caps, guint out_w, guint out_h, bool alph
   GstCapsPtr scaled (gst_caps_new_simple ("video/x-raw", "width", G_TYPE_INT, (gint) out_w,
       "height", G_TYPE_INT, (gint) out_h, "pixel-aspect-ratio", GST_TYPE_FRACTION, 1, 1,
       nullptr));
+  /* jpegenc writes the YUV it gets as JFIF's full-range BT.601 whatever the
+   * caps say, and videoconvert hands it limited-range video as it is (an
+   * NV12 green came out 13,238,14; asking for colorimetry=1:4:0:0 does not
+   * change it): given RGB, libjpeg does the conversion JFIF means. */
+  if (!alpha)
+    gst_caps_set_simple (scaled.get (), "format", G_TYPE_STRING, "RGB", nullptr);
   g_object_set (filter, "caps", scaled.get (), nullptr);
   if (!alpha)
     g_object_set (enc, "quality", kReferenceJpegQuality, nullptr);
