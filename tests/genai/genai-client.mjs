@@ -10,7 +10,15 @@
 //     [--aspect-ratio 16:9] [--image-size 2K] [--modalities IMAGE|TEXT,IMAGE] \
 //     [--temperature 0.5] [--seed 7] [--system-instruction S] \
 //     [--thinking-level MINIMAL|LOW|MEDIUM|HIGH] [--google-search] \
-//     [--reference file.png ...] [--timeout-ms 60000] --out out.png
+//     [--reference file.png ...] [--timeout-ms 60000] --out out.png \
+//     [--then P2 --first-answer-out answer.json] [--include-thoughts]
+//
+// --then: a Chat (ai.chats.create) instead of one call: the first message
+// (prompt and references), then P2 in the same chat, so the second request
+// carries the first answer as history the way the SDK keeps it; the image
+// written is the second one. --first-answer-out saves the first answer's
+// body exactly as received. --include-thoughts sets
+// config.thinkingConfig.includeThoughts (thought parts in the answers).
 //
 // --thinking-level sets config.thinkingConfig = {thinkingLevel} (the SDK's
 // ThinkingLevel values; case does not matter); --google-search sets
@@ -46,6 +54,9 @@ try {
       'system-instruction': { type: 'string' },
       'thinking-level': { type: 'string' },
       'google-search': { type: 'boolean' },
+      then: { type: 'string' },
+      'first-answer-out': { type: 'string' },
+      'include-thoughts': { type: 'boolean' },
       reference: { type: 'string', multiple: true },
       'timeout-ms': { type: 'string' },
       out: { type: 'string' },
@@ -115,6 +126,16 @@ if (args['thinking-level'] !== undefined) {
   config.thinkingConfig = { thinkingLevel: level };
 }
 if (args['google-search']) config.tools = [{ googleSearch: {} }];
+if (args['include-thoughts']) config.thinkingConfig = { ...config.thinkingConfig, includeThoughts: true };
+
+// The answers' bodies as received, before the SDK converts them.
+const rawAnswers = [];
+const realFetch = globalThis.fetch;
+globalThis.fetch = async (...fetchArgs) => {
+  const r = await realFetch(...fetchArgs);
+  rawAnswers.push(await r.clone().text());
+  return r;
+};
 
 const ai = new GoogleGenAI({
   // Empty variables (the test environment blanks them) count as unset.
@@ -125,7 +146,14 @@ const ai = new GoogleGenAI({
 
 let response;
 try {
-  response = await ai.models.generateContent({ model: args.model, contents: parts, config });
+  if (args.then !== undefined) {
+    const chat = ai.chats.create({ model: args.model, config });
+    await chat.sendMessage({ message: parts });
+    if (args['first-answer-out'] !== undefined) writeFileSync(args['first-answer-out'], rawAnswers[0]);
+    response = await chat.sendMessage({ message: args.then });
+  } else {
+    response = await ai.models.generateContent({ model: args.model, contents: parts, config });
+  }
 } catch (e) {
   process.stderr.write(`genai-client: request failed: ${e.message ?? e}\n`);
   process.exit(1);

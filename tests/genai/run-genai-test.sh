@@ -6,15 +6,19 @@
 # the official SDK expects, and records the SDK's requests so the element test
 # can compare its own requests with them.
 #
-# Usage: run-genai-test.sh [REQUESTS_OUT.json]
+# Usage: run-genai-test.sh [REQUESTS_OUT.json [HISTORY_BODY_TOOL]]
 #   GEMINI_EMULATOR   path of the emulator binary (set by meson's test_env)
 #   REQUESTS_OUT      where to save GET /emulator/requests (default: not kept)
+#   HISTORY_BODY_TOOL genai-history-body (built by meson): our edit-mode body
+#                     for the SDK Chat's conversation; without it that
+#                     comparison is not made
 # Exit status: 0 pass, 1 fail, 77 skip (no node/npm/node_modules).
 
 set -u
 
 here=$(cd "$(dirname "$0")" && pwd)
 requests_out=${1:-}
+history_body_tool=${2:-}
 
 skip () { echo "SKIP: $*"; exit 77; }
 die () { echo "FAIL: $*"; exit 1; }
@@ -199,6 +203,17 @@ if command -v gst-launch-1.0 >/dev/null 2>&1; then
     thinking-level=high google-search=true
 fi
 
+# --- a Chat of two turns (edit-mode) -----------------------------------------------
+# Pro thinks: its answers carry thoughtSignatures, and with includeThoughts
+# thought parts too; the SDK sends the first answer back in the second
+# request. Last, so that the cases above keep their places in the log.
+chat_prompt1="A small wooden boat on a calm lake"
+chat_prompt2="Now the same boat at night, under a full moon"
+run_client chat image/jpeg "JPEG 1024x1024" \
+  --model gemini-3-pro-image --prompt "$chat_prompt1" --reference "$ref" \
+  --aspect-ratio 1:1 --modalities IMAGE --include-thoughts \
+  --then "$chat_prompt2" --first-answer-out "$tmp/chat-answer1.json"
+
 # --- what reached the emulator --------------------------------------------------
 requests="$tmp/requests.json"
 # shellcheck disable=SC2016  # JavaScript, not shell
@@ -309,6 +324,58 @@ EOF
   fi
 else
   fail "GET $base_url/emulator/requests: $(cat "$tmp/requests.err")"
+fi
+
+# --- the Chat's second request against ours --------------------------------------
+# The same conversation through plugin/gemini-protocol: the first answer as
+# received, classified with ModelContent::Keep, then build_request_body ()
+# with it as history. `contents` must be what the SDK sent (its thought parts
+# and signatures included); the rest too, but for thinkingConfig, which the
+# chat sets for includeThoughts and the element has no property for.
+if [ -z "$history_body_tool" ]; then
+  echo "NOTE: no genai-history-body given: the Chat's body is not compared with ours"
+elif [ ! -s "$tmp/chat-answer1.json" ] || [ ! -s "$requests" ]; then
+  fail "chat: no first answer or no request log to compare with"
+elif ! "$history_body_tool" --answer "$tmp/chat-answer1.json" --prompt1 "$chat_prompt1" \
+    --prompt2 "$chat_prompt2" --reference "$ref" --aspect-ratio 1:1 >"$tmp/our-chat-body.json" \
+    2>"$tmp/our-chat-body.err"; then
+  fail "chat: genai-history-body failed: $(cat "$tmp/our-chat-body.err")"
+elif node --input-type=module - "$requests" "$tmp/our-chat-body.json" <<'EOF'; then
+import { readFileSync } from 'node:fs';
+import { isDeepStrictEqual } from 'node:util';
+const log = JSON.parse(readFileSync(process.argv[2], 'utf8'))
+  .filter((r) => typeof r?.path !== 'string' || r.path.endsWith(':generateContent'));
+const sdk = structuredClone(log[log.length - 1].body);
+const ours = JSON.parse(readFileSync(process.argv[3], 'utf8'));
+let bad = 0;
+const check = (what, ok, detail = '') => {
+  if (ok) return;
+  console.log(`FAIL: chat: ${what} ${detail}`.slice(0, 600));
+  bad++;
+};
+const contents = sdk.contents ?? [];
+check('the SDK sent user, model, user', isDeepStrictEqual(contents.map((c) => c.role), ['user', 'model', 'user']),
+  JSON.stringify(contents.map((c) => c.role)));
+const modelParts = contents[1]?.parts ?? [];
+check('the SDK kept the thought parts', modelParts.filter((p) => p.thought === true).length === 2,
+  JSON.stringify(modelParts.map((p) => Object.keys(p))));
+check("the SDK kept the final image's thoughtSignature",
+  modelParts.some((p) => !p.thought && p.inlineData && typeof p.thoughtSignature === 'string'
+    && p.thoughtSignature.length >= 4096));
+for (let i = 0; i < Math.max(contents.length, ours.contents?.length ?? 0); i++) {
+  check(`contents[${i}] differs from @google/genai's`, isDeepStrictEqual(ours.contents?.[i], contents[i]),
+    `ours ${JSON.stringify(ours.contents?.[i])?.slice(0, 200)} sdk ${JSON.stringify(contents[i])?.slice(0, 200)}`);
+}
+delete sdk.generationConfig?.thinkingConfig;
+delete sdk.contents;
+delete ours.contents;
+check("the body outside contents differs from @google/genai's", isDeepStrictEqual(ours, sdk),
+  `ours ${JSON.stringify(ours)} sdk ${JSON.stringify(sdk)}`);
+process.exit(bad ? 1 : 0);
+EOF
+  pass "chat: our edit-mode body for the Chat's second turn is @google/genai's (thought parts and signatures kept)"
+else
+  fail "chat: our edit-mode body differs from the SDK Chat's (see above)"
 fi
 
 if [ "$failures" -gt 0 ]; then
