@@ -11,11 +11,16 @@
  *   rest       the response body
  *
  * For every input: gemini::classify_http_response () on (status, Retry-After,
- * body, redirect target), Response::describe () and outcome_name (), with
+ * body, redirect target), asked for the model content (ModelContent::Keep,
+ * which runs every step of Drop and then serializes candidates[0].content),
+ * Response::describe () and outcome_name (), with
  * checks of what callers rely on: describe () ends with exactly one
  * sentence terminator; a server-requested delay is finite, not negative, and
  * comes with its bounded source text; a redirect target is printable
- * scheme://host[:port] without userinfo. When the outcome is
+ * scheme://host[:port] without userinfo; a model content only from a 2xx,
+ * a JSON object that reads back as the same text, and, sent back as an
+ * edit turn by build_request_body (), in the body byte for byte when it is
+ * a content with parts (the turn is dropped otherwise). When the outcome is
  * Image, gemini::decode_image () on the decoded bytes with a 4096x4096 pixel
  * limit and, when that fails, mark_undecodable () and describe () as the
  * element does. Then the small parsers on slices of the body:
@@ -48,6 +53,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -104,15 +110,62 @@ check_response (const gemini::Response & r)
       abort ();
 }
 
+/* Edit-mode sends a kept content back: it must parse as the object it came
+ * from and, as a history turn, reach the request body unchanged. */
+void
+check_model_content (guint status, const gemini::Response & r)
+{
+  const std::string & content = r.model_content;
+  if (content.empty ())
+    return;
+  if (status < 200 || status >= 300)
+    abort ();
+  std::string message;
+  gemini::JsonNodePtr node = gemini::parse_json (content.data (), content.size (), message);
+  /* A number past a double (1e400) is written back as "inf", which no
+   * parser reads: build_request_body () then drops the turn. */
+  if (!node)
+    return;
+  if (!JSON_NODE_HOLDS_OBJECT (node.get ()))
+    abort ();
+  JsonGenerator *gen = json_generator_new ();
+  json_generator_set_root (gen, node.get ());
+  gchar *again = json_generator_to_data (gen, nullptr);
+  const bool same = content == again;
+  g_free (again);
+  g_object_unref (gen);
+  if (!same)
+    abort ();
+  gemini::RequestSettings settings;
+  settings.prompt = "next";
+  settings.history.push_back (gemini::Turn {"first", {}, content});
+  GBytes *sent = gemini::build_request_body (settings);
+  gsize sent_size = 0;
+  const char *sent_data = static_cast<const char *> (g_bytes_get_data (sent, &sent_size));
+  const bool found = std::string_view (sent_data, sent_size).find (content) != std::string_view::npos;
+  JsonArray *parts = json_object_get_member (json_node_get_object (node.get ()), "parts")
+      && JSON_NODE_HOLDS_ARRAY (json_object_get_member (json_node_get_object (node.get ()), "parts"))
+      ? json_object_get_array_member (json_node_get_object (node.get ()), "parts") : nullptr;
+  bool valid = parts && json_array_get_length (parts) > 0;
+  for (guint i = 0; valid && i < json_array_get_length (parts); i++) {
+    JsonNode *part = json_array_get_element (parts, i);
+    valid = JSON_NODE_HOLDS_OBJECT (part) && json_object_get_size (json_node_get_object (part)) > 0;
+  }
+  g_bytes_unref (sent);
+  if (found != valid)
+    abort ();
+}
+
 void
 fuzz_classifier (guint status, const char *header, const guint8 * body, gsize body_size)
 {
   const bool redirect = status >= 300 && status < 400;
   GBytes *bytes = g_bytes_new_static (body, body_size);
   gemini::Response r = gemini::classify_http_response (status, redirect ? nullptr : header, bytes,
-      redirect ? header : nullptr);
+      redirect ? header : nullptr, gemini::ModelContent::Keep);
   g_bytes_unref (bytes);
   check_response (r);
+  check_model_content (status, r);
   /* What the element relies on: an Image outcome carries bytes to decode
    * and says Deliver. */
   if (r.outcome == gemini::Outcome::Image
@@ -246,11 +299,13 @@ LLVMFuzzerInitialize (int *, char ***)
 {
   /* One-time GLib/json-glib type registrations happen here, not inside the
    * first input, so that libFuzzer's per-input leak check never sees them. */
-  static const char warmup[] = "{\"candidates\":[]}";
+  static const char warmup[] = "{\"candidates\":[{\"content\":{\"parts\":[{\"text\":\"x\"}]}}]}";
   GBytes *b = g_bytes_new_static (warmup, sizeof warmup - 1);
-  gemini::Response r = gemini::classify_http_response (200, "Thu, 01 Jan 2099 00:00:00 GMT", b);
+  gemini::Response r = gemini::classify_http_response (200, "Thu, 01 Jan 2099 00:00:00 GMT", b, nullptr,
+      gemini::ModelContent::Keep);
   g_bytes_unref (b);
   consume (r.describe ());
+  check_model_content (200, r);
   return 0;
 }
 
