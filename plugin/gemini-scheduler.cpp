@@ -57,13 +57,16 @@ Scheduler::pump ()
         return;
       pulling_ = true;
     }
-    std::optional<Job> job = source_ ();
+    Pulled pulled = source_ ();
+    std::optional<Job> & job = pulled.job;
     {
       std::lock_guard<std::mutex> lk (lock_);
       pulling_ = false;
       cond_.notify_all ();
       if (!job) {
-        source_done_ = true;
+        /* "Later": the input will poke () when it has more. */
+        if (!pulled.later)
+          source_done_ = true;
         cond_.notify_all ();
         return;
       }
@@ -85,10 +88,17 @@ Scheduler::pump ()
     {
       std::lock_guard<std::mutex> lk (lock_);
       auto it = flights_.find (job->spec.index);
-      if (it == flights_.end ())
-        continue;   /* done already, or cancelled */
-      it->second.runners.push_back (runner);
-      delay = hedge_delay_locked ();
+      if (it != flights_.end ()) {
+        it->second.runners.push_back (runner);
+        delay = hedge_delay_locked ();
+        runner.reset ();
+      }
+    }
+    if (runner) {
+      /* Done already (cancel is then a no-op), or cancelled or superseded
+       * while it started: stop it. */
+      runner->cancel ();
+      continue;
     }
     if (delay > 0) {
       if (auto engine = engine_.lock ()) {
@@ -248,8 +258,52 @@ Scheduler::on_hedge_timer (guint64 index)
     events_.hedged (index, waited);
 }
 
+guint
+Scheduler::supersede (std::function<bool (const Job &)> which)
+{
+  std::vector<std::shared_ptr<AttemptRunner>> runners;
+  std::vector<std::shared_ptr<HttpEngine::Timer>> timers;
+  guint count = 0;
+  {
+    std::lock_guard<std::mutex> lk (lock_);
+    if (cancelled_)
+      return 0;
+    for (auto it = flights_.begin (); it != flights_.end ();) {
+      const guint64 index = it->first;
+      Flight & f = it->second;
+      if (which && !which (f.job)) {
+        ++it;
+        continue;
+      }
+      runners.insert (runners.end (), f.runners.begin (), f.runners.end ());
+      if (f.hedge_timer)
+        timers.push_back (std::move (f.hedge_timer));
+      Result r;
+      r.job = std::move (f.job);
+      r.hedged = f.hedged;
+      r.superseded = true;
+      r.generated.response.outcome = Outcome::Cancelled;
+      r.generated.response.action = Action::Stop;
+      ready_.emplace (index, std::move (r));
+      completed_.push_back (index);
+      count++;
+      it = flights_.erase (it);
+    }
+    stats_.superseded += count;
+    cond_.notify_all ();
+  }
+  for (auto & t : timers)
+    t->cancel ();
+  /* Their done callbacks find no flight and return. */
+  for (auto & r : runners)
+    r->cancel ();
+  if (count)
+    GST_DEBUG ("superseded %u images in flight", count);
+  return count;
+}
+
 Scheduler::Next
-Scheduler::next (Result & out)
+Scheduler::next (Result & out, bool block)
 {
   {
     std::unique_lock<std::mutex> lk (lock_);
@@ -277,6 +331,8 @@ Scheduler::next (Result & out)
       }
       if (source_done_ && flights_.empty () && ready_.empty ())
         return Next::End;
+      if (!block)
+        return Next::Empty;
       cond_.wait (lk);
     }
   }

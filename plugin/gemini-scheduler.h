@@ -16,7 +16,7 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
-#include <glib.h>
+#include <gst/gst.h>
 
 #include <chrono>
 #include <condition_variable>
@@ -38,6 +38,14 @@ namespace gemini {
 /* One image to make. */
 struct Job {
   RequestSpec spec;
+  /* Where its frame goes in the stream (pipeline inputs and runtime
+   * changes; NONE: the output stage's own slots), and the generation (one
+   * prompt, num-images variants) it belongs to. */
+  GstClockTime pts = GST_CLOCK_TIME_NONE;
+  GstClockTime duration = GST_CLOCK_TIME_NONE;
+  guint64 generation = 0;
+  guint variant = 0;
+  guint origin = 0;           /* the input that asked (Generation::origin) */
   Target target;
   AttemptPolicy policy;
   int on_error = 0;           /* the output stage's policy for this image */
@@ -65,9 +73,19 @@ class Scheduler : public std::enable_shared_from_this<Scheduler> {
 public:
   static constexpr guint kAdaptiveSamples = 4;
 
-  /* The next job in input order, or nothing when the input is exhausted.
-   * Called from whichever thread frees a slot, one call at a time. */
-  using Source = std::function<std::optional<Job> ()>;
+  /* What the source gives: a job; nothing for now (an input may bring
+   * more: call poke () when it does); or the end of the input. */
+  struct Pulled {
+    std::optional<Job> job;
+    bool later = false;
+    Pulled (std::optional<Job> j) : job (std::move (j)) {}
+    Pulled (std::nullopt_t) {}
+    Pulled (Job j) : job (std::move (j)) {}
+    static Pulled wait () { Pulled p (std::nullopt); p.later = true; return p; }
+  };
+  /* The next job in input order. Called from whichever thread frees a
+   * slot, one call at a time; it must not block. */
+  using Source = std::function<Pulled ()>;
 
   struct Events {
     std::function<void (guint64 index, const RetryNotice &)> retry;
@@ -87,9 +105,10 @@ public:
     Generated generated;
     bool hedged = false;          /* a second request was sent */
     bool hedge_won = false;       /* and its answer is the one used */
+    bool superseded = false;      /* cancelled by supersede (): no frame */
   };
 
-  enum class Next { Result, End, Cancelled };
+  enum class Next { Result, End, Cancelled, Empty };
 
   struct Stats {
     guint64 started = 0;          /* images */
@@ -97,6 +116,7 @@ public:
     guint64 hedges_won = 0;
     guint64 in_flight = 0;
     guint64 waiting = 0;          /* results not yet taken */
+    guint64 superseded = 0;       /* images cancelled by a newer input */
   };
 
   Scheduler (std::weak_ptr<HttpEngine> engine, SchedulerConfig config, Source source, Events events);
@@ -106,11 +126,20 @@ public:
   void start ();
   /* Waits for the next result (in input order, or the next to complete).
    * End: the source is exhausted and every result was taken. Cancelled:
-   * cancel_all () was called. Bounded by the runners' deadlines. */
-  Next next (Result & out);
+   * cancel_all () was called. Bounded by the runners' deadlines, and by
+   * the input when the source said "later". With block = false, Empty when
+   * no result is ready yet (live pacing polls at each frame slot). */
+  Next next (Result & out, bool block = true);
   /* Room for more images: call when the result from next () has gone out,
    * so that settings changed meanwhile apply to the images started now. */
   void resume ();
+  /* The source has something new after it said "later". */
+  void poke () { pump (); }
+  /* Latest wins: every image in flight now is cancelled and comes out of
+   * next () as a superseded result (in its place in the order, at once),
+   * so that the newer input is not held behind it. Images already made
+   * still go out. Returns how many were cancelled. */
+  guint supersede (std::function<bool (const Job &)> which = nullptr);
   /* Idempotent; returns at once, or as soon as a source call in progress
    * returns (the source never blocks), so that nothing calls the source
    * after it. */
