@@ -44,7 +44,11 @@ OutputStage::push_stream_start (GstElement * element)
 {
   if (stream_started_)
     return;
-  GCharPtr stream_id (gst_pad_create_stream_id (pad_, element, nullptr));
+  /* With several sink pads GStreamer cannot derive an id from upstream's
+   * (gst_pad_create_stream_id insists on one): a random one, as
+   * GstAggregator makes. */
+  GCharPtr stream_id (element->numsinkpads <= 1 ? gst_pad_create_stream_id (pad_, element, nullptr)
+      : g_strdup_printf ("geminiimagesrc-%08x", g_random_int ()));
   GstEvent *ev = gst_event_new_stream_start (stream_id.get ());
   gst_event_set_group_id (ev, gst_util_group_id_next ());
   gst_pad_push_event (pad_, ev);
@@ -77,8 +81,8 @@ OutputStage::negotiate (const DecodedImage & img, OutputError & error)
 
   GstVideoInfo in_info;
   gst_video_info_set_format (&in_info, native, img.width, img.height);
-  in_info.fps_n = 0;
-  in_info.fps_d = 1;
+  in_info.fps_n = fps_n_;
+  in_info.fps_d = fps_d_;
 
   bool same_input = have_caps_ && gst_video_info_is_equal (&in_info, &in_info_);
   if (same_input && !gst_pad_check_reconfigure (pad_))
@@ -87,7 +91,7 @@ OutputStage::negotiate (const DecodedImage & img, OutputError & error)
   GstCaps *filter = gst_pad_get_pad_template_caps (pad_);
   filter = gst_caps_make_writable (filter);
   gst_caps_set_simple (filter, "width", G_TYPE_INT, img.width, "height", G_TYPE_INT,
-      img.height, "framerate", GST_TYPE_FRACTION, 0, 1, "pixel-aspect-ratio",
+      img.height, "framerate", GST_TYPE_FRACTION, fps_n_, fps_d_, "pixel-aspect-ratio",
       GST_TYPE_FRACTION, 1, 1, nullptr);
   GstCaps *peer = gst_pad_peer_query_caps (pad_, filter);
   gst_caps_unref (filter);
@@ -193,7 +197,43 @@ GstFlowReturn
 OutputStage::push_frame (GstBuffer * buf, GstClockTime duration, bool keep)
 {
   /* prepare() checked num-images x image-duration against the timeline. */
-  GST_BUFFER_PTS (buf) = images_done_ * duration;
+  return push_frame_at (buf, images_done_ * duration, duration, keep);
+}
+
+bool
+OutputStage::repeat_last_at (GstClockTime pts, GstClockTime duration, GstFlowReturn & flow)
+{
+  if (!last_buffer_)
+    return false;
+  /* A new buffer sharing the pixels: only its timestamps differ. */
+  flow = push_frame_at (gst_buffer_copy (last_buffer_), pts, duration, false);
+  if (flow == GST_FLOW_OK)
+    images_done_--;   /* a repeat is not an image */
+  return true;
+}
+
+void
+OutputStage::skip_at (GstClockTime pts, GstClockTime duration)
+{
+  if (segment_sent_ && GST_CLOCK_TIME_IS_VALID (pts))
+    gst_pad_push_event (pad_, gst_event_new_gap (pts, duration));
+  images_done_++;
+}
+
+void
+OutputStage::push_segment (const GstSegment & segment)
+{
+  if (segment_sent_ && gst_segment_is_equal (&segment, &last_segment_))
+    return;
+  gst_segment_copy_into (&segment, &last_segment_);
+  gst_pad_push_event (pad_, gst_event_new_segment (&segment));
+  segment_sent_ = true;
+}
+
+GstFlowReturn
+OutputStage::push_frame_at (GstBuffer * buf, GstClockTime pts, GstClockTime duration, bool keep)
+{
+  GST_BUFFER_PTS (buf) = pts;
   GST_BUFFER_DURATION (buf) = duration;
   GST_BUFFER_OFFSET (buf) = images_done_;
   GST_BUFFER_OFFSET_END (buf) = images_done_ + 1;
@@ -218,15 +258,14 @@ OutputStage::push_frame (GstBuffer * buf, GstClockTime duration, bool keep)
 void
 OutputStage::push_segment (guint64 num_images, GstClockTime image_duration)
 {
-  if (segment_sent_)
-    return;
+  /* A stop lets videorate and muxers give the last image its full
+   * duration; a prompt set while playing adds images, and moves it. */
   GstSegment segment;
   gst_segment_init (&segment, GST_FORMAT_TIME);
-  /* A stop lets videorate and muxers give the last image its full
-   * duration. */
   segment.stop = num_images * image_duration;
-  gst_pad_push_event (pad_, gst_event_new_segment (&segment));
-  segment_sent_ = true;
+  if (segment_sent_ && segment.stop == last_segment_.stop)
+    return;
+  push_segment (segment);
 }
 
 

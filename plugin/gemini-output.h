@@ -42,13 +42,19 @@ public:
   /* Forgets the last frame (PAUSED->READY). */
   void stop ();
 
+  /* The framerate in the caps: 0/1 (still images) unless live. */
+  void set_framerate (gint n, gint d) { fps_n_ = n; fps_d_ = d; }
   /* STREAM_START, once per stream. */
   void push_stream_start (GstElement * element);
   /* Caps for `img`: the decoder's own format when downstream takes it (no
    * conversion), else downstream's first choice. */
   bool negotiate (const DecodedImage & img, OutputError & error);
-  /* The segment, once: [0, num_images x image_duration]. */
+  /* The segment [0, num_images x image_duration], sent again when
+   * num_images grows (a prompt set while playing). */
   void push_segment (guint64 num_images, GstClockTime image_duration);
+  /* A given segment (the driving input's, or a live one), sent when it
+   * differs from the last one sent or none was since the last flush. */
+  void push_segment (const GstSegment & segment);
   bool segment_sent () const { return segment_sent_; }
   /* Wraps the pixels without a copy when no conversion is needed; nullptr
    * if the conversion could not run. */
@@ -57,6 +63,14 @@ public:
    * done only once the buffer went out, so that after a flush the same
    * image is made again. `keep`: remembered for repeat_last (). */
   GstFlowReturn push_frame (GstBuffer * buf, GstClockTime duration, bool keep);
+  /* As push_frame, at a given time: frames from the pipeline's inputs
+   * and live frames. */
+  GstFlowReturn push_frame_at (GstBuffer * buf, GstClockTime pts, GstClockTime duration, bool keep);
+  /* Live: the last frame kept, again at `pts`. False when there is none. */
+  bool repeat_last_at (GstClockTime pts, GstClockTime duration, GstFlowReturn & flow);
+  /* A GAP at a given time (when a segment was sent). */
+  void skip_at (GstClockTime pts, GstClockTime duration);
+  bool have_last () const { return last_buffer_ != nullptr; }
   /* on-error=repeat-last: the last frame again, in this slot. False when
    * there is none yet. */
   bool repeat_last (GstClockTime duration, GstFlowReturn & flow);
@@ -77,6 +91,8 @@ private:
   GstVideoConverter *converter_ = nullptr;
   GstBuffer *last_buffer_ = nullptr;
   bool discont_ = true;
+  gint fps_n_ = 0, fps_d_ = 1;
+  GstSegment last_segment_ {};
 };
 
 }  // namespace gemini
