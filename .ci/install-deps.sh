@@ -7,6 +7,7 @@ packages=(
   build-essential meson ninja-build pkg-config
   libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev
   gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
+  gstreamer1.0-plugins-ugly
   libsoup-3.0-dev libjson-glib-dev
   libpng-dev libjpeg62-turbo-dev libwebp-dev
   libyaml-dev libcairo2-dev libpango1.0-dev fonts-dejavu-core

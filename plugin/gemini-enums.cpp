@@ -111,6 +111,25 @@ gst_gemini_output_order_get_type (void)
 }
 
 GType
+gst_gemini_stale_policy_get_type (void)
+{
+  static GType type = 0;
+  static std::once_flag once;
+  std::call_once (once, [] {
+    static const GEnumValue values[] = {
+      {GST_GEMINI_STALE_POLICY_QUEUE,
+          "Every prompt is generated, in order; a full queue holds upstream back", "queue"},
+      {GST_GEMINI_STALE_POLICY_LATEST,
+          "A new prompt drops those not yet sent and cancels those in flight "
+          "(their frames are not pushed)", "latest"},
+      {0, nullptr, nullptr},
+    };
+    type = g_enum_register_static ("GstGeminiStalePolicy", values);
+  });
+  return type;
+}
+
+GType
 gst_gemini_error_policy_get_type (void)
 {
   static GType type = 0;

@@ -56,6 +56,14 @@ typedef enum {
   GST_GEMINI_OUTPUT_ORDER_COMPLETION,
 } GstGeminiOutputOrder;
 
+typedef enum {
+  GST_GEMINI_STALE_POLICY_QUEUE,
+  GST_GEMINI_STALE_POLICY_LATEST,
+} GstGeminiStalePolicy;
+
+#define GST_TYPE_GEMINI_STALE_POLICY (gst_gemini_stale_policy_get_type ())
+GType gst_gemini_stale_policy_get_type (void);
+
 #define GST_TYPE_GEMINI_OUTPUT_ORDER (gst_gemini_output_order_get_type ())
 GType gst_gemini_output_order_get_type (void);
 

@@ -45,6 +45,7 @@
 #include <mutex>
 #include <map>
 #include <set>
+#include <deque>
 #include <optional>
 #include <string>
 #include <vector>
@@ -59,6 +60,8 @@
 #include "gemini-output.h"
 #include "gemini-http.h"
 #include "gemini-input.h"
+#include "gemini-input-pads.h"
+#include "gemini-pending.h"
 #include "gemini-ratelimit.h"
 #include "gemini-image.h"
 #include "gemini-protocol.h"
@@ -105,6 +108,15 @@ using Clock = std::chrono::steady_clock;
 #define DEFAULT_REQUESTS_PER_MINUTE 0.0
 #define DEFAULT_MAX_CONCURRENT_REQUESTS 0
 #define DEFAULT_CACHE_MAX_SIZE (1024ull * 1024ull * 1024ull)
+#define DEFAULT_STALE_POLICY GST_GEMINI_STALE_POLICY_QUEUE
+#define DEFAULT_IS_LIVE FALSE
+#define DEFAULT_LATENCY 0
+#define DEFAULT_NUM_BUFFERS (-1)
+#define DEFAULT_REFERENCE_MAX_SIZE 1024
+#define DEFAULT_REFERENCE_INTERVAL 0
+#define DEFAULT_REFERENCE_EVERY 1
+#define DEFAULT_EDIT_MODE FALSE
+#define DEFAULT_HISTORY_MAX_TURNS 4
 /* The largest running time GStreamer represents (a signed 64-bit count). */
 #define MAX_TIMELINE ((GstClockTime) G_MAXINT64)
 
@@ -152,6 +164,17 @@ enum
   PROP_MAX_CONCURRENT_REQUESTS,
   PROP_CACHE_DIR,
   PROP_CACHE_MAX_SIZE,
+  PROP_STALE_POLICY,
+  PROP_IS_LIVE,
+  PROP_FRAMERATE,
+  PROP_LATENCY,
+  PROP_PLACEHOLDER,
+  PROP_NUM_BUFFERS,
+  PROP_REFERENCE_MAX_SIZE,
+  PROP_REFERENCE_INTERVAL,
+  PROP_REFERENCE_EVERY,
+  PROP_EDIT_MODE,
+  PROP_HISTORY_MAX_TURNS,
 };
 
 /* Formats the element can output; the decoder gives RGB or RGBA and
@@ -163,6 +186,19 @@ static GstStaticPadTemplate src_template = GST_STATIC_PAD_TEMPLATE ("src",
     GST_PAD_SRC,
     GST_PAD_ALWAYS,
     GST_STATIC_CAPS (GST_VIDEO_CAPS_MAKE (SRC_FORMATS)));
+
+/* One prompt per buffer; when linked it takes over from the prompt
+ * property (as textoverlay's text pad does). */
+static GstStaticPadTemplate prompt_sink_template = GST_STATIC_PAD_TEMPLATE ("prompt_sink",
+    GST_PAD_SINK,
+    GST_PAD_REQUEST,
+    GST_STATIC_CAPS ("text/x-raw, format = (string) { utf8, pango-markup }"));
+
+/* The latest frame of each goes with the next request. */
+static GstStaticPadTemplate reference_sink_template = GST_STATIC_PAD_TEMPLATE ("reference_sink_%u",
+    GST_PAD_SINK,
+    GST_PAD_REQUEST,
+    GST_STATIC_CAPS (GEMINI_REFERENCE_SINK_CAPS));
 
 /* *INDENT-OFF* */
 namespace {
@@ -209,6 +245,17 @@ struct Settings {
   guint max_concurrent_requests = DEFAULT_MAX_CONCURRENT_REQUESTS;
   std::string cache_dir;
   guint64 cache_max_size = DEFAULT_CACHE_MAX_SIZE;
+  GstGeminiStalePolicy stale_policy = DEFAULT_STALE_POLICY;
+  gboolean is_live = DEFAULT_IS_LIVE;
+  gint fps_n = 0, fps_d = 1;
+  GstClockTime latency = DEFAULT_LATENCY;
+  std::string placeholder;
+  gint num_buffers = DEFAULT_NUM_BUFFERS;
+  guint reference_max_size = DEFAULT_REFERENCE_MAX_SIZE;
+  GstClockTime reference_interval = DEFAULT_REFERENCE_INTERVAL;
+  guint reference_every = DEFAULT_REFERENCE_EVERY;
+  gboolean edit_mode = DEFAULT_EDIT_MODE;
+  guint history_max_turns = DEFAULT_HISTORY_MAX_TURNS;
 };
 
 }  // namespace
@@ -250,6 +297,9 @@ struct GstGeminiImageSrcPrivate
   std::vector<PromptEntry> prompts;
   std::map<gsize, std::vector<ReferenceImage>> prompt_references;
   guint images_per_prompt = DEFAULT_NUM_IMAGES;
+  /* Images started from runtime prompt changes in a still-image stream
+   * (its segment grows by them). */
+  guint64 extra_images = 0;
   /* Images in the stream: images_per_prompt per prompt. */
   guint num_images = DEFAULT_NUM_IMAGES;
   SchedulerConfig scheduler_config;
@@ -264,8 +314,42 @@ struct GstGeminiImageSrcPrivate
    * key could use instead (see generate). */
   std::string alias_override_from, alias_override_to;
 
+  /* Inputs from the pipeline and runtime changes (gemini-pending.h). The
+   * generation whose variants are being started, and how many are. */
+  std::unique_ptr<InputPads> pads;
+  PendingQueue pending {1};
+  std::optional<Generation> current;
+  guint current_variant = 0;
+  /* Generations may still come: a sink pad exists, or the stream is live. */
+  bool dynamic = false;
+  /* Counted in gemini-image messages. */
+  guint64 dropped = 0, superseded = 0;
+  /* The driving pad's segment, for the src pad (pad mode, not live). */
+  std::optional<GstSegment> input_segment;
+
+  /* edit-mode: the turns so far, and whether an image is being made (the
+   * next one needs its answer). */
+  std::vector<Turn> history;
+  bool edit_outstanding = false;
+
+  /* Live: PLAYING or not (the task waits for it), the clock wait to
+   * unschedule on flush and state changes, and the frame slots. */
+  bool live = false;
+  bool playing = false;
+  bool live_paused = false;   /* PLAYING->PAUSED happened: skip the pause's slots */
+  std::condition_variable live_cond;
+  GstClockID clock_id = nullptr;
+  GstClockTime latency = 0;
+  gint fps_n = 0, fps_d = 1;
+  gint num_buffers = -1;
+  std::optional<DecodedImage> placeholder;
+
   /* Streaming thread only. */
   std::unique_ptr<OutputStage> output;
+  GstClockTime live_start = GST_CLOCK_TIME_NONE;   /* running time of frame 0 */
+  guint64 live_frames = 0;
+  /* Results taken but not yet due (their pts is after the slot). */
+  std::deque<Scheduler::Result> live_due;
 };
 /* *INDENT-ON* */
 
@@ -299,6 +383,14 @@ static gboolean gst_gemini_image_src_src_event (GstPad * pad,
     GstObject * parent, GstEvent * event);
 static void gst_gemini_image_src_loop (GstGeminiImageSrc * self);
 static void gst_gemini_image_src_set_context (GstElement * element, GstContext * context);
+static GstPad *gst_gemini_image_src_request_new_pad (GstElement * element, GstPadTemplate * templ,
+    const gchar * name, const GstCaps * caps);
+static void gst_gemini_image_src_property_changed (GstGeminiImageSrc * self, const char *property);
+static GstFlowReturn gst_gemini_image_src_add_generation (GstGeminiImageSrc * self, Generation g, bool may_wait);
+static void gst_gemini_image_src_flush_start (GstGeminiImageSrc * self, guint32 seqnum);
+static gboolean gst_gemini_image_src_flush_stop (GstGeminiImageSrc * self, guint32 seqnum);
+static void gst_gemini_image_src_input_warning (GstGeminiImageSrc * self, GstPad * pad, const std::string & text);
+static void gst_gemini_image_src_release_pad (GstElement * element, GstPad * pad);
 
 static void
 gst_gemini_image_src_class_init (GstGeminiImageSrcClass * klass)
@@ -628,11 +720,110 @@ gst_gemini_image_src_class_init (GstGeminiImageSrcClass * klass)
           "Bytes the cache may hold; the least recently used answers go first. 0 = no bound",
           0, G_MAXUINT64, DEFAULT_CACHE_MAX_SIZE, ready));
 
+  /**
+   * GstGeminiImageSrc:stale-policy:
+   *
+   * What a new prompt (a prompt_sink buffer, a sampled reference frame, a
+   * prompt property set while running) does to those still waiting.
+   *
+   * Since: 0.3
+   */
+  g_object_class_install_property (gobject_class, PROP_STALE_POLICY,
+      g_param_spec_enum ("stale-policy", "Stale policy",
+          "queue: every prompt is generated in order, and upstream waits while one is already "
+          "waiting for a free request slot. latest: a new prompt drops those not yet sent and "
+          "cancels those in flight, so a live input shows its newest prompt soonest. Dropped and "
+          "cancelled images are counted in gemini-image messages",
+          GST_TYPE_GEMINI_STALE_POLICY, DEFAULT_STALE_POLICY, playing));
+
+  /**
+   * GstGeminiImageSrc:is-live:
+   *
+   * Since: 0.3
+   */
+  g_object_class_install_property (gobject_class, PROP_IS_LIVE,
+      g_param_spec_boolean ("is-live", "Is live",
+          "A live stream at framerate: frames timestamped with the running time, the last image "
+          "repeated until the next arrives, no preroll, and the stream runs until EOS (or "
+          "num-buffers). Needs framerate. Off: one frame per image (still images)",
+          DEFAULT_IS_LIVE, ready));
+
+  g_object_class_install_property (gobject_class, PROP_FRAMERATE,
+      gst_param_spec_fraction ("framerate", "Framerate",
+          "Frames per second of the live stream (is-live=true), for example 30/1. 0/1: still "
+          "images (is-live=false only)", 0, 1, G_MAXINT, 1, 0, 1, ready));
+
+  g_object_class_install_property (gobject_class, PROP_LATENCY,
+      g_param_spec_uint64 ("latency", "Latency",
+          "Live: the generation time you accept, in nanoseconds. Reported in the LATENCY query, "
+          "so an image that comes within it is shown from its prompt's own time; one that "
+          "comes later is shown at the next frame and logged with how late. 0: every image "
+          "shows as soon as it arrives", 0, G_MAXINT64, DEFAULT_LATENCY, ready));
+
+  g_object_class_install_property (gobject_class, PROP_PLACEHOLDER,
+      g_param_spec_string ("placeholder", "Placeholder",
+          "Live: what to show before the first image: \"black\", a colour (\"#RRGGBB\" or "
+          "\"0xRRGGBB\"), or an image file (PNG, JPEG, WebP), at the size the model is expected "
+          "to answer with. Not set: no frames until the first image, which starts the stream",
+          nullptr, ready));
+
+  g_object_class_install_property (gobject_class, PROP_NUM_BUFFERS,
+      g_param_spec_int ("num-buffers", "Number of buffers",
+          "Frames to push before EOS; -1 = no limit. Ends a live stream (framerate x seconds)",
+          -1, G_MAXINT, DEFAULT_NUM_BUFFERS, ready));
+
+  g_object_class_install_property (gobject_class, PROP_REFERENCE_MAX_SIZE,
+      g_param_spec_uint ("reference-max-size", "Reference max size",
+          "Frames from reference_sink pads are scaled down so that their longest side is at "
+          "most this many pixels, then encoded (JPEG, or PNG with alpha), so requests stay "
+          "small. PNG/JPEG/WebP input within it is sent as it is. 0 = no scaling",
+          0, 32767, DEFAULT_REFERENCE_MAX_SIZE, playing));
+
+  g_object_class_install_property (gobject_class, PROP_REFERENCE_INTERVAL,
+      g_param_spec_uint64 ("reference-interval", "Reference interval",
+          "Without a prompt pad, each frame of the first reference pad that is taken makes a "
+          "request with the prompt property: at most one per this many nanoseconds of running "
+          "time (3000000000: a camera restyled every 3 s). 0 = no time limit",
+          0, G_MAXINT64, DEFAULT_REFERENCE_INTERVAL, playing));
+
+  g_object_class_install_property (gobject_class, PROP_REFERENCE_EVERY,
+      g_param_spec_uint ("reference-every", "Reference every",
+          "Without a prompt pad: only every N-th frame of the first reference pad can make a "
+          "request (with reference-interval, both apply)",
+          1, G_MAXUINT, DEFAULT_REFERENCE_EVERY, playing));
+
+  /**
+   * GstGeminiImageSrc:edit-mode:
+   *
+   * Multi-turn editing. The history is reset by a flush, a new stream on
+   * prompt_sink, or a "gemini-reset-history" custom event sent downstream
+   * into a sink pad or upstream into the src pad.
+   *
+   * Since: 0.3
+   */
+  g_object_class_install_property (gobject_class, PROP_EDIT_MODE,
+      g_param_spec_boolean ("edit-mode", "Edit mode",
+          "Each new prompt edits the previous image: the conversation so far (prompts and the "
+          "model's answers, sent back verbatim with their thought signatures) goes with each "
+          "request, so images are made one after another. Reset by a flush, a new prompt "
+          "stream, or the custom event \"gemini-reset-history\"",
+          DEFAULT_EDIT_MODE, ready));
+
+  g_object_class_install_property (gobject_class, PROP_HISTORY_MAX_TURNS,
+      g_param_spec_uint ("history-max-turns", "History max turns",
+          "edit-mode: earlier prompt-and-image turns sent with each request; older ones are "
+          "dropped. Each turn carries its image, so requests grow with it",
+          1, 64, DEFAULT_HISTORY_MAX_TURNS, ready));
+
   element_class->set_context = GST_DEBUG_FUNCPTR (gst_gemini_image_src_set_context);
+  element_class->request_new_pad = GST_DEBUG_FUNCPTR (gst_gemini_image_src_request_new_pad);
+  element_class->release_pad = GST_DEBUG_FUNCPTR (gst_gemini_image_src_release_pad);
   element_class->change_state = GST_DEBUG_FUNCPTR (gst_gemini_image_src_change_state);
   element_class->send_event = GST_DEBUG_FUNCPTR (gst_gemini_image_src_send_event);
 
   gst_element_class_add_static_pad_template (element_class, &src_template);
+  gst_element_class_add_static_pad_template (element_class, &prompt_sink_template);
+  gst_element_class_add_static_pad_template (element_class, &reference_sink_template);
   gst_element_class_set_static_metadata (element_class,
       "Gemini image generator source", "Source/Video/Image/Network",
       "Generates images from a prompt and reference images with Google Gemini "
@@ -643,6 +834,7 @@ gst_gemini_image_src_class_init (GstGeminiImageSrcClass * klass)
   gst_type_mark_as_plugin_api (GST_TYPE_GEMINI_IMAGE_SIZE, (GstPluginAPIFlags) 0);
   gst_type_mark_as_plugin_api (GST_TYPE_GEMINI_RESPONSE_MODALITIES, (GstPluginAPIFlags) 0);
   gst_type_mark_as_plugin_api (GST_TYPE_GEMINI_ERROR_POLICY, (GstPluginAPIFlags) 0);
+  gst_type_mark_as_plugin_api (GST_TYPE_GEMINI_STALE_POLICY, (GstPluginAPIFlags) 0);
 }
 
 static void
@@ -660,6 +852,55 @@ gst_gemini_image_src_init (GstGeminiImageSrc * self)
   gst_element_add_pad (GST_ELEMENT (self), self->srcpad);
   self->priv->output = std::make_unique<OutputStage> (self->srcpad);
   GST_OBJECT_FLAG_SET (self, GST_ELEMENT_FLAG_SOURCE);
+
+  /* The pads call back into the element while it exists: they are its
+   * children and go before it. */
+  InputPads::Callbacks cb;
+  cb.generation = [self] (Generation g) {
+    return gst_gemini_image_src_add_generation (self, std::move (g), true);
+  };
+  cb.warning = [self] (GstPad * pad, const std::string & text) {
+    gst_gemini_image_src_input_warning (self, pad, text);
+  };
+  cb.segment = [self] (const GstSegment & segment) {
+    std::lock_guard<std::mutex> lk (self->priv->lock);
+    self->priv->input_segment = segment;
+  };
+  cb.flush_start = [self] (guint32 seqnum) { gst_gemini_image_src_flush_start (self, seqnum); };
+  cb.flush_stop = [self] (guint32 seqnum) { gst_gemini_image_src_flush_stop (self, seqnum); };
+  cb.eos = [self] {
+    GST_INFO_OBJECT (self, "EOS on the driving input: finishing what is pending");
+    self->priv->pending.end ();
+    std::shared_ptr<Scheduler> scheduler;
+    {
+      std::lock_guard<std::mutex> lk (self->priv->lock);
+      scheduler = self->priv->scheduler;
+    }
+    if (scheduler)
+      scheduler->poke ();
+  };
+  cb.reset_history = [self] {
+    std::lock_guard<std::mutex> lk (self->priv->lock);
+    self->priv->history.clear ();
+  };
+  cb.released = [self] (guint origin) {
+    auto priv = self->priv;
+    const gsize dropped = priv->pending.drop_origin (origin);
+    std::shared_ptr<Scheduler> scheduler;
+    {
+      std::lock_guard<std::mutex> lk (priv->lock);
+      scheduler = priv->scheduler;
+      if (priv->current && priv->current->origin == origin)
+        priv->current.reset ();
+    }
+    guint cancelled = scheduler ? scheduler->supersede ([origin] (const Job & j) { return j.origin == origin; }) : 0;
+    std::lock_guard<std::mutex> lk (priv->lock);
+    priv->dropped += dropped;
+    priv->superseded += cancelled;
+    GST_INFO_OBJECT (self, "Pad released: %" G_GSIZE_FORMAT " waiting images dropped, %u cancelled",
+        dropped, cancelled);
+  };
+  self->priv->pads = std::make_unique<InputPads> (std::move (cb));
 }
 
 static void
@@ -714,6 +955,17 @@ static GstStructure *
 settings_details (const char *property)
 {
   return gst_structure_new ("gemini-settings", "property", G_TYPE_STRING, property, nullptr);
+}
+
+/* Bad input on a sink pad, skipped: a WARNING whose details name the pad. */
+static void
+gst_gemini_image_src_input_warning (GstGeminiImageSrc * self, GstPad * pad, const std::string & text)
+{
+  GST_WARNING_OBJECT (pad, "%s", text.c_str ());
+  GCharPtr name (gst_pad_get_name (pad));
+  post_message (self, HERE, GST_MESSAGE_WARNING, GST_STREAM_ERROR, GST_STREAM_ERROR_FORMAT, text,
+      std::string ("pad=") + name.get (),
+      gst_structure_new ("gemini-input", "pad", G_TYPE_STRING, name.get (), nullptr));
 }
 
 static void
@@ -884,6 +1136,40 @@ gst_gemini_image_src_set_property (GObject * object, guint prop_id,
     case PROP_CACHE_DIR:
       s.cache_dir = string_or_empty (value);
       break;
+    case PROP_STALE_POLICY:
+      s.stale_policy = (GstGeminiStalePolicy) g_value_get_enum (value);
+      break;
+    case PROP_IS_LIVE:
+      s.is_live = g_value_get_boolean (value);
+      break;
+    case PROP_FRAMERATE:
+      s.fps_n = gst_value_get_fraction_numerator (value);
+      s.fps_d = gst_value_get_fraction_denominator (value);
+      break;
+    case PROP_LATENCY:
+      s.latency = g_value_get_uint64 (value);
+      break;
+    case PROP_PLACEHOLDER:
+      s.placeholder = string_or_empty (value);
+      break;
+    case PROP_NUM_BUFFERS:
+      s.num_buffers = g_value_get_int (value);
+      break;
+    case PROP_REFERENCE_MAX_SIZE:
+      s.reference_max_size = g_value_get_uint (value);
+      break;
+    case PROP_REFERENCE_INTERVAL:
+      s.reference_interval = g_value_get_uint64 (value);
+      break;
+    case PROP_REFERENCE_EVERY:
+      s.reference_every = g_value_get_uint (value);
+      break;
+    case PROP_EDIT_MODE:
+      s.edit_mode = g_value_get_boolean (value);
+      break;
+    case PROP_HISTORY_MAX_TURNS:
+      s.history_max_turns = g_value_get_uint (value);
+      break;
     case PROP_CACHE_MAX_SIZE:
       s.cache_max_size = g_value_get_uint64 (value);
       break;
@@ -891,6 +1177,28 @@ gst_gemini_image_src_set_property (GObject * object, guint prop_id,
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
   }
+  if (!priv->prepared)
+    return;
+  const InputPads::Config pad_config {s.reference_max_size, s.reference_interval, s.reference_every};
+  /* While running: the prompt starts a new generation; in a live stream,
+   * so does any other property of the request (a still-image stream applies
+   * them to its next image). */
+  bool regenerate = prop_id == PROP_PROMPT;
+  if (priv->live) {
+    switch (prop_id) {
+      case PROP_MODEL: case PROP_ASPECT_RATIO: case PROP_IMAGE_SIZE: case PROP_THINKING_LEVEL:
+      case PROP_GOOGLE_SEARCH: case PROP_RESPONSE_MODALITIES: case PROP_TEMPERATURE: case PROP_SEED:
+      case PROP_SYSTEM_INSTRUCTION:
+        regenerate = true;
+        break;
+      default:
+        break;
+    }
+  }
+  lk.unlock ();
+  priv->pads->set_config (pad_config);
+  if (regenerate)
+    gst_gemini_image_src_property_changed (self, pspec->name);
 }
 
 static std::string
@@ -1068,6 +1376,25 @@ gst_gemini_image_src_set_context (GstElement * element, GstContext * context)
 
 /* ------------------------------------------------------------ preparation */
 
+static GstPad *
+gst_gemini_image_src_request_new_pad (GstElement * element, GstPadTemplate * templ,
+    const gchar * name, const GstCaps *)
+{
+  auto self = GST_GEMINI_IMAGE_SRC (element);
+  std::string refused;
+  GstPad *pad = self->priv->pads->request (element, templ, name, refused);
+  if (!pad)
+    GST_ELEMENT_WARNING (self, CORE, PAD, ("%s", refused.c_str ()), (nullptr));
+  return pad;
+}
+
+static void
+gst_gemini_image_src_release_pad (GstElement * element, GstPad * pad)
+{
+  auto self = GST_GEMINI_IMAGE_SRC (element);
+  self->priv->pads->release (element, pad);
+}
+
 static void
 post_settings_error (GstGeminiImageSrc * self, const Where & where, gint code, const char *property,
     const std::string & text)
@@ -1102,6 +1429,156 @@ effective_api_key (GstGeminiImageSrc * self, const Settings & s)
 
 /* Bytes of reference images that prompt-file lines may name, in all. */
 static constexpr gsize kMaxPromptFileReferenceBytes = 4 * kMaxReferenceBytes;
+
+/* The live placeholder: black, a colour, or an image file, at the size the
+ * model is expected to answer with (so the first image needs no new caps
+ * when it comes at that size). */
+static bool
+make_placeholder (const Settings & s, DecodedImage & out, std::string & error)
+{
+  std::string p = trimmed (s.placeholder);
+  guint32 rgb = 0;
+  bool colour = true;
+  if (p == "black") {
+    rgb = 0;
+  } else if ((p.size () == 7 && p[0] == '#') || (p.size () == 8 && (p.rfind ("0x", 0) == 0 || p.rfind ("0X", 0) == 0))) {
+    const std::string hex = p.substr (p[0] == '#' ? 1 : 2);
+    if (hex.find_first_not_of ("0123456789abcdefABCDEF") != std::string::npos) {
+      error = "placeholder \"" + p + "\" is not a colour: use black, #RRGGBB or 0xRRGGBB, or an image file.";
+      return false;
+    }
+    rgb = (guint32) g_ascii_strtoull (hex.c_str (), nullptr, 16);
+  } else {
+    colour = false;
+  }
+  if (!colour) {
+    std::vector<ReferenceImage> file;
+    ReferenceError kind;
+    if (!load_reference_images (p, kMaxReferenceBytes, file, kind, error)) {
+      error = "placeholder: " + error;
+      return false;
+    }
+    DecodeLimits limits;
+    limits.max_pixels = s.max_image_pixels;
+    if (file.empty () || !decode_image (file[0].data.get (), limits, out, error)) {
+      error = "placeholder " + p + " could not be decoded: " + error;
+      return false;
+    }
+    return true;
+  }
+  /* The size the model answers with for these settings, else 1024 x 1024. */
+  int width = 1024, height = 1024;
+  const ModelChoice choice = resolve_model (s.model);
+  if (choice.spec) {
+    const gchar *ratio = gst_gemini_aspect_ratio_to_string (s.aspect_ratio);
+    const gchar *size = gst_gemini_image_size_to_string (s.image_size);
+    if (auto px = output_pixels (*choice.spec, ratio ? ratio : "1:1", size ? size : "")) {
+      width = px->width;
+      height = px->height;
+    }
+  }
+  out.width = width;
+  out.height = height;
+  out.has_alpha = false;
+  out.stride = GST_ROUND_UP_4 (gsize (width) * 3);
+  out.size = out.stride * gsize (height);
+  out.pixels.reset (static_cast<guint8 *> (g_malloc (out.size)));
+  for (int y = 0; y < height; y++) {
+    guint8 *row = out.pixels.get () + gsize (y) * out.stride;
+    for (int x = 0; x < width; x++) {
+      row[3 * x] = (rgb >> 16) & 0xff;
+      row[3 * x + 1] = (rgb >> 8) & 0xff;
+      row[3 * x + 2] = rgb & 0xff;
+    }
+  }
+  return true;
+}
+
+/* A new generation from an input: queued for the scheduler's source (it may
+ * wait there: the back-pressure of queue), or, with latest, replacing what
+ * waits and cancelling what is in flight. */
+static GstFlowReturn
+gst_gemini_image_src_add_generation (GstGeminiImageSrc * self, Generation g, bool may_wait)
+{
+  auto priv = self->priv;
+  bool latest;
+  {
+    std::lock_guard<std::mutex> lk (priv->lock);
+    latest = priv->settings.stale_policy == GST_GEMINI_STALE_POLICY_LATEST;
+  }
+  std::vector<Generation> dropped;
+  switch (priv->pending.push (std::move (g), latest ? PendingQueue::Policy::Latest : PendingQueue::Policy::Queue,
+          &dropped, may_wait)) {
+    case PendingQueue::Push::Flushing:
+      return GST_FLOW_FLUSHING;
+    case PendingQueue::Push::Ended:
+      return GST_FLOW_EOS;
+    case PendingQueue::Push::Added:
+      break;
+  }
+  std::shared_ptr<Scheduler> scheduler;
+  guint64 dropped_now = dropped.size ();
+  {
+    std::lock_guard<std::mutex> lk (priv->lock);
+    scheduler = priv->scheduler;
+    if (latest) {
+      /* The stream's own images not started yet, and the variants of the
+       * current generation, go too. */
+      if (priv->next_index < priv->num_images) {
+        dropped_now += priv->num_images - priv->next_index;
+        priv->num_images = (guint) priv->next_index;
+      }
+      if (priv->current && priv->current_variant < priv->images_per_prompt)
+        dropped_now += priv->images_per_prompt - priv->current_variant;
+      priv->current.reset ();
+    }
+    priv->dropped += dropped_now;
+  }
+  guint cancelled = 0;
+  if (latest && scheduler)
+    cancelled = scheduler->supersede ();
+  if (dropped_now || cancelled) {
+    std::lock_guard<std::mutex> lk (priv->lock);
+    priv->superseded += cancelled;
+    GST_INFO_OBJECT (self, "stale-policy=latest: %" G_GUINT64_FORMAT " images dropped before they "
+        "were sent, %u cancelled in flight", dropped_now, cancelled);
+  }
+  if (scheduler)
+    scheduler->poke ();
+  return GST_FLOW_OK;
+}
+
+/* prompt (or, live, another request property) set while running. */
+static void
+gst_gemini_image_src_property_changed (GstGeminiImageSrc * self, const char *property)
+{
+  auto priv = self->priv;
+  if (priv->pads->has_prompt_pad ()) {
+    GST_INFO_OBJECT (self, "%s changed; prompt_sink drives the stream, so it applies to the next "
+        "prompt from the pad", property);
+    return;
+  }
+  bool live;
+  {
+    std::lock_guard<std::mutex> lk (priv->lock);
+    live = priv->live;
+    /* A generation not started yet reads the properties when it starts. */
+    if (priv->pending.has_origin (Generation::kFromProperty))
+      return;
+    /* Reference pads without a prompt pad: the next sampled frame uses it. */
+    if (priv->pads->any () && !live)
+      return;
+  }
+  Generation g;
+  g.origin = Generation::kFromProperty;
+  if (live) {
+    /* Due now: shown from the next frame (or when it arrives). */
+    g.pts = gst_element_get_current_running_time (GST_ELEMENT (self));
+  }
+  g.pad_references = priv->pads->snapshot ();
+  GST_INFO_OBJECT (self, "%s changed while running: a new generation", property);
+  gst_gemini_image_src_add_generation (self, std::move (g), false);
+}
 
 /* Everything that can be checked without the network, at READY->PAUSED, so
  * the state change fails with a clear message instead of a later error. */
@@ -1142,10 +1619,39 @@ gst_gemini_image_src_prepare (GstGeminiImageSrc * self)
           : GST_RESOURCE_ERROR_SETTINGS, "prompt-file", error);
       return false;
     }
-  } else if (trimmed (s.prompt).empty ()) {
+  } else if (trimmed (s.prompt).empty () && !priv->pads->has_prompt_pad ()) {
     post_settings_error (self, HERE, GST_RESOURCE_ERROR_SETTINGS, "prompt",
+        priv->pads->any () ? "The prompt property is empty: with reference pads and no prompt_sink "
+        "pad, each sampled frame is sent with the prompt property; set prompt=\"what to do with "
+        "the frame\", or link a prompt_sink pad." :
         "The prompt property is empty: set prompt=\"what to draw\", or prompt-file.");
     return false;
+  }
+  if (s.is_live && s.fps_n == 0) {
+    post_settings_error (self, HERE, GST_RESOURCE_ERROR_SETTINGS, "framerate",
+        "is-live=true needs a framerate: set framerate=30/1 (or the rate your sink or encoder "
+        "expects).");
+    return false;
+  }
+  if (!s.is_live && s.fps_n != 0) {
+    post_settings_error (self, HERE, GST_RESOURCE_ERROR_SETTINGS, "framerate",
+        "framerate is for live streams: set is-live=true with it, or leave framerate at 0/1 "
+        "for one frame per image (videorate after the element gives a fixed rate).");
+    return false;
+  }
+  std::optional<DecodedImage> placeholder;
+  if (!s.placeholder.empty ()) {
+    if (!s.is_live) {
+      post_settings_error (self, HERE, GST_RESOURCE_ERROR_SETTINGS, "placeholder",
+          "placeholder is shown by live streams before their first image: set is-live=true, or "
+          "unset placeholder.");
+      return false;
+    }
+    placeholder.emplace ();
+    if (!make_placeholder (s, *placeholder, error)) {
+      post_settings_error (self, HERE, GST_RESOURCE_ERROR_SETTINGS, "placeholder", error);
+      return false;
+    }
   }
   const guint64 total_images = guint64 (s.num_images) * std::max<gsize> (1, prompts.size ());
   if (total_images > G_MAXINT32) {
@@ -1282,8 +1788,24 @@ gst_gemini_image_src_prepare (GstGeminiImageSrc * self)
   priv->api_key = std::move (key);
   priv->endpoint = std::move (endpoint);
   priv->references = std::move (refs);
-  priv->num_images = (guint) total_images;
+  /* With sink pads the pipeline says what to draw; without, a live stream
+   * still takes prompts set while playing. */
+  priv->dynamic = priv->pads->any () || s.is_live;
+  priv->num_images = priv->pads->any () ? 0 : (guint) total_images;
+  priv->extra_images = 0;
   priv->image_duration = s.image_duration;
+  priv->live = s.is_live;
+  priv->fps_n = s.fps_n;
+  priv->fps_d = s.fps_d;
+  priv->latency = s.latency;
+  priv->num_buffers = s.num_buffers;
+  priv->placeholder = std::move (placeholder);
+  priv->history.clear ();
+  priv->edit_outstanding = false;
+  priv->current.reset ();
+  priv->dropped = priv->superseded = 0;
+  priv->input_segment.reset ();
+  priv->pads->set_config ({s.reference_max_size, s.reference_interval, s.reference_every});
   priv->posted_warnings.clear ();
   priv->alias_override_from.clear ();
   priv->alias_override_to.clear ();
@@ -1380,6 +1902,22 @@ gst_gemini_image_src_change_state (GstElement * element, GstStateChange transiti
         return GST_STATE_CHANGE_FAILURE;
       }
       break;
+    case GST_STATE_CHANGE_PAUSED_TO_PLAYING: {
+      std::lock_guard<std::mutex> lk (self->priv->lock);
+      self->priv->playing = true;
+      self->priv->live_cond.notify_all ();
+      break;
+    }
+    case GST_STATE_CHANGE_PLAYING_TO_PAUSED: {
+      /* A live stream stops making frames until PLAYING again. */
+      std::lock_guard<std::mutex> lk (self->priv->lock);
+      self->priv->playing = false;
+      self->priv->live_paused = true;
+      if (self->priv->clock_id)
+        gst_clock_id_unschedule (self->priv->clock_id);
+      self->priv->live_cond.notify_all ();
+      break;
+    }
     default:
       break;
   }
@@ -1390,6 +1928,16 @@ gst_gemini_image_src_change_state (GstElement * element, GstStateChange transiti
       gst_gemini_image_src_unprepare (self);
     return ret;
   }
+  bool live;
+  {
+    std::lock_guard<std::mutex> lk (self->priv->lock);
+    live = self->priv->live;
+  }
+  /* A live source has nothing to preroll with (as GstBaseSrc and
+   * imagefreeze do). */
+  if (live && (transition == GST_STATE_CHANGE_READY_TO_PAUSED
+          || transition == GST_STATE_CHANGE_PLAYING_TO_PAUSED))
+    ret = GST_STATE_CHANGE_NO_PREROLL;
 
   /* The task is stopped (pad deactivated): the engine aborts its requests
    * and joins at once. */
@@ -1432,8 +1980,58 @@ gst_gemini_image_src_set_flushing (GstGeminiImageSrc * self, bool flushing)
     std::lock_guard<std::mutex> lk (priv->lock);
     priv->flushing = flushing;
     scheduler = gst_gemini_image_src_interrupt_locked (self);
+    if (flushing) {
+      /* The live task waits for PLAYING or on the clock. */
+      if (priv->clock_id)
+        gst_clock_id_unschedule (priv->clock_id);
+      priv->live_cond.notify_all ();
+      priv->current.reset ();
+      priv->edit_outstanding = false;
+    }
   }
+  /* Inputs waiting for room return FLUSHING; what waited is dropped (a
+   * flush from upstream sends it again). */
+  priv->pending.set_flushing (flushing);
   gst_gemini_image_src_wake (std::move (scheduler));
+}
+
+/* A flush of the stream: from downstream (a FLUSH_START sent into the src
+ * pad) or from the driving input pad. */
+static void
+gst_gemini_image_src_flush_start (GstGeminiImageSrc * self, guint32 seqnum)
+{
+  gst_gemini_image_src_set_flushing (self, true);
+  GstEvent *ev = gst_event_new_flush_start ();
+  if (seqnum != GST_SEQNUM_INVALID)
+    gst_event_set_seqnum (ev, seqnum);
+  gst_pad_push_event (self->srcpad, ev);
+  gst_pad_pause_task (self->srcpad);
+}
+
+static gboolean
+gst_gemini_image_src_flush_stop (GstGeminiImageSrc * self, guint32 seqnum)
+{
+  auto priv = self->priv;
+  if (!GST_PAD_IS_ACTIVE (self->srcpad))
+    return FALSE;
+  /* The task is paused and holds no stream lock here. */
+  GST_PAD_STREAM_LOCK (self->srcpad);
+  GstEvent *ev = gst_event_new_flush_stop (TRUE);
+  if (seqnum != GST_SEQNUM_INVALID)
+    gst_event_set_seqnum (ev, seqnum);
+  gst_pad_push_event (self->srcpad, ev);
+  priv->output->flushed ();
+  priv->live_start = GST_CLOCK_TIME_NONE;
+  priv->live_due.clear ();
+  GST_PAD_STREAM_UNLOCK (self->srcpad);
+  {
+    std::lock_guard<std::mutex> lk (priv->lock);
+    priv->history.clear ();
+    priv->input_segment.reset ();
+  }
+  gst_gemini_image_src_set_flushing (self, false);
+  /* The current image starts again from its first attempt. */
+  return gst_pad_start_task (self->srcpad, (GstTaskFunction) gst_gemini_image_src_loop, self, nullptr);
 }
 
 /* An EOS sent to the element (gst-launch-1.0 -e, gst_element_send_event on
@@ -1473,6 +2071,10 @@ gst_gemini_image_src_activate_mode (GstPad * pad, GstObject * parent,
   if (active) {
     gst_gemini_image_src_set_flushing (self, false);
     priv->output->start ();
+    priv->output->set_framerate (priv->live ? priv->fps_n : 0, priv->live ? priv->fps_d : 1);
+    priv->live_start = GST_CLOCK_TIME_NONE;
+    priv->live_frames = 0;
+    priv->live_due.clear ();
     {
       std::lock_guard<std::mutex> lk (priv->lock);
       priv->done_low = 0;
@@ -1489,10 +2091,27 @@ static gboolean
 gst_gemini_image_src_src_query (GstPad * pad, GstObject * parent, GstQuery * query)
 {
   switch (GST_QUERY_TYPE (query)) {
-    case GST_QUERY_LATENCY:
+    case GST_QUERY_LATENCY: {
+      auto priv = GST_GEMINI_IMAGE_SRC (parent)->priv;
+      bool live;
+      GstClockTime latency, frame = 0;
+      {
+        std::lock_guard<std::mutex> lk (priv->lock);
+        live = priv->live;
+        latency = priv->latency;
+        if (priv->fps_n > 0)
+          frame = gst_util_uint64_scale_int (GST_SECOND, priv->fps_d, priv->fps_n);
+      }
+      if (live) {
+        /* Frames go out `latency` after their time; one frame more for
+         * the push itself. */
+        gst_query_set_latency (query, TRUE, latency + frame, GST_CLOCK_TIME_NONE);
+        return TRUE;
+      }
       /* Not live: generated images are timestamped from 0, not by a clock. */
       gst_query_set_latency (query, FALSE, 0, GST_CLOCK_TIME_NONE);
       return TRUE;
+    }
     case GST_QUERY_SEEKING: {
       GstFormat format;
       gst_query_parse_seeking (query, &format, nullptr, nullptr, nullptr);
@@ -1511,32 +2130,39 @@ gst_gemini_image_src_src_event (GstPad * pad, GstObject * parent, GstEvent * eve
   auto priv = self->priv;
 
   switch (GST_EVENT_TYPE (event)) {
-    case GST_EVENT_FLUSH_START:
+    case GST_EVENT_FLUSH_START: {
       /* Cancel the request or backoff in flight, then let the task stop. */
-      gst_gemini_image_src_set_flushing (self, true);
-      gst_pad_push_event (self->srcpad, event);
-      gst_pad_pause_task (self->srcpad);
+      const guint32 seqnum = gst_event_get_seqnum (event);
+      gst_event_unref (event);
+      gst_gemini_image_src_flush_start (self, seqnum);
       return TRUE;
+    }
     case GST_EVENT_FLUSH_STOP: {
-      if (!GST_PAD_IS_ACTIVE (self->srcpad)) {
-        gst_event_unref (event);
-        return FALSE;
-      }
-      /* The task is paused and holds no stream lock here. */
-      GST_PAD_STREAM_LOCK (self->srcpad);
-      gst_pad_push_event (self->srcpad, event);
-      priv->output->flushed ();
-      GST_PAD_STREAM_UNLOCK (self->srcpad);
-      gst_gemini_image_src_set_flushing (self, false);
-      /* The current image starts again from its first attempt. */
-      return gst_pad_start_task (self->srcpad, (GstTaskFunction) gst_gemini_image_src_loop,
-          self, nullptr);
+      const guint32 seqnum = gst_event_get_seqnum (event);
+      gst_event_unref (event);
+      return gst_gemini_image_src_flush_stop (self, seqnum);
     }
     case GST_EVENT_SEEK:
-      /* Each image costs a request: there is nothing to seek in. */
+      /* With input pads, the seek goes to them (subparse and filesrc can
+       * seek; the driving pad's flush then flushes us). Otherwise each
+       * image costs a request: there is nothing to seek in. */
+      if (priv->pads->any ())
+        return gst_pad_event_default (pad, parent, event);
       GST_DEBUG_OBJECT (parent, "Seeking is not supported");
       gst_event_unref (event);
       return FALSE;
+    case GST_EVENT_CUSTOM_UPSTREAM:
+    case GST_EVENT_CUSTOM_BOTH:
+      if (gst_event_has_name (event, InputPads::kResetHistoryEvent)) {
+        GST_INFO_OBJECT (self, "gemini-reset-history: the next image starts a new conversation");
+        {
+          std::lock_guard<std::mutex> lk (priv->lock);
+          priv->history.clear ();
+        }
+        gst_event_unref (event);
+        return TRUE;
+      }
+      return gst_pad_event_default (pad, parent, event);
     default:
       return gst_pad_event_default (pad, parent, event);
   }
@@ -1547,7 +2173,7 @@ gst_gemini_image_src_src_event (GstPad * pad, GstObject * parent, GstEvent * eve
  * from the next image started, all of it at once. Nothing when every image
  * of the stream has been started. Warnings about the model and its options
  * are posted after the lock is released. */
-static std::optional<Job>
+static Scheduler::Pulled
 gst_gemini_image_src_next_job (GstGeminiImageSrc * self)
 {
   auto priv = self->priv;
@@ -1557,13 +2183,43 @@ gst_gemini_image_src_next_job (GstGeminiImageSrc * self)
   std::lock_guard<std::mutex> lk (priv->lock);
   while (priv->done_high.count (priv->next_index))
     priv->next_index++;
-  if (priv->next_index >= priv->num_images)
-    return std::nullopt;
+  /* edit-mode: the next image edits this one's answer. */
+  if (priv->settings.edit_mode && priv->edit_outstanding)
+    return Scheduler::Pulled::wait ();
   const Settings & s = priv->settings;
-  /* Image i is variant i % num-images of prompt i / num-images. */
-  const guint64 index = priv->next_index;
-  const guint64 variant = index % priv->images_per_prompt;
-  const gsize entry_index = gsize (index / priv->images_per_prompt);
+  const Generation *gen = nullptr;
+  guint64 variant;
+  gsize entry_index = G_MAXSIZE;
+  if (priv->next_index < priv->num_images) {
+    /* The stream's own images: image i is variant i % num-images of
+     * prompt i / num-images. */
+    variant = priv->next_index % priv->images_per_prompt;
+    entry_index = gsize (priv->next_index / priv->images_per_prompt);
+  } else {
+    /* Then what the inputs and runtime changes bring. */
+    if (!priv->current || priv->current_variant >= priv->images_per_prompt) {
+      Generation g;
+      switch (priv->pending.pop (g)) {
+        case PendingQueue::Pop::Item:
+          priv->current = std::move (g);
+          priv->current_variant = 0;
+          break;
+        case PendingQueue::Pop::Empty:
+          /* A still-image stream without inputs ends when its last image
+           * went out (the loop decides); until then a prompt set while
+           * playing still makes images. */
+          return Scheduler::Pulled::wait ();
+        case PendingQueue::Pop::Ended:
+          return std::nullopt;
+      }
+    }
+    gen = &*priv->current;
+    variant = priv->current_variant++;
+    if (!priv->dynamic)
+      priv->extra_images++;
+  }
+  if (s.edit_mode)
+    priv->edit_outstanding = true;
   const PromptEntry *entry = entry_index < priv->prompts.size () ? &priv->prompts[entry_index] : nullptr;
   ModelChoice choice = resolve_model (entry && entry->model ? *entry->model : s.model);
   if (!choice.alias.empty () && choice.alias == priv->alias_override_from) {
@@ -1573,6 +2229,21 @@ gst_gemini_image_src_next_job (GstGeminiImageSrc * self)
     choice.spec = find_model_spec (choice.id);
   }
   job.spec.index = priv->next_index++;
+  job.variant = guint (variant);
+  if (gen) {
+    job.generation = gen->seq;
+    job.origin = gen->origin;
+    /* The variants of one prompt share its slot. */
+    const guint n = priv->images_per_prompt;
+    if (GST_CLOCK_TIME_IS_VALID (gen->pts)) {
+      job.duration = gen->duration;
+      job.pts = gen->pts;
+      if (GST_CLOCK_TIME_IS_VALID (gen->duration) && n > 1) {
+        job.duration = gen->duration / n;
+        job.pts += variant * job.duration;
+      }
+    }
+  }
   job.spec.model = choice.id;
   job.spec.alias = choice.alias;
   job.target.endpoint = priv->endpoint.url;
@@ -1589,9 +2260,10 @@ gst_gemini_image_src_next_job (GstGeminiImageSrc * self)
   job.policy.max_image_pixels = s.max_image_pixels;
   job.on_error = s.on_error;
   job.cache = priv->scheduler_config.cache;
+  job.policy.keep_model_content = s.edit_mode;
 
   RequestSettings & r = job.spec.request;
-  r.prompt = entry ? entry->prompt : s.prompt;
+  r.prompt = entry ? entry->prompt : gen && gen->prompt ? *gen->prompt : s.prompt;
   r.system_instruction = entry && entry->system_instruction ? *entry->system_instruction : s.system_instruction;
   if (entry && entry->aspect_ratio)
     r.aspect_ratio = *entry->aspect_ratio;
@@ -1619,6 +2291,13 @@ gst_gemini_image_src_next_job (GstGeminiImageSrc * self)
     r.references = refs != priv->prompt_references.end () ? refs->second : std::vector<ReferenceImage> ();
   else
     r.references = priv->references;
+  if (s.edit_mode && !priv->history.empty ()) {
+    /* The files went with the first turn, which the history holds. */
+    r.history = priv->history;
+    r.references.clear ();
+  }
+  if (gen)
+    r.references.insert (r.references.end (), gen->pad_references.begin (), gen->pad_references.end ());
 
   /* What the model does not take is dropped or changed, and said. */
   if (choice.spec && choice.spec->status != ModelStatus::Served) {
@@ -1766,7 +2445,19 @@ gst_gemini_image_src_post_image_message (GstGeminiImageSrc * self,
       "hedges", G_TYPE_UINT64, stats.hedges,
       "cache-hits", G_TYPE_UINT64, cache.hits,
       "cache-misses", G_TYPE_UINT64, cache.misses,
+      "prompt", G_TYPE_STRING, job.spec.request.prompt.c_str (),
+      "generation", G_TYPE_UINT64, job.generation,
       nullptr);
+  {
+    /* Inputs: images dropped before they were sent and cancelled in flight
+     * by stale-policy=latest or a released pad, so far. */
+    auto priv = self->priv;
+    std::lock_guard<std::mutex> lk (priv->lock);
+    gst_structure_set (s, "dropped", G_TYPE_UINT64, priv->dropped,
+        "superseded", G_TYPE_UINT64, priv->superseded, nullptr);
+  }
+  if (GST_CLOCK_TIME_IS_VALID (job.pts))
+    gst_structure_set (s, "pts", G_TYPE_UINT64, job.pts, nullptr);
   gst_element_post_message (GST_ELEMENT (self),
       gst_message_new_element (GST_OBJECT (self), s));
 }
@@ -1821,11 +2512,24 @@ gst_gemini_image_src_handle_failure (GstGeminiImageSrc * self, const Job & job,
       make_details (g));
 
   GstClockTime duration;
+  bool live;
   {
     std::lock_guard<std::mutex> lk (priv->lock);
     duration = priv->image_duration;
+    live = priv->live;
   }
+  /* Live: the frames go on; the last image (or the placeholder) stays. */
+  if (live)
+    return GST_FLOW_OK;
   GstFlowReturn flow = GST_FLOW_OK;
+  if (GST_CLOCK_TIME_IS_VALID (job.pts)) {
+    /* From an input: its own slot. */
+    if (job.on_error == (int) GST_GEMINI_ERROR_POLICY_REPEAT_LAST
+        && priv->output->repeat_last_at (job.pts, job.duration, flow))
+      return flow;
+    priv->output->skip_at (job.pts, job.duration);
+    return GST_FLOW_OK;
+  }
   if (job.on_error == (int) GST_GEMINI_ERROR_POLICY_REPEAT_LAST && priv->output->repeat_last (duration, flow))
     return flow;
   /* Skip: tell downstream that nothing comes for this slot. */
@@ -1878,13 +2582,394 @@ gst_gemini_image_src_make_scheduler (GstGeminiImageSrc * self)
       [self] { return gst_gemini_image_src_next_job (self); }, std::move (events));
 }
 
-/* One image per iteration: the next result in order -> frame. */
+/* A result taken from the scheduler: the image counts as done (a restart
+ * after a flush does not make it again), and edit-mode keeps its turn. */
+static void
+gst_gemini_image_src_result_taken (GstGeminiImageSrc * self, const Scheduler::Result & result)
+{
+  auto priv = self->priv;
+  std::lock_guard<std::mutex> lk (priv->lock);
+  priv->edit_outstanding = false;
+  const Generated & g = result.generated;
+  if (priv->settings.edit_mode && !result.superseded && g.response.outcome == Outcome::Image
+      && !g.model_content.empty ()) {
+    const RequestSettings & r = result.job.spec.request;
+    priv->history.push_back (Turn {r.prompt, r.references, g.model_content});
+    while (priv->history.size () > priv->settings.history_max_turns)
+      priv->history.erase (priv->history.begin ());
+  }
+}
+
+static void
+gst_gemini_image_src_mark_done (GstGeminiImageSrc * self, guint64 index)
+{
+  auto priv = self->priv;
+  std::lock_guard<std::mutex> lk (priv->lock);
+  priv->done_high.insert (index);
+  while (priv->done_high.count (priv->done_low))
+    priv->done_high.erase (priv->done_low++);
+}
+
+/* One image, made into a buffer in the negotiated caps. nullptr when the
+ * error was posted (and the task must stop with `flow`). */
+static GstBuffer *
+gst_gemini_image_src_image_buffer (GstGeminiImageSrc * self, DecodedImage & image, GstFlowReturn & flow)
+{
+  OutputStage & output = *self->priv->output;
+  OutputError error;
+  if (!output.negotiate (image, error)) {
+    post_error (self, HERE, error.domain, error.code, error.text, error.debug, error.details);
+    flow = GST_FLOW_NOT_NEGOTIATED;
+    return nullptr;
+  }
+  const int width = image.width, height = image.height;
+  GstBuffer *buf = output.make_buffer (image);
+  if (!buf) {
+    post_error (self, HERE, GST_CORE_ERROR, GST_CORE_ERROR_FAILED,
+        "Could not convert the decoded image to the negotiated format.",
+        "gst_video_frame_map or the conversion failed",
+        gst_structure_new ("gemini-error", "outcome", G_TYPE_STRING, "conversion",
+            "width", G_TYPE_INT, width, "height", G_TYPE_INT, height, nullptr));
+    flow = GST_FLOW_ERROR;
+  }
+  return buf;
+}
+
+/* The segment for frames from a still-image stream or its inputs. */
+static void
+gst_gemini_image_src_push_segment (GstGeminiImageSrc * self)
+{
+  auto priv = self->priv;
+  std::optional<GstSegment> input;
+  guint64 total;
+  GstClockTime duration;
+  {
+    std::lock_guard<std::mutex> lk (priv->lock);
+    input = priv->input_segment;
+    total = priv->num_images + priv->extra_images;
+    duration = priv->image_duration;
+  }
+  if (priv->pads->any ()) {
+    /* The driving input's segment: its timestamps are the frames'. */
+    GstSegment segment;
+    if (input)
+      segment = *input;
+    else
+      gst_segment_init (&segment, GST_FORMAT_TIME);
+    priv->output->push_segment (segment);
+  } else {
+    priv->output->push_segment (total, duration);
+  }
+}
+
+/* Not live: one frame per image, at its slot (N x image-duration) or at its
+ * input's timestamp. */
+static void
+gst_gemini_image_src_still_iteration (GstGeminiImageSrc * self, Scheduler & scheduler)
+{
+  auto priv = self->priv;
+  OutputStage & output = *priv->output;
+  Scheduler::Result result;
+  Scheduler::Next next = scheduler.next (result);
+  Generated & g = result.generated;
+  if (next == Scheduler::Next::End) {
+    gst_gemini_image_src_pause (self, GST_FLOW_EOS);
+    return;
+  }
+  if (next == Scheduler::Next::Result && result.superseded) {
+    /* Cancelled by a newer prompt: no frame. */
+    gst_gemini_image_src_result_taken (self, result);
+    gst_gemini_image_src_mark_done (self, result.job.spec.index);
+    scheduler.resume ();
+    return;
+  }
+  if (next == Scheduler::Next::Cancelled || g.response.action == Action::Stop) {
+    /* Cancelled: by a flush or state change (stop quietly), or by an
+     * application EOS (finish the stream). */
+    bool flushing;
+    {
+      std::lock_guard<std::mutex> lk (priv->lock);
+      flushing = priv->flushing;
+    }
+    gst_gemini_image_src_pause (self, flushing ? GST_FLOW_FLUSHING : GST_FLOW_EOS);
+    return;
+  }
+  const Job & job = result.job;
+  gst_gemini_image_src_result_taken (self, result);
+
+  GstFlowReturn flow;
+  if (g.response.outcome != Outcome::Image) {
+    gst_gemini_image_src_push_segment (self);
+    flow = gst_gemini_image_src_handle_failure (self, job, g);
+  } else {
+    GST_INFO_OBJECT (self, "Got a %dx%d %s image (%s) after %u attempts", g.image.width,
+        g.image.height, image_format_name (g.image.source_format),
+        g.response.model_version.c_str (), g.attempts);
+    GstBuffer *buf = gst_gemini_image_src_image_buffer (self, g.image, flow);
+    if (!buf) {
+      gst_gemini_image_src_pause (self, flow, true);
+      return;
+    }
+    gst_gemini_image_src_push_segment (self);
+    gst_gemini_image_src_post_image_message (self, result, scheduler.stats ());
+    GstClockTime duration;
+    {
+      std::lock_guard<std::mutex> lk (priv->lock);
+      duration = priv->image_duration;
+    }
+    const bool keep = job.on_error == (int) GST_GEMINI_ERROR_POLICY_REPEAT_LAST;
+    if (GST_CLOCK_TIME_IS_VALID (job.pts)) {
+      /* Up to the next prompt when the buffer had no duration. */
+      GstClockTime d = job.duration;
+      if (!GST_CLOCK_TIME_IS_VALID (d) && job.variant + 1 >= priv->images_per_prompt) {
+        if (auto next_pts = priv->pending.next_pts (job.generation); next_pts && *next_pts > job.pts)
+          d = *next_pts - job.pts;
+      }
+      flow = output.push_frame_at (buf, job.pts, d, keep);
+    } else {
+      flow = output.push_frame (buf, duration, keep);
+    }
+  }
+
+  if (flow == GST_FLOW_OK)
+    gst_gemini_image_src_mark_done (self, job.spec.index);
+  if (flow != GST_FLOW_OK) {
+    gst_gemini_image_src_pause (self, flow, flow == GST_FLOW_ERROR);
+    return;
+  }
+  bool finished;
+  {
+    /* A still-image stream without inputs ends with its last image, unless a
+     * prompt set while playing is waiting. */
+    std::lock_guard<std::mutex> lk (priv->lock);
+    finished = !priv->dynamic && output.images_done () >= priv->num_images + priv->extra_images
+        && priv->pending.size () == 0
+        && !(priv->current && priv->current_variant < priv->images_per_prompt);
+    if (finished)
+      priv->pending.end ();
+  }
+  if (finished)
+    gst_gemini_image_src_pause (self, GST_FLOW_EOS);
+  else
+    scheduler.resume ();
+}
+
+/* Live: waits until the running time `rt` (plus the latency: a frame goes
+ * out when the sink needs it), cancellable by flushes and state changes.
+ * False when interrupted. */
+static bool
+gst_gemini_image_src_wait_until (GstGeminiImageSrc * self, GstClockTime rt)
+{
+  auto priv = self->priv;
+  GstClock *clock = gst_element_get_clock (GST_ELEMENT (self));
+  if (!clock)
+    return true;
+  GstClockID id;
+  {
+    std::lock_guard<std::mutex> lk (priv->lock);
+    if (priv->flushing || priv->eos_pending || !priv->playing) {
+      gst_object_unref (clock);
+      return false;
+    }
+    id = priv->clock_id = gst_clock_new_single_shot_id (clock,
+        gst_element_get_base_time (GST_ELEMENT (self)) + rt + priv->latency);
+  }
+  gst_object_unref (clock);
+  const GstClockReturn ret = gst_clock_id_wait (id, nullptr);
+  {
+    std::lock_guard<std::mutex> lk (priv->lock);
+    priv->clock_id = nullptr;
+  }
+  gst_clock_id_unref (id);
+  return ret != GST_CLOCK_UNSCHEDULED;
+}
+
+/* Live: blocks until PLAYING (a live source makes nothing in PAUSED). False
+ * when flushing. */
+static bool
+gst_gemini_image_src_wait_playing (GstGeminiImageSrc * self)
+{
+  auto priv = self->priv;
+  std::unique_lock<std::mutex> lk (priv->lock);
+  priv->live_cond.wait (lk, [priv] { return priv->playing || priv->flushing || priv->eos_pending; });
+  return priv->playing && !priv->flushing && !priv->eos_pending;
+}
+
+/* Live: one frame per iteration, at running time start + n / framerate.
+ * The newest image that is due by then is shown; until the next one comes
+ * the last is repeated; before the first, the placeholder (or nothing: the
+ * first image starts the stream). */
+static void
+gst_gemini_image_src_live_iteration (GstGeminiImageSrc * self, Scheduler & scheduler)
+{
+  auto priv = self->priv;
+  OutputStage & output = *priv->output;
+  if (!gst_gemini_image_src_wait_playing (self)) {
+    gst_gemini_image_src_pause (self, priv->flushing ? GST_FLOW_FLUSHING : GST_FLOW_EOS);
+    return;
+  }
+  gint fps_n, fps_d, num_buffers;
+  GstClockTime latency;
+  {
+    std::lock_guard<std::mutex> lk (priv->lock);
+    fps_n = priv->fps_n;
+    fps_d = priv->fps_d;
+    num_buffers = priv->num_buffers;
+    latency = priv->latency;
+  }
+  const GstClockTime frame = gst_util_uint64_scale_int (GST_SECOND, fps_d, fps_n);
+  GstFlowReturn flow = GST_FLOW_OK;
+  GstBuffer *fresh = nullptr;             /* a new image for this frame */
+  bool end = false;
+
+  if (!GST_CLOCK_TIME_IS_VALID (priv->live_start)) {
+    /* The first frame: the placeholder now, or the first image when it
+     * comes. */
+    if (priv->placeholder) {
+      fresh = gst_gemini_image_src_image_buffer (self, *priv->placeholder, flow);
+      priv->placeholder.reset ();
+      if (!fresh) {
+        gst_gemini_image_src_pause (self, flow, true);
+        return;
+      }
+    }
+    if (!fresh) {
+      Scheduler::Result result;
+      for (;;) {
+        Scheduler::Next next = scheduler.next (result);
+        if (next != Scheduler::Next::Result || result.generated.response.action == Action::Stop) {
+          if (next == Scheduler::Next::Result && result.superseded) {
+            gst_gemini_image_src_result_taken (self, result);
+            gst_gemini_image_src_mark_done (self, result.job.spec.index);
+            scheduler.resume ();
+            continue;
+          }
+          gst_gemini_image_src_pause (self, priv->flushing ? GST_FLOW_FLUSHING : GST_FLOW_EOS);
+          return;
+        }
+        gst_gemini_image_src_result_taken (self, result);
+        gst_gemini_image_src_mark_done (self, result.job.spec.index);
+        if (result.generated.response.outcome != Outcome::Image) {
+          flow = gst_gemini_image_src_handle_failure (self, result.job, result.generated);
+          if (flow != GST_FLOW_OK) {
+            gst_gemini_image_src_pause (self, flow, flow == GST_FLOW_ERROR);
+            return;
+          }
+          scheduler.resume ();
+          continue;
+        }
+        fresh = gst_gemini_image_src_image_buffer (self, result.generated.image, flow);
+        if (!fresh) {
+          gst_gemini_image_src_pause (self, flow, true);
+          return;
+        }
+        gst_gemini_image_src_post_image_message (self, result, scheduler.stats ());
+        scheduler.resume ();
+        break;
+      }
+    }
+    GstClockTime now = gst_element_get_current_running_time (GST_ELEMENT (self));
+    /* Frame 0 is due now: minus the latency the wait adds back. */
+    priv->live_start = GST_CLOCK_TIME_IS_VALID (now) && now > latency ? now - latency : 0;
+    priv->live_frames = 0;
+    GstSegment segment;
+    gst_segment_init (&segment, GST_FORMAT_TIME);
+    output.push_segment (segment);
+  }
+
+  bool resumed;
+  {
+    std::lock_guard<std::mutex> lk (priv->lock);
+    resumed = priv->live_paused;
+    priv->live_paused = false;
+  }
+  if (!fresh && resumed) {
+    /* After PAUSED, the frames of the pause are not made up for (a slow
+     * frame otherwise is: every slot gets its frame). */
+    const GstClockTime now = gst_element_get_current_running_time (GST_ELEMENT (self));
+    if (GST_CLOCK_TIME_IS_VALID (now) && now > priv->live_start + latency + frame) {
+      const guint64 current = gst_util_uint64_scale (now - latency - priv->live_start, fps_n, GST_SECOND * fps_d);
+      if (current > priv->live_frames + 1) {
+        GST_DEBUG_OBJECT (self, "Skipping %" G_GUINT64_FORMAT " frame slots", current - priv->live_frames);
+        priv->live_frames = current;
+      }
+    }
+  }
+  const GstClockTime pts = priv->live_start + gst_util_uint64_scale (priv->live_frames, GST_SECOND * fps_d, fps_n);
+  if (!fresh && !gst_gemini_image_src_wait_until (self, pts)) {
+    gst_gemini_image_src_pause (self, priv->flushing ? GST_FLOW_FLUSHING : GST_FLOW_EOS);
+    return;
+  }
+
+  /* Every result that came: the newest image due by this frame wins. */
+  for (;;) {
+    Scheduler::Result result;
+    Scheduler::Next next = scheduler.next (result, false);
+    if (next == Scheduler::Next::Empty)
+      break;
+    if (next == Scheduler::Next::End) {
+      end = true;
+      break;
+    }
+    if (next == Scheduler::Next::Cancelled || (!result.superseded && result.generated.response.action == Action::Stop)) {
+      gst_clear_buffer (&fresh);
+      gst_gemini_image_src_pause (self, priv->flushing ? GST_FLOW_FLUSHING : GST_FLOW_EOS);
+      return;
+    }
+    gst_gemini_image_src_result_taken (self, result);
+    gst_gemini_image_src_mark_done (self, result.job.spec.index);
+    scheduler.resume ();
+    if (result.superseded)
+      continue;
+    if (result.generated.response.outcome != Outcome::Image) {
+      flow = gst_gemini_image_src_handle_failure (self, result.job, result.generated);
+      if (flow != GST_FLOW_OK) {
+        gst_clear_buffer (&fresh);
+        gst_gemini_image_src_pause (self, flow, flow == GST_FLOW_ERROR);
+        return;
+      }
+      continue;
+    }
+    const GstClockTime due = result.job.pts;
+    const GstClockTime now = gst_element_get_current_running_time (GST_ELEMENT (self));
+    if (GST_CLOCK_TIME_IS_VALID (due) && GST_CLOCK_TIME_IS_VALID (now) && now > due + latency)
+      GST_INFO_OBJECT (self, "Image %" G_GUINT64_FORMAT " is %.3f s late for its time (latency is %.3f s): "
+          "shown from the frame at %" GST_TIME_FORMAT "; consider increasing latency",
+          result.job.spec.index, double (now - due - latency) / GST_SECOND, double (latency) / GST_SECOND,
+          GST_TIME_ARGS (pts));
+    GstBuffer *buf = gst_gemini_image_src_image_buffer (self, result.generated.image, flow);
+    if (!buf) {
+      gst_clear_buffer (&fresh);
+      gst_gemini_image_src_pause (self, flow, true);
+      return;
+    }
+    gst_gemini_image_src_post_image_message (self, result, scheduler.stats ());
+    gst_clear_buffer (&fresh);
+    fresh = buf;
+  }
+
+  if (fresh)
+    flow = output.push_frame_at (fresh, pts, frame, true);
+  else if (!output.repeat_last_at (pts, frame, flow))
+    flow = GST_FLOW_OK;   /* nothing to show yet */
+  priv->live_frames++;
+  if (flow != GST_FLOW_OK) {
+    gst_gemini_image_src_pause (self, flow, flow == GST_FLOW_ERROR);
+    return;
+  }
+  if (end || (num_buffers >= 0 && priv->live_frames >= guint64 (num_buffers)))
+    gst_gemini_image_src_pause (self, GST_FLOW_EOS);
+}
+
+/* The task: the scheduler for the stream (made again after a flush), then
+ * one frame per iteration. */
 static void
 gst_gemini_image_src_loop (GstGeminiImageSrc * self)
 {
   auto priv = self->priv;
   guint num_images;
-  bool eos;
+  bool eos, dynamic, live;
+  gint num_buffers;
   std::shared_ptr<Scheduler> scheduler;
   {
     std::lock_guard<std::mutex> lk (priv->lock);
@@ -1892,15 +2977,19 @@ gst_gemini_image_src_loop (GstGeminiImageSrc * self)
       gst_pad_pause_task (self->srcpad);
       return;
     }
-    num_images = priv->num_images;
+    num_images = priv->num_images + priv->extra_images;
     eos = priv->eos_pending;
     scheduler = priv->scheduler;
+    dynamic = priv->dynamic;
+    live = priv->live;
+    num_buffers = priv->num_buffers;
   }
 
   OutputStage & output = *priv->output;
   output.push_stream_start (GST_ELEMENT (self));
 
-  if (eos || output.images_done () >= num_images) {
+  if (eos || (!dynamic && output.images_done () >= num_images)
+      || (!live && num_buffers >= 0 && output.images_done () >= guint64 (num_buffers))) {
     gst_gemini_image_src_pause (self, GST_FLOW_EOS);
     return;
   }
@@ -1925,72 +3014,8 @@ gst_gemini_image_src_loop (GstGeminiImageSrc * self)
     scheduler->start ();
   }
 
-  Scheduler::Result result;
-  Scheduler::Next next = scheduler->next (result);
-  Generated & g = result.generated;
-  if (next == Scheduler::Next::End) {
-    gst_gemini_image_src_pause (self, GST_FLOW_EOS);
-    return;
-  }
-  if (next == Scheduler::Next::Cancelled || g.response.action == Action::Stop) {
-    /* Cancelled: by a flush or state change (stop quietly), or by an
-     * application EOS (finish the stream). */
-    bool flushing;
-    {
-      std::lock_guard<std::mutex> lk (priv->lock);
-      flushing = priv->flushing;
-    }
-    gst_gemini_image_src_pause (self, flushing ? GST_FLOW_FLUSHING : GST_FLOW_EOS);
-    return;
-  }
-  const Job & job = result.job;
-
-  GstFlowReturn flow;
-  if (g.response.outcome != Outcome::Image) {
-    flow = gst_gemini_image_src_handle_failure (self, job, g);
-  } else {
-    GST_INFO_OBJECT (self, "Got a %dx%d %s image (%s) after %u attempts", g.image.width,
-        g.image.height, image_format_name (g.image.source_format),
-        g.response.model_version.c_str (), g.attempts);
-    OutputError error;
-    if (!output.negotiate (g.image, error)) {
-      post_error (self, HERE, error.domain, error.code, error.text, error.debug, error.details);
-      gst_gemini_image_src_pause (self, GST_FLOW_NOT_NEGOTIATED, true);
-      return;
-    }
-    GstClockTime duration;
-    guint64 total;
-    {
-      std::lock_guard<std::mutex> lk (priv->lock);
-      total = priv->num_images;
-      duration = priv->image_duration;
-    }
-    output.push_segment (total, duration);
-    gst_gemini_image_src_post_image_message (self, result, scheduler->stats ());
-
-    GstBuffer *buf = output.make_buffer (g.image);
-    if (!buf) {
-      post_error (self, HERE, GST_CORE_ERROR, GST_CORE_ERROR_FAILED,
-          "Could not convert the decoded image to the negotiated format.",
-          "gst_video_frame_map or the conversion failed",
-          gst_structure_new ("gemini-error", "outcome", G_TYPE_STRING, "conversion",
-              "width", G_TYPE_INT, g.image.width, "height", G_TYPE_INT, g.image.height, nullptr));
-      gst_gemini_image_src_pause (self, GST_FLOW_ERROR, true);
-      return;
-    }
-    flow = output.push_frame (buf, duration, job.on_error == (int) GST_GEMINI_ERROR_POLICY_REPEAT_LAST);
-  }
-
-  if (flow == GST_FLOW_OK) {
-    std::lock_guard<std::mutex> lk (priv->lock);
-    priv->done_high.insert (job.spec.index);
-    while (priv->done_high.count (priv->done_low))
-      priv->done_high.erase (priv->done_low++);
-  }
-  if (flow != GST_FLOW_OK)
-    gst_gemini_image_src_pause (self, flow, flow == GST_FLOW_ERROR);
-  else if (output.images_done () >= num_images)
-    gst_gemini_image_src_pause (self, GST_FLOW_EOS);
+  if (live)
+    gst_gemini_image_src_live_iteration (self, *scheduler);
   else
-    scheduler->resume ();
+    gst_gemini_image_src_still_iteration (self, *scheduler);
 }
