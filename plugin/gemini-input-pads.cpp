@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <optional>
+#include <utility>
 
 GST_DEBUG_CATEGORY_EXTERN (gst_gemini_image_src_debug);
 #define GST_CAT_DEFAULT gst_gemini_image_src_debug
@@ -252,9 +253,11 @@ GstFlowReturn
 InputPads::prompt_chain (GstPad * pad, GstBuffer * buf)
 {
   PromptFormat format;
+  bool reset_history;
   {
     std::lock_guard<std::mutex> lk (lock_);
     format = pads_[pad].format;
+    reset_history = std::exchange (pads_[pad].reset_history, false);
   }
   std::string text, problem;
   const bool ok = prompt_from_buffer (buf, format, text, problem);
@@ -270,6 +273,7 @@ InputPads::prompt_chain (GstPad * pad, GstBuffer * buf)
   }
   g.prompt = std::move (text);
   g.origin = Generation::kFromPromptPad;
+  g.reset_history = reset_history;
   g.pad_references = snapshot ();
   return cb_.generation ? cb_.generation (std::move (g)) : GST_FLOW_OK;
 }
@@ -305,6 +309,10 @@ InputPads::reference_chain (GstPad * pad, GstBuffer * buf)
   Generation g;
   g.pts = pts;
   g.origin = number;
+  {
+    std::lock_guard<std::mutex> lk (lock_);
+    g.reset_history = std::exchange (pads_[pad].reset_history, false);
+  }
   g.pad_references = snapshot ();
   if (g.pad_references.empty ())
     return GST_FLOW_OK;   /* said by snapshot () */
@@ -402,10 +410,12 @@ InputPads::handle_event (GstPad * pad, GstEvent * event)
         cb_.segment (*segment);
       break;
     }
-    case GST_EVENT_STREAM_START:
-      if (prompt && cb_.reset_history)
-        cb_.reset_history ();
+    case GST_EVENT_STREAM_START: {
+      /* In order with the prompts: the next one starts a new conversation. */
+      std::lock_guard<std::mutex> lk (lock_);
+      pads_[pad].reset_history = true;
       break;
+    }
     case GST_EVENT_FLUSH_START:
       if (driving && cb_.flush_start)
         cb_.flush_start (gst_event_get_seqnum (event));
@@ -428,8 +438,10 @@ InputPads::handle_event (GstPad * pad, GstEvent * event)
     case GST_EVENT_CUSTOM_DOWNSTREAM:
     case GST_EVENT_CUSTOM_DOWNSTREAM_OOB:
     case GST_EVENT_CUSTOM_BOTH:
-      if (gst_event_has_name (event, kResetHistoryEvent) && cb_.reset_history)
-        cb_.reset_history ();
+      if (gst_event_has_name (event, kResetHistoryEvent)) {
+        std::lock_guard<std::mutex> lk (lock_);
+        pads_[pad].reset_history = true;
+      }
       break;
     default:
       /* Tags, gaps and the like of a prompt stream say nothing about the

@@ -51,8 +51,6 @@ public:
     std::function<void (guint32 seqnum)> flush_start;
     std::function<void (guint32 seqnum)> flush_stop;
     std::function<void ()> eos;
-    /* A new prompt stream, or the gemini-reset-history event. */
-    std::function<void ()> reset_history;
     /* A pad went: what it left waiting or in flight is to be cancelled. */
     std::function<void (guint origin)> released;
   };
@@ -95,6 +93,7 @@ private:
     GstBuffer *encoded_from = nullptr;    /* the frame `encoded` was made of (not a ref) */
     ReferenceImage encoded;
     std::set<std::string> warned;         /* each problem once per stream */
+    bool reset_history = false;           /* for the next generation of this pad */
     guint64 buffers = 0;
   };
 

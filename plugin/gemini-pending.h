@@ -41,6 +41,9 @@ struct Generation {
   /* Which input made it: kFromProperty, kFromPromptPad or a reference
    * pad's number; its release drops what it left waiting. */
   guint origin = 0;
+  /* edit-mode: the conversation starts again with this prompt (a new
+   * prompt stream, or gemini-reset-history, came before it). */
+  bool reset_history = false;
   guint64 seq = 0;                              /* set by push () */
 
   static constexpr guint kFromProperty = G_MAXUINT;

@@ -879,10 +879,6 @@ gst_gemini_image_src_init (GstGeminiImageSrc * self)
     if (scheduler)
       scheduler->poke ();
   };
-  cb.reset_history = [self] {
-    std::lock_guard<std::mutex> lk (self->priv->lock);
-    self->priv->history.clear ();
-  };
   cb.released = [self] (guint origin) {
     auto priv = self->priv;
     const gsize dropped = priv->pending.drop_origin (origin);
@@ -2291,6 +2287,11 @@ gst_gemini_image_src_next_job (GstGeminiImageSrc * self)
     r.references = refs != priv->prompt_references.end () ? refs->second : std::vector<ReferenceImage> ();
   else
     r.references = priv->references;
+  if (gen && gen->reset_history && variant == 0 && !priv->history.empty ()) {
+    GST_INFO_OBJECT (self, "A new conversation: %" G_GSIZE_FORMAT " turns of history dropped",
+        priv->history.size ());
+    priv->history.clear ();
+  }
   if (s.edit_mode && !priv->history.empty ()) {
     /* The files went with the first turn, which the history holds. */
     r.history = priv->history;
