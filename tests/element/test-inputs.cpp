@@ -6,6 +6,7 @@
  * pads coming and going while playing.
  * SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The check framework defines fail(): C++ headers go first. */
+#include <cstdlib>
 #include <functional>
 #include <string>
 #include <thread>
@@ -19,6 +20,7 @@
 #include "json-at.h"
 #include "pipeline-runner.h"
 
+#include <gst/app/gstappsink.h>
 #include <gst/app/gstappsrc.h>
 #include <gst/check/gstcheck.h>
 #include <gst/check/gstharness.h>
@@ -501,6 +503,142 @@ GST_START_TEST (test_request_pads_while_playing)
 }
 GST_END_TEST;
 
+/* A flushing seek on the pipeline goes up through prompt_sink to subparse;
+ * its flush goes through the element and cancels the request in flight (a
+ * 20 s answer, with one request at a time), and the stream ends with the
+ * subtitle after the new position. (subparse may send earlier subtitles
+ * again after a seek: it re-reads the file before it applies the new
+ * segment, so frames before 6.5 s are not checked.) */
+GST_START_TEST (test_seek_through_prompt_pad)
+{
+  script (R"({"steps":[{"do":"image"},{"do":"image","delay_ms":20000}],"then":"default"})");
+  const std::string srt = tmp_path ("seek.srt");
+  fail_unless (g_file_set_contents (srt.c_str (),
+      "1\n00:00:01,000 --> 00:00:03,000\none\n\n2\n00:00:04,000 --> 00:00:06,000\ntwo\n\n"
+      "3\n00:00:07,000 --> 00:00:08,000\nthree\n", -1, nullptr));
+  GstElement *pipeline = gst_parse_launch (("filesrc location=" + srt + " ! subparse ! src.prompt_sink " +
+      src_desc ("max-in-flight=1") + " ! appsink name=sink sync=false max-buffers=1").c_str (), nullptr);
+  GstElement *sink = gst_bin_get_by_name (GST_BIN (pipeline), "sink");
+  const gint64 start = g_get_monotonic_time ();
+  gst_element_set_state (pipeline, GST_STATE_PLAYING);
+  GstSample *s = gst_app_sink_try_pull_sample (GST_APP_SINK (sink), 20 * GST_SECOND);
+  fail_unless (s != nullptr, "no first frame");
+  fail_unless_equals_uint64 (pts_of (s), GST_SECOND);
+  gst_sample_unref (s);
+  wait_requests (2);
+  fail_unless (gst_element_seek_simple (pipeline, GST_FORMAT_TIME,
+      (GstSeekFlags) (GST_SEEK_FLAG_FLUSH | GST_SEEK_FLAG_ACCURATE), 6500 * GST_MSECOND));
+  std::vector<GstClockTime> after;
+  while (GstSample *x = gst_app_sink_try_pull_sample (GST_APP_SINK (sink), 20 * GST_SECOND)) {
+    after.push_back (pts_of (x));
+    gst_sample_unref (x);
+  }
+  fail_unless (gst_app_sink_is_eos (GST_APP_SINK (sink)), "no EOS after the seek");
+  fail_unless (seconds_since (start) < 10, "%.1f s: the 20 s request was not cancelled by the flush",
+      seconds_since (start));
+  fail_unless (!after.empty ());
+  fail_unless_equals_uint64 (after.back (), 7 * GST_SECOND);
+  gint64 t = g_get_monotonic_time ();
+  gst_element_set_state (pipeline, GST_STATE_NULL);
+  fail_unless (ms_since (t) < 500);
+  gst_object_unref (sink);
+  gst_object_unref (pipeline);
+}
+GST_END_TEST;
+
+/* The custom event gemini-reset-history between two prompts: the second
+ * request starts a new conversation. */
+GST_START_TEST (test_reset_history_event)
+{
+  script ("[]");
+  RunResult r;
+  run_pipeline (std::string (kPromptsSrc) + src_desc ("edit-mode=true") + " ! appsink name=sink", r, 60,
+      feed_prompts ([] (GstAppSrc * app) {
+        gst_app_src_push_buffer (app, text_buffer ("a cat", 0));
+        gst_app_src_push_buffer (app, text_buffer ("make it blue", GST_SECOND));
+        gst_element_send_event (GST_ELEMENT (app), gst_event_new_custom (GST_EVENT_CUSTOM_DOWNSTREAM,
+            gst_structure_new_empty ("gemini-reset-history")));
+        gst_app_src_push_buffer (app, text_buffer ("a dog", 2 * GST_SECOND));
+        gst_app_src_end_of_stream (app);
+      }));
+  expect_eos (r);
+  fail_unless_equals_int (r.samples.size (), 3);
+  auto b = bodies ();
+  fail_unless_equals_int (b.size (), 3);
+  auto turns = [] (JsonNode * body) {
+    return json_array_get_length (json_object_get_array_member (json_node_get_object (body), "contents"));
+  };
+  fail_unless_equals_int (turns (b[0].get ()), 1);
+  fail_unless_equals_int (turns (b[1].get ()), 3);
+  fail_unless_equals_int (turns (b[2].get ()), 1);
+}
+GST_END_TEST;
+
+/* Live: a request property set while playing starts a new generation with
+ * it; the placeholder can be an image file. */
+GST_START_TEST (test_live_property_change_and_placeholder_file)
+{
+  script (R"([{"do":"image","delay_ms":300},{"do":"image"}])");
+  const std::string png = tmp_path ("placeholder.png");
+  RunResult made;
+  run_pipeline ("videotestsrc pattern=blue num-buffers=1 ! video/x-raw,width=64,height=48 ! pngenc ! filesink location=" +
+      png, made);
+  expect_eos (made);
+  RunResult r;
+  run_pipeline (src_desc ("prompt=live is-live=true framerate=20/1 num-buffers=40 placeholder=" + png) +
+      " ! videoconvert ! video/x-raw,format=RGB ! appsink name=sink", r, 60,
+      [] (GstElement * src) {
+        gst_object_ref (src);
+        std::thread ([src] {
+          wait_requests (1);
+          gst_util_set_object_arg (G_OBJECT (src), "aspect-ratio", "16:9");
+          gst_object_unref (src);
+        }).detach ();
+      });
+  expect_eos (r);
+  fail_unless_equals_int (r.samples.size (), 40);
+  expect_color (pixel (r.samples[0], 32, 24), emulator::Rgb {0, 0, 255}, 8, "placeholder file");
+  for (guint i = 0; i < r.samples.size (); i++)
+    fail_unless_equals_uint64 (pts_of (r.samples[i]) - pts_of (r.samples[0]), i * 50 * GST_MSECOND);
+  auto b = bodies ();
+  fail_unless_equals_int (b.size (), 2);
+  JsonNode *ratio = json_at (b[1].get (), "generationConfig.imageConfig.aspectRatio");
+  fail_unless (ratio != nullptr, "no aspectRatio in the second request");
+  fail_unless_equals_string (json_node_get_string (ratio), "16:9");
+}
+GST_END_TEST;
+
+/* The documented storyboard recipe: compositor at 10/1 shows each image
+ * from its subtitle's start until the next image, black before the first. */
+GST_START_TEST (test_recipe_storyboard)
+{
+  script ("[]");
+  const std::string srt = tmp_path ("board.srt");
+  fail_unless (g_file_set_contents (srt.c_str (),
+      "1\n00:00:01,000 --> 00:00:03,000\nA red fox\n\n2\n00:00:04,000 --> 00:00:06,000\nA blue whale\n", -1, nullptr));
+  RunResult r;
+  run_pipeline ("filesrc location=" + srt + " ! subparse ! src.prompt_sink " + src_desc ("") +
+      " ! videoconvert ! videoscale ! video/x-raw,width=128,height=128 ! compositor background=black ! "
+      "video/x-raw,framerate=10/1 ! videoconvert ! video/x-raw,format=RGB ! appsink name=sink sync=false", r);
+  expect_eos (r);
+  fail_unless_equals_int (r.samples.size (), 60);
+  /* Which image each frame shows: '.' black, 'a' the first, 'b' the second. */
+  const emulator::Rgb first = pixel (r.samples[10], 64, 64), second = pixel (r.samples[40], 64, 64);
+  fail_unless (!(first == second), "the two images look the same");
+  auto near = [] (emulator::Rgb a, emulator::Rgb b) {
+    return std::abs (a.r - b.r) + std::abs (a.g - b.g) + std::abs (a.b - b.b) < 24;
+  };
+  std::string pattern;
+  for (guint i = 0; i < 60; i++) {
+    fail_unless_equals_uint64 (pts_of (r.samples[i]), i * 100 * GST_MSECOND);
+    const emulator::Rgb c = pixel (r.samples[i], 64, 64);
+    pattern += near (c, emulator::Rgb {0, 0, 0}) ? '.' : near (c, first) ? 'a' : near (c, second) ? 'b' : '?';
+  }
+  const std::string expected = std::string (10, '.') + std::string (30, 'a') + std::string (20, 'b');
+  fail_unless_equals_string (pattern.c_str (), expected.c_str ());
+}
+GST_END_TEST;
+
 static Suite *
 inputs_suite (void)
 {
@@ -518,6 +656,10 @@ inputs_suite (void)
   tcase_add_test (tc, test_live_through_encoder_and_muxer);
   tcase_add_test (tc, test_edit_mode_history);
   tcase_add_test (tc, test_request_pads_while_playing);
+  tcase_add_test (tc, test_seek_through_prompt_pad);
+  tcase_add_test (tc, test_reset_history_event);
+  tcase_add_test (tc, test_live_property_change_and_placeholder_file);
+  tcase_add_test (tc, test_recipe_storyboard);
   return s;
 }
 
