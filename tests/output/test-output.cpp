@@ -2,7 +2,10 @@
  * bare src pad linked to a collecting sink pad. Caps (the decoder's format
  * when taken, conversion otherwise, renegotiation on a new size), a
  * negotiation failure as an error to post, timestamps and offsets by slot,
- * a GAP for a skipped slot, repeat-last, and a flush's DISCONT.
+ * a GAP for a skipped slot, repeat-last, and a flush's DISCONT. For the
+ * pipeline's inputs (issue 9): frames at given timestamps, repeat and GAP
+ * at a given time, a given segment, a segment that grows, the framerate in
+ * the caps, and the stream id of an element with several sink pads.
  * SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The check framework defines fail(): C++ headers go first. */
 #include <cstring>
@@ -228,6 +231,276 @@ GST_START_TEST (test_flushed)
 }
 GST_END_TEST;
 
+namespace {
+
+/* Caps for `img` and a given segment, then `img` at `pts`. */
+GstFlowReturn
+push_at (OutputStage & out, DecodedImage img, GstClockTime pts, GstClockTime duration, bool keep = false)
+{
+  OutputError error;
+  fail_unless (out.negotiate (img, error), "%s", error.text.c_str ());
+  GstSegment segment;
+  gst_segment_init (&segment, GST_FORMAT_TIME);
+  out.push_segment (segment);
+  GstBuffer *buf = out.make_buffer (img);
+  fail_unless (buf != nullptr);
+  return out.push_frame_at (buf, pts, duration, keep);
+}
+
+/* The segment events the sink got, in order. */
+std::vector<const GstSegment *>
+segments (const Sink & sink)
+{
+  std::vector<const GstSegment *> out;
+  for (GstEvent *e : sink.events)
+    if (GST_EVENT_TYPE (e) == GST_EVENT_SEGMENT) {
+      const GstSegment *s;
+      gst_event_parse_segment (e, &s);
+      out.push_back (s);
+    }
+  return out;
+}
+
+/* The framerate of the last caps event. */
+void
+last_framerate (const Sink & sink, gint & n, gint & d)
+{
+  n = d = -1;
+  for (GstEvent *e : sink.events)
+    if (GST_EVENT_TYPE (e) == GST_EVENT_CAPS) {
+      GstCaps *caps;
+      gst_event_parse_caps (e, &caps);
+      fail_unless (gst_structure_get_fraction (gst_caps_get_structure (caps, 0), "framerate", &n, &d));
+    }
+}
+
+}  // namespace
+
+/* push_frame_at: PTS and duration as given (not by slot), OFFSET counting
+ * the frames, DISCONT on the first and again after flushed (). */
+GST_START_TEST (test_push_frame_at)
+{
+  Sink sink ("video/x-raw,format=RGB");
+  OutputStage out (sink.src);
+  out.start ();
+  out.push_stream_start (sink.element);
+  fail_unless_equals_int (push_at (out, solid (16, 16, 1, 2, 3), 5 * GST_SECOND, 2 * GST_SECOND), GST_FLOW_OK);
+  fail_unless_equals_int (push_at (out, solid (16, 16, 1, 2, 3), 7 * GST_SECOND, 500 * GST_MSECOND), GST_FLOW_OK);
+  out.flushed ();
+  fail_unless_equals_int (push_at (out, solid (16, 16, 1, 2, 3), 3 * GST_SECOND, GST_SECOND), GST_FLOW_OK);
+  fail_unless_equals_int (sink.buffers.size (), 3);
+  const GstClockTime pts[] = {5 * GST_SECOND, 7 * GST_SECOND, 3 * GST_SECOND};
+  const GstClockTime dur[] = {2 * GST_SECOND, 500 * GST_MSECOND, GST_SECOND};
+  const bool discont[] = {true, false, true};
+  for (guint i = 0; i < 3; i++) {
+    GstBuffer *b = sink.buffers[i];
+    fail_unless_equals_uint64 (GST_BUFFER_PTS (b), pts[i]);
+    fail_unless_equals_uint64 (GST_BUFFER_DURATION (b), dur[i]);
+    fail_unless_equals_uint64 (GST_BUFFER_OFFSET (b), i);
+    fail_unless_equals_uint64 (GST_BUFFER_OFFSET_END (b), i + 1);
+    fail_unless (GST_BUFFER_FLAG_IS_SET (b, GST_BUFFER_FLAG_DISCONT) == discont[i], "buffer %u", i);
+  }
+  fail_unless_equals_int (out.images_done (), 3);
+  /* The flush sent the (same) segment again. */
+  fail_unless_equals_int (sink.count (GST_EVENT_SEGMENT), 2);
+}
+GST_END_TEST;
+
+/* repeat_last_at: false with no kept frame; else a new buffer at the new
+ * PTS sharing the kept frame's memory (the last pushed with keep, not a
+ * later one pushed without); a repeat is not an image. */
+GST_START_TEST (test_repeat_last_at)
+{
+  Sink sink ("video/x-raw,format=RGB");
+  OutputStage out (sink.src);
+  out.start ();
+  out.push_stream_start (sink.element);
+  GstFlowReturn flow = GST_FLOW_CUSTOM_ERROR;
+  fail_if (out.repeat_last_at (0, GST_SECOND, flow));
+  fail_unless_equals_int (flow, GST_FLOW_CUSTOM_ERROR);
+  fail_if (out.have_last ());
+  /* Pushed without keep: still nothing to repeat. */
+  push_at (out, solid (16, 16, 7, 7, 7), 0, GST_SECOND, false);
+  fail_if (out.repeat_last_at (GST_SECOND, GST_SECOND, flow));
+  push_at (out, solid (16, 16, 40, 50, 60), GST_SECOND, GST_SECOND, true);
+  fail_unless (out.have_last ());
+  push_at (out, solid (16, 16, 99, 99, 99), 2 * GST_SECOND, GST_SECOND, false);
+  fail_unless_equals_int (out.images_done (), 3);
+  fail_unless (out.repeat_last_at (10 * GST_SECOND, 250 * GST_MSECOND, flow));
+  fail_unless_equals_int (flow, GST_FLOW_OK);
+  fail_unless_equals_int (sink.buffers.size (), 4);
+  GstBuffer *kept = sink.buffers[1], *again = sink.buffers[3];
+  fail_unless (again != kept);
+  fail_unless_equals_uint64 (GST_BUFFER_PTS (again), 10 * GST_SECOND);
+  fail_unless_equals_uint64 (GST_BUFFER_DURATION (again), 250 * GST_MSECOND);
+  fail_unless_equals_uint64 (GST_BUFFER_PTS (kept), GST_SECOND);
+  fail_unless_equals_int (gst_buffer_n_memory (again), gst_buffer_n_memory (kept));
+  fail_unless (gst_buffer_peek_memory (again, 0) == gst_buffer_peek_memory (kept, 0), "the repeat copied the pixels");
+  GstMapInfo map;
+  gst_buffer_map (again, &map, GST_MAP_READ);
+  fail_unless (map.data[0] == 40 && map.data[1] == 50 && map.data[2] == 60);
+  gst_buffer_unmap (again, &map);
+  fail_if (GST_BUFFER_FLAG_IS_SET (again, GST_BUFFER_FLAG_DISCONT));
+  fail_unless_equals_int (out.images_done (), 3);
+  /* stop () forgets it. */
+  out.stop ();
+  fail_if (out.repeat_last_at (11 * GST_SECOND, GST_SECOND, flow));
+  fail_unless_equals_int (sink.buffers.size (), 4);
+}
+GST_END_TEST;
+
+/* skip_at: a GAP at the given PTS with the given duration, only once a
+ * segment was sent, and none for an unknown PTS. */
+GST_START_TEST (test_skip_at)
+{
+  Sink sink ("video/x-raw,format=RGB");
+  OutputStage out (sink.src);
+  out.start ();
+  out.push_stream_start (sink.element);
+  out.skip_at (GST_SECOND, GST_SECOND);
+  fail_unless_equals_int (sink.count (GST_EVENT_GAP), 0);
+  GstSegment segment;
+  gst_segment_init (&segment, GST_FORMAT_TIME);
+  out.push_segment (segment);
+  out.skip_at (4 * GST_SECOND, 1500 * GST_MSECOND);
+  fail_unless_equals_int (sink.count (GST_EVENT_GAP), 1);
+  GstClockTime ts, dur;
+  gst_event_parse_gap (sink.events.back (), &ts, &dur);
+  fail_unless_equals_uint64 (ts, 4 * GST_SECOND);
+  fail_unless_equals_uint64 (dur, 1500 * GST_MSECOND);
+  out.skip_at (GST_CLOCK_TIME_NONE, GST_SECOND);
+  fail_unless_equals_int (sink.count (GST_EVENT_GAP), 1);
+  fail_unless_equals_int (sink.buffers.size (), 0);
+}
+GST_END_TEST;
+
+/* push_segment (segment): sent once per distinct segment, and the same one
+ * again after flushed (). */
+GST_START_TEST (test_given_segment)
+{
+  Sink sink ("video/x-raw,format=RGB");
+  OutputStage out (sink.src);
+  out.start ();
+  out.push_stream_start (sink.element);
+  fail_if (out.segment_sent ());
+  GstSegment a, b;
+  gst_segment_init (&a, GST_FORMAT_TIME);
+  gst_segment_init (&b, GST_FORMAT_TIME);
+  b.start = 10 * GST_SECOND;
+  b.time = 10 * GST_SECOND;
+  b.base = 3 * GST_SECOND;
+  out.push_segment (a);
+  fail_unless (out.segment_sent ());
+  out.push_segment (a);
+  fail_unless_equals_int (sink.count (GST_EVENT_SEGMENT), 1);
+  out.push_segment (b);
+  out.push_segment (b);
+  fail_unless_equals_int (sink.count (GST_EVENT_SEGMENT), 2);
+  out.flushed ();
+  fail_if (out.segment_sent ());
+  out.push_segment (b);
+  out.push_segment (b);
+  fail_unless_equals_int (sink.count (GST_EVENT_SEGMENT), 3);
+  auto segs = segments (sink);
+  fail_unless (gst_segment_is_equal (segs[0], &a));
+  fail_unless (gst_segment_is_equal (segs[1], &b));
+  fail_unless (gst_segment_is_equal (segs[2], &b));
+  fail_unless_equals_uint64 (segs[2]->start, 10 * GST_SECOND);
+  fail_unless_equals_uint64 (segs[2]->base, 3 * GST_SECOND);
+}
+GST_END_TEST;
+
+/* push_segment (num, duration): [0, num x duration], sent again when num
+ * grows (its stop moves), not when it is unchanged; again after a flush. */
+GST_START_TEST (test_growing_segment)
+{
+  Sink sink ("video/x-raw,format=RGB");
+  OutputStage out (sink.src);
+  out.start ();
+  out.push_stream_start (sink.element);
+  out.push_segment (3, GST_SECOND);
+  out.push_segment (3, GST_SECOND);
+  fail_unless_equals_int (sink.count (GST_EVENT_SEGMENT), 1);
+  out.push_segment (5, GST_SECOND);
+  out.push_segment (5, GST_SECOND);
+  fail_unless_equals_int (sink.count (GST_EVENT_SEGMENT), 2);
+  out.flushed ();
+  out.push_segment (5, GST_SECOND);
+  fail_unless_equals_int (sink.count (GST_EVENT_SEGMENT), 3);
+  auto segs = segments (sink);
+  const GstClockTime stops[] = {3 * GST_SECOND, 5 * GST_SECOND, 5 * GST_SECOND};
+  for (guint i = 0; i < 3; i++) {
+    fail_unless_equals_int (segs[i]->format, GST_FORMAT_TIME);
+    fail_unless_equals_uint64 (segs[i]->start, 0);
+    fail_unless_equals_uint64 (segs[i]->stop, stops[i]);
+  }
+}
+GST_END_TEST;
+
+/* set_framerate: in the negotiated caps (0/1 by default); a change sends
+ * new caps for the same size. */
+GST_START_TEST (test_framerate)
+{
+  Sink sink ("video/x-raw,format=RGB");
+  OutputStage out (sink.src);
+  out.start ();
+  out.push_stream_start (sink.element);
+  OutputError error;
+  gint n, d;
+  /* Twice: the second takes the RECONFIGURE flag the link left, so that
+   * what follows renegotiates for the framerate alone. */
+  for (int i = 0; i < 2; i++)
+    fail_unless (out.negotiate (solid (16, 16, 1, 1, 1), error), "%s", error.text.c_str ());
+  fail_unless_equals_int (sink.count (GST_EVENT_CAPS), 1);
+  last_framerate (sink, n, d);
+  fail_unless (n == 0 && d == 1, "framerate %d/%d", n, d);
+  const gint rates[][2] = {{25, 1}, {30, 1}, {30000, 1001}};
+  for (guint i = 0; i < G_N_ELEMENTS (rates); i++) {
+    out.set_framerate (rates[i][0], rates[i][1]);
+    fail_unless (out.negotiate (solid (16, 16, 1, 1, 1), error), "%s", error.text.c_str ());
+    fail_unless_equals_int (sink.count (GST_EVENT_CAPS), 2 + i);
+    last_framerate (sink, n, d);
+    fail_unless (n == rates[i][0] && d == rates[i][1], "framerate %d/%d", n, d);
+  }
+  /* Unchanged: no new caps. */
+  fail_unless (out.negotiate (solid (16, 16, 1, 1, 1), error), "%s", error.text.c_str ());
+  fail_unless_equals_int (sink.count (GST_EVENT_CAPS), 4);
+}
+GST_END_TEST;
+
+/* An element with two sink pads (prompt_sink and a reference pad): a
+ * stream-start id of our own, "geminiimagesrc-...", without the critical
+ * gst_pad_create_stream_id () gives then (GstCheck makes it fatal). */
+GST_START_TEST (test_stream_id_two_sink_pads)
+{
+  Sink sink ("video/x-raw,format=RGB");
+  GstElement *element = gst_element_factory_make ("funnel", nullptr);
+  fail_unless (element != nullptr);
+  gst_object_ref_sink (element);
+  GstPad *p0 = gst_element_request_pad_simple (element, "sink_%u");
+  GstPad *p1 = gst_element_request_pad_simple (element, "sink_%u");
+  fail_unless (p0 && p1);
+  fail_unless_equals_int (element->numsinkpads, 2);
+  OutputStage out (sink.src);
+  out.start ();
+  out.push_stream_start (element);
+  out.push_stream_start (element);
+  fail_unless_equals_int (sink.count (GST_EVENT_STREAM_START), 1);
+  const gchar *id = nullptr;
+  for (GstEvent *e : sink.events)
+    if (GST_EVENT_TYPE (e) == GST_EVENT_STREAM_START)
+      gst_event_parse_stream_start (e, &id);
+  fail_unless (id != nullptr);
+  fail_unless (g_str_has_prefix (id, "geminiimagesrc-"), "stream id %s", id);
+  fail_unless (strlen (id) > strlen ("geminiimagesrc-"), "stream id %s", id);
+  gst_element_release_request_pad (element, p0);
+  gst_element_release_request_pad (element, p1);
+  gst_object_unref (p0);
+  gst_object_unref (p1);
+  gst_object_unref (element);
+}
+GST_END_TEST;
+
 static Suite *
 output_suite (void)
 {
@@ -240,6 +513,13 @@ output_suite (void)
   tcase_add_test (tc, test_negotiation_error);
   tcase_add_test (tc, test_skip_and_repeat);
   tcase_add_test (tc, test_flushed);
+  tcase_add_test (tc, test_push_frame_at);
+  tcase_add_test (tc, test_repeat_last_at);
+  tcase_add_test (tc, test_skip_at);
+  tcase_add_test (tc, test_given_segment);
+  tcase_add_test (tc, test_growing_segment);
+  tcase_add_test (tc, test_framerate);
+  tcase_add_test (tc, test_stream_id_two_sink_pads);
   return s;
 }
 

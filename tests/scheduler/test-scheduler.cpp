@@ -1,12 +1,16 @@
 /* Unit tests of plugin/gemini-scheduler.cpp against the emulator, with no
  * element: images in flight at once, input order under random latencies,
  * completion order, the reorder cap, hedges (fire, win, cancel the loser,
- * budget) and cancel_all ().
+ * budget) and cancel_all (). For the pipeline's inputs (issue 9): a source
+ * that says "later" and is poked, the non-blocking next (), and supersede ()
+ * (all, or by origin).
  * SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The check framework defines fail(): C++ headers go first. */
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <deque>
+#include <future>
 #include <mutex>
 #include <set>
 #include <string>
@@ -285,6 +289,301 @@ GST_START_TEST (test_cancel_all)
 }
 GST_END_TEST;
 
+namespace {
+
+Job
+emulator_job (guint64 index, guint origin = 0)
+{
+  Job j;
+  j.spec.index = index;
+  j.spec.model = "gemini-3-pro-image";
+  j.spec.request.prompt = "image " + std::to_string (index);
+  j.target.endpoint = emu->base_url ();
+  j.target.server = emu->base_url ();
+  j.target.api_key = "test-key";
+  j.policy.retry_backoff = 0.02;
+  j.policy.request_timeout = 30;
+  j.origin = origin;
+  return j;
+}
+
+/* A scheduler fed like the element's inputs feed it: jobs are added while
+ * it runs; with none, the source says "later" until end (). */
+struct FeedRig {
+  std::shared_ptr<HttpEngine> engine = std::make_shared<HttpEngine> ();
+  std::mutex lock;
+  std::deque<Job> jobs;
+  bool ended = false;
+  std::atomic<int> calls {0};
+  std::shared_ptr<Scheduler> scheduler;
+
+  explicit FeedRig (SchedulerConfig config)
+  {
+    HttpEngine::Config c;
+    c.direct = true;
+    c.max_conns_per_host = 2 * std::max (1u, config.max_in_flight);
+    std::string error;
+    fail_unless (engine->start (c, error), "%s", error.c_str ());
+    scheduler = std::make_shared<Scheduler> (engine, config, [this] () -> Scheduler::Pulled {
+      std::lock_guard<std::mutex> lk (lock);
+      calls++;
+      if (jobs.empty ())
+        return ended ? Scheduler::Pulled (std::nullopt) : Scheduler::Pulled::wait ();
+      Job j = std::move (jobs.front ());
+      jobs.pop_front ();
+      return j;
+    }, Scheduler::Events {});
+  }
+  ~FeedRig ()
+  {
+    scheduler->cancel_all ();
+    engine->stop ();
+  }
+  /* Adds jobs, then pokes. */
+  void add (std::initializer_list<std::pair<guint64, guint>> index_origin)
+  {
+    {
+      std::lock_guard<std::mutex> lk (lock);
+      for (auto [i, o] : index_origin)
+        jobs.push_back (emulator_job (i, o));
+    }
+    scheduler->poke ();
+  }
+  void end ()
+  {
+    {
+      std::lock_guard<std::mutex> lk (lock);
+      ended = true;
+    }
+    scheduler->poke ();
+  }
+  /* next (out, false), timed: it must not block. */
+  Scheduler::Next poll (Scheduler::Result & out)
+  {
+    auto t0 = Clock::now ();
+    auto n = scheduler->next (out, false);
+    const double ms = seconds_since (t0) * 1000;
+    fail_unless (ms < 20, "next (out, false) took %.1f ms", ms);
+    return n;
+  }
+};
+
+bool
+wait_open_connections (gint64 n, double seconds)
+{
+  return gemini::test::wait_until ([n] { return gemini::test::open_connections () == n; }, seconds);
+}
+
+}  // namespace
+
+/* A source with nothing yet says "later": next () waits (no End), and
+ * next (out, false) says Empty; poke () after it has more starts them; the
+ * end of the input (nullopt) gives End once the results are taken. */
+GST_START_TEST (test_source_later)
+{
+  emu->reset ();
+  emu->set_script ("{\"steps\":[{\"do\":\"image\",\"delay_ms\":20}],\"then\":\"repeat\"}");
+  SchedulerConfig config;
+  config.max_in_flight = 2;
+  FeedRig rig (config);
+  rig.scheduler->start ();
+  fail_unless_equals_int (rig.calls.load (), 1);
+  Scheduler::Result r;
+  fail_unless (rig.poll (r) == Scheduler::Next::Empty);
+  /* A blocking next () keeps waiting for the input. */
+  std::promise<std::pair<Scheduler::Next, guint64>> first;
+  auto first_done = first.get_future ();
+  std::thread waiter ([&rig, &first] {
+    Scheduler::Result out;
+    auto n = rig.scheduler->next (out);
+    first.set_value ({n, out.job.spec.index});
+  });
+  fail_unless (first_done.wait_for (std::chrono::milliseconds (300)) == std::future_status::timeout,
+      "next () returned while the source said later");
+  fail_unless_equals_int (gemini::test::request_count (), 0);
+  rig.add ({{0, 0}, {1, 0}});
+  fail_unless (first_done.wait_for (std::chrono::seconds (5)) == std::future_status::ready,
+      "poke () did not start the new jobs");
+  waiter.join ();
+  auto [n0, index0] = first_done.get ();
+  fail_unless (n0 == Scheduler::Next::Result);
+  fail_unless_equals_uint64 (index0, 0);
+  fail_unless (rig.scheduler->next (r) == Scheduler::Next::Result);
+  fail_unless_equals_uint64 (r.job.spec.index, 1);
+  fail_unless ((int) r.generated.response.outcome == (int) Outcome::Image);
+  rig.scheduler->resume ();
+  /* Nothing more yet: still not the end. */
+  fail_unless (rig.poll (r) == Scheduler::Next::Empty);
+  rig.add ({{2, 0}});
+  fail_unless (rig.scheduler->next (r) == Scheduler::Next::Result);
+  fail_unless_equals_uint64 (r.job.spec.index, 2);
+  rig.scheduler->resume ();
+  fail_unless (rig.poll (r) == Scheduler::Next::Empty);
+  /* The input ends while image 3 is made and not taken: it still goes out,
+   * then End. */
+  rig.add ({{3, 0}});
+  fail_unless (gemini::test::wait_until ([&rig] { return rig.scheduler->stats ().waiting == 1; }, 5));
+  rig.end ();
+  fail_unless (rig.poll (r) == Scheduler::Next::Result);
+  fail_unless_equals_uint64 (r.job.spec.index, 3);
+  rig.scheduler->resume ();
+  fail_unless (rig.poll (r) == Scheduler::Next::End);
+  fail_unless (rig.scheduler->next (r) == Scheduler::Next::End);
+  fail_unless_equals_int (gemini::test::request_count (), 4);
+  emu->set_script ("[]");
+}
+GST_END_TEST;
+
+/* next (out, false) never blocks: Empty while the only image hangs on the
+ * wire, Empty while a 400 ms image is on its way, then that Result, then
+ * End (the results were taken and the source ended). */
+GST_START_TEST (test_next_nonblocking)
+{
+  emu->reset ();
+  emu->set_script ("{\"steps\":[{\"do\":\"image\",\"delay_ms\":400}]}");
+  SchedulerConfig config;
+  config.max_in_flight = 1;
+  Rig rig (1, config);
+  auto t0 = Clock::now ();
+  rig.scheduler->start ();
+  Scheduler::Result r;
+  int empties = 0;
+  Scheduler::Next n;
+  for (;;) {
+    auto t = Clock::now ();
+    n = rig.scheduler->next (r, false);
+    const double ms = seconds_since (t) * 1000;
+    fail_unless (ms < 20, "next (out, false) took %.1f ms", ms);
+    if (n != Scheduler::Next::Empty)
+      break;
+    empties++;
+    fail_unless (seconds_since (t0) < 5, "no result after 5 s");
+    g_usleep (10 * 1000);
+  }
+  fail_unless (n == Scheduler::Next::Result);
+  fail_unless_equals_uint64 (r.job.spec.index, 0);
+  fail_unless ((int) r.generated.response.outcome == (int) Outcome::Image);
+  fail_unless (seconds_since (t0) >= 0.35, "a result after %.3f s", seconds_since (t0));
+  fail_unless (empties >= 10, "only %d polls said Empty", empties);
+  rig.scheduler->resume ();
+  fail_unless (rig.scheduler->next (r, false) == Scheduler::Next::End);
+
+  /* A request that hangs: Empty at once, every time. */
+  emu->reset ();
+  emu->set_script ("{\"steps\":[{\"do\":\"hang\"}],\"then\":\"repeat\"}");
+  Rig hung (1, config);
+  hung.scheduler->start ();
+  fail_unless (wait_open_connections (1, 3));
+  for (int i = 0; i < 5; i++) {
+    auto t = Clock::now ();
+    fail_unless (hung.scheduler->next (r, false) == Scheduler::Next::Empty);
+    fail_unless (seconds_since (t) * 1000 < 20);
+  }
+  hung.scheduler->cancel_all ();
+  fail_unless (hung.scheduler->next (r, false) == Scheduler::Next::Cancelled);
+  emu->set_script ("[]");
+}
+GST_END_TEST;
+
+/* supersede (): the three images hanging on the wire are cancelled at once
+ * (their connections close), each comes out as a superseded Result in its
+ * place, at once; the image made before them goes out normally first; the
+ * scheduler goes on with the next input. */
+GST_START_TEST (test_supersede)
+{
+  emu->reset ();
+  emu->set_script ("{\"steps\":[{\"do\":\"image\",\"delay_ms\":10}]}");
+  SchedulerConfig config;
+  config.max_in_flight = 4;
+  FeedRig rig (config);
+  rig.scheduler->start ();
+  rig.add ({{0, 0}});
+  /* Image 0 made, not taken yet. */
+  fail_unless (gemini::test::wait_until ([&rig] { return rig.scheduler->stats ().waiting == 1; }, 5));
+  emu->set_script ("{\"steps\":[{\"do\":\"hang\"}],\"then\":\"repeat\"}");
+  rig.add ({{1, 0}, {2, 0}, {3, 0}});
+  fail_unless (wait_open_connections (3, 5), "%d connections open", (int) gemini::test::open_connections ());
+  auto t0 = Clock::now ();
+  fail_unless_equals_int (rig.scheduler->supersede (), 3);
+  const double ms = seconds_since (t0) * 1000;
+  fail_unless (ms < 50, "supersede () took %.1f ms", ms);
+  auto s = rig.scheduler->stats ();
+  fail_unless_equals_int (s.superseded, 3);
+  fail_unless_equals_int (s.in_flight, 0);
+  fail_unless_equals_int (s.waiting, 4);
+  /* Out at once, in input order: the image made, then the superseded. */
+  Scheduler::Result r;
+  fail_unless (rig.poll (r) == Scheduler::Next::Result);
+  fail_unless_equals_uint64 (r.job.spec.index, 0);
+  fail_if (r.superseded);
+  fail_unless ((int) r.generated.response.outcome == (int) Outcome::Image);
+  fail_unless (r.generated.image.pixels && r.generated.image.width > 0);
+  for (guint64 i = 1; i <= 3; i++) {
+    fail_unless (rig.poll (r) == Scheduler::Next::Result, "image %" G_GUINT64_FORMAT " not ready", i);
+    fail_unless_equals_uint64 (r.job.spec.index, i);
+    fail_unless (r.superseded, "image %" G_GUINT64_FORMAT " not superseded", i);
+    fail_unless ((int) r.generated.response.outcome == (int) Outcome::Cancelled);
+  }
+  fail_unless (rig.poll (r) == Scheduler::Next::Empty);
+  /* Their requests were closed at the emulator, not left hanging. */
+  fail_unless (wait_open_connections (0, 1), "%d connections still open", (int) gemini::test::open_connections ());
+  /* The newer input goes on. */
+  emu->set_script ("[]");
+  rig.scheduler->resume ();
+  rig.add ({{4, 0}});
+  fail_unless (rig.scheduler->next (r) == Scheduler::Next::Result);
+  fail_unless_equals_uint64 (r.job.spec.index, 4);
+  fail_if (r.superseded);
+  fail_unless ((int) r.generated.response.outcome == (int) Outcome::Image);
+  rig.end ();
+  fail_unless (rig.scheduler->next (r) == Scheduler::Next::End);
+  fail_unless_equals_int (rig.scheduler->stats ().superseded, 3);
+  /* Nothing in flight: nothing to supersede. */
+  fail_unless_equals_int (rig.scheduler->supersede (), 0);
+}
+GST_END_TEST;
+
+/* supersede (which): only the jobs of one origin go (a released pad); the
+ * others keep running, and a superseded result still waits for an earlier
+ * image of another origin (input order). */
+GST_START_TEST (test_supersede_origin)
+{
+  emu->reset ();
+  emu->set_script ("{\"steps\":[{\"do\":\"hang\"}],\"then\":\"repeat\"}");
+  SchedulerConfig config;
+  config.max_in_flight = 4;
+  FeedRig rig (config);
+  rig.scheduler->start ();
+  rig.add ({{0, 1}, {1, 2}, {2, 1}, {3, 2}});
+  fail_unless (wait_open_connections (4, 5), "%d connections open", (int) gemini::test::open_connections ());
+  std::vector<guint> asked;
+  fail_unless_equals_int (rig.scheduler->supersede ([&asked] (const Job & j) {
+    asked.push_back (j.origin);
+    return j.origin == 2;
+  }), 2);
+  fail_unless_equals_int (asked.size (), 4);
+  auto s = rig.scheduler->stats ();
+  fail_unless_equals_int (s.superseded, 2);
+  fail_unless_equals_int (s.in_flight, 2);
+  fail_unless (wait_open_connections (2, 1), "%d connections open", (int) gemini::test::open_connections ());
+  /* Image 1 is superseded, but image 0 (origin 1) still runs. */
+  Scheduler::Result r;
+  fail_unless (rig.poll (r) == Scheduler::Next::Empty);
+  g_usleep (100 * 1000);
+  fail_unless_equals_int (gemini::test::open_connections (), 2);
+  fail_unless_equals_int (rig.scheduler->supersede ([] (const Job & j) { return j.origin == 1; }), 2);
+  fail_unless (wait_open_connections (0, 1), "%d connections open", (int) gemini::test::open_connections ());
+  for (guint64 i = 0; i < 4; i++) {
+    fail_unless (rig.poll (r) == Scheduler::Next::Result, "image %" G_GUINT64_FORMAT " not ready", i);
+    fail_unless_equals_uint64 (r.job.spec.index, i);
+    fail_unless_equals_int (r.job.origin, i % 2 ? 2 : 1);
+    fail_unless (r.superseded);
+  }
+  fail_unless_equals_int (rig.scheduler->stats ().superseded, 4);
+  emu->set_script ("[]");
+}
+GST_END_TEST;
+
 static Suite *
 scheduler_suite (void)
 {
@@ -296,6 +595,10 @@ scheduler_suite (void)
   tcase_add_test (tc, test_hedges);
   tcase_add_test (tc, test_adaptive_hedge);
   tcase_add_test (tc, test_cancel_all);
+  tcase_add_test (tc, test_source_later);
+  tcase_add_test (tc, test_next_nonblocking);
+  tcase_add_test (tc, test_supersede);
+  tcase_add_test (tc, test_supersede_origin);
   return s;
 }
 
