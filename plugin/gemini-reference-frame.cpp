@@ -27,26 +27,11 @@
 #include "gemini-image.h"
 #include "gemini-reference.h"
 #include "glib-raii.h"
+#include "gst-raii.h"
 
 namespace gemini {
 
 namespace {
-
-struct GstObjectUnref {
-  void operator() (gpointer p) const { if (p) gst_object_unref (p); }
-};
-struct GstCapsUnref {
-  void operator() (GstCaps * c) const { if (c) gst_caps_unref (c); }
-};
-struct GstSampleUnref {
-  void operator() (GstSample * s) const { if (s) gst_sample_unref (s); }
-};
-struct GstMessageUnref {
-  void operator() (GstMessage * m) const { if (m) gst_message_unref (m); }
-};
-using GstCapsPtr = std::unique_ptr<GstCaps, GstCapsUnref>;
-using GstSamplePtr = std::unique_ptr<GstSample, GstSampleUnref>;
-using GstMessagePtr = std::unique_ptr<GstMessage, GstMessageUnref>;
 
 /* Sets the pipeline to NULL however the conversion ends. */
 struct PipelineOwner {
@@ -299,7 +284,7 @@ encode_raw (GstBuffer * buf, GstCaps * caps, guint out_w, guint out_h, bool alph
     return false;
   }
 
-  std::unique_ptr<GstBus, GstObjectUnref> bus (gst_element_get_bus (owner.pipeline));
+  GstBusPtr bus (gst_element_get_bus (owner.pipeline));
   GstMessagePtr msg (gst_bus_timed_pop_filtered (bus.get (), kReferenceConvertTimeout,
       (GstMessageType) (GST_MESSAGE_ERROR | GST_MESSAGE_ASYNC_DONE)));
   if (!msg) {
