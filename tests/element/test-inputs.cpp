@@ -6,8 +6,10 @@
  * pads coming and going while playing.
  * SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The check framework defines fail(): C++ headers go first. */
+#include <atomic>
 #include <cstdlib>
 #include <functional>
+#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
@@ -639,6 +641,36 @@ GST_START_TEST (test_recipe_storyboard)
 }
 GST_END_TEST;
 
+/* stale-policy=queue holds upstream back: with 2 requests in flight (slow
+ * answers), one prompt waiting and one in the pad's chain, the other
+ * prompts stay in appsrc's queue; nothing is read ahead into memory. */
+GST_START_TEST (test_back_pressure)
+{
+  script (R"({"steps":[{"do":"image","delay_ms":1500},{"do":"image","delay_ms":1500}],"then":"default"})");
+  RunResult r;
+  /* Shared with the feeding thread, which may outlive a failed run. */
+  auto level_while_busy = std::make_shared<std::atomic<guint>> (0);
+  auto requests_while_busy = std::make_shared<std::atomic<guint>> (0);
+  run_pipeline (std::string (kPromptsSrc) + src_desc ("max-in-flight=2") + " ! appsink name=sink", r, 60,
+      feed_prompts ([level_while_busy, requests_while_busy] (GstAppSrc * app) {
+        for (int i = 0; i < 8; i++)
+          gst_app_src_push_buffer (app, text_buffer ("p" + std::to_string (i), i * GST_SECOND));
+        gst_app_src_end_of_stream (app);
+        wait_requests (2);
+        g_usleep (400 * 1000);
+        requests_while_busy->store (request_count ());
+        guint64 level = 0;
+        g_object_get (app, "current-level-buffers", &level, nullptr);
+        level_while_busy->store (guint (level));
+      }));
+  expect_eos (r);
+  fail_unless_equals_int (r.samples.size (), 8);
+  fail_unless_equals_int (requests_while_busy->load (), 2);
+  /* 8 pushed: 2 in flight, 1 waiting in the queue, 1 blocked in the chain. */
+  fail_unless_equals_int (level_while_busy->load (), 4);
+}
+GST_END_TEST;
+
 static Suite *
 inputs_suite (void)
 {
@@ -649,6 +681,7 @@ inputs_suite (void)
   tcase_add_test (tc, test_bad_prompt_buffers);
   tcase_add_test (tc, test_latest_cancels_in_flight);
   tcase_add_test (tc, test_queue_keeps_every_prompt);
+  tcase_add_test (tc, test_back_pressure);
   tcase_add_test (tc, test_reference_frame_reaches_emulator);
   tcase_add_test (tc, test_reference_sampling);
   tcase_add_test (tc, test_prompt_change_starts_generation);
