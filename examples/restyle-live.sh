@@ -5,11 +5,13 @@
 #   examples/restyle-live.sh [--show] ["as a watercolor painting"] [restyled.mp4] [element properties...]
 #
 # Installs the build dependencies (Debian 12), builds the plugin, then runs
-#   v4l2src ! videoconvert ! g.reference_sink_0 geminiimagesrc name=g prompt=... is-live=true
+#   v4l2src ! videoconvert ! video/x-raw,format=I420 ! g.reference_sink_0 geminiimagesrc name=g prompt=... is-live=true
 #     framerate=30/1 reference-interval=3000000000 stale-policy=latest placeholder=black num-buffers=300
 #     ! videoconvert ! videoscale ! x264enc ! mp4mux ! filesink
 # using the camera /dev/video0 when there is one, else a moving videotestsrc pattern (it says which).
 # Black until the first image; 300 frames (10 s) and then it ends by itself (num-buffers=N changes that).
+# The I420 caps make the element send the camera frames as JPEG: from a format with alpha (which videoconvert
+# would otherwise pick) it sends PNG, several times larger.
 # --show: to autovideosink instead of a file.
 # With GOOGLE_API_KEY or GEMINI_API_KEY set it talks to the real Gemini API;
 # without a key it starts the bundled gemini-emulator on 127.0.0.1 and says so.
@@ -44,7 +46,7 @@ else
   sink=(x264enc speed-preset=veryfast ! mp4mux ! filesink location="$out")
 fi
 
-gst-launch-1.0 -q -e "${source[@]}" ! videoconvert ! g.reference_sink_0 \
+gst-launch-1.0 -q -e "${source[@]}" ! videoconvert ! video/x-raw,format=I420 ! g.reference_sink_0 \
   geminiimagesrc name=g prompt="$prompt" is-live=true framerate=$fps/1 reference-interval=3000000000 \
   stale-policy=latest placeholder=black num-buffers=$((10 * fps)) "${endpoint_args[@]}" "$@" \
   ! videoconvert ! videoscale ! "video/x-raw,width=$width,height=$height,pixel-aspect-ratio=1/1" \
