@@ -18,9 +18,12 @@ const gchar *InputPads::kResetHistoryEvent = "gemini-reset-history";
 
 InputPads::~InputPads ()
 {
-  for (auto & [pad, st] : pads_)
+  for (auto & [pad, st] : pads_) {
     if (st.latest)
       gst_sample_unref (st.latest);
+    if (st.encoded_from)
+      gst_sample_unref (st.encoded_from);
+  }
 }
 
 void
@@ -102,6 +105,8 @@ InputPads::release (GstElement * element, GstPad * pad)
     origin = it->second.prompt ? Generation::kFromPromptPad : it->second.number;
     if (it->second.latest)
       gst_sample_unref (it->second.latest);
+    if (it->second.encoded_from)
+      gst_sample_unref (it->second.encoded_from);
     pads_.erase (it);
   }
   /* Its waiting chain returns FLUSHING; then the pad can go. */
@@ -163,6 +168,8 @@ InputPads::reset ()
     if (st.latest)
       gst_sample_unref (st.latest);
     st.latest = nullptr;
+    if (st.encoded_from)
+      gst_sample_unref (st.encoded_from);
     st.encoded_from = nullptr;
     st.encoded = ReferenceImage ();
     st.sampler.reset ();
@@ -188,7 +195,8 @@ InputPads::snapshot ()
       if (st.prompt || !st.latest)
         continue;
       Frame f {p, st.number, gst_sample_ref (st.latest), std::nullopt};
-      if (st.encoded_from == gst_sample_get_buffer (st.latest) && st.encoded.data)
+      /* The same sample object, not just the same buffer address. */
+      if (st.encoded_from == st.latest && st.encoded.data)
         f.cached = st.encoded;
       frames.push_back (std::move (f));
     }
@@ -208,7 +216,9 @@ InputPads::snapshot ()
         std::lock_guard<std::mutex> lk (lock_);
         auto it = pads_.find (f.pad);
         if (it != pads_.end () && it->second.latest == f.sample) {
-          it->second.encoded_from = gst_sample_get_buffer (f.sample);
+          if (it->second.encoded_from)
+            gst_sample_unref (it->second.encoded_from);
+          it->second.encoded_from = gst_sample_ref (f.sample);
           it->second.encoded = img;
         }
         out.push_back (std::move (img));

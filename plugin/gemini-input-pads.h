@@ -90,7 +90,9 @@ private:
     GstSegment segment {};
     FrameSampler sampler;
     GstSample *latest = nullptr;          /* reference pads: the latest frame */
-    GstBuffer *encoded_from = nullptr;    /* the frame `encoded` was made of (not a ref) */
+    GstSample *encoded_from = nullptr;    /* the frame `encoded` was made of (a ref: a
+                                           * recycled buffer can come back at the same
+                                           * address with new pixels) */
     ReferenceImage encoded;
     std::set<std::string> warned;         /* each problem once per stream */
     bool reset_history = false;           /* for the next generation of this pad */
