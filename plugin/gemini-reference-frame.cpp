@@ -335,6 +335,38 @@ finish (GBytesPtr bytes, const std::string & origin, const std::string & what,
   return true;
 }
 
+/* Whether every pixel of a packed format with alpha is opaque: videoconvert
+ * often hands a camera's frames over as RGBA or ABGR, and those are better
+ * sent as JPEG (a fraction of PNG's size). */
+bool
+all_opaque (GstBuffer * buf, const GstVideoInfo & info)
+{
+  if (GST_VIDEO_INFO_N_PLANES (&info) != 1)
+    return false;
+  GstMapInfo map;
+  if (!gst_buffer_map (buf, &map, GST_MAP_READ))
+    return false;
+  const gint pstride = GST_VIDEO_INFO_COMP_PSTRIDE (&info, GST_VIDEO_COMP_A);
+  gsize offset = GST_VIDEO_INFO_COMP_OFFSET (&info, GST_VIDEO_COMP_A);
+  gsize stride = GST_VIDEO_INFO_PLANE_STRIDE (&info, 0);
+  /* The layout the buffer says it has (raw_buffer_fits () checked it). */
+  if (GstVideoMeta *meta = gst_buffer_get_video_meta (buf)) {
+    offset = meta->offset[0] + GST_VIDEO_FORMAT_INFO_POFFSET (info.finfo, GST_VIDEO_COMP_A);
+    stride = meta->stride[0];
+  }
+  bool opaque = true;
+  for (gint y = 0; opaque && y < GST_VIDEO_INFO_HEIGHT (&info); y++) {
+    const guint8 *a = map.data + offset + gsize (y) * stride;
+    for (gint x = 0; x < GST_VIDEO_INFO_WIDTH (&info); x++, a += pstride)
+      if (*a != 0xff) {
+        opaque = false;
+        break;
+      }
+  }
+  gst_buffer_unmap (buf, &map);
+  return opaque;
+}
+
 bool
 from_raw (GstBuffer * buf, GstCaps * caps, guint max_size,
     const std::string & origin, ReferenceImage & out, std::string & problem)
@@ -356,7 +388,8 @@ from_raw (GstBuffer * buf, GstCaps * caps, guint max_size,
     problem = what + " is refused: " + detail + "; check the element upstream";
     return false;
   }
-  bool alpha = GST_VIDEO_INFO_HAS_ALPHA (&info);
+  /* raw_buffer_fits () checked the buffer holds every row. */
+  bool alpha = GST_VIDEO_INFO_HAS_ALPHA (&info) && !all_opaque (buf, info);
   guint w = 0, h = 0;
   target_size (GST_VIDEO_INFO_WIDTH (&info), GST_VIDEO_INFO_HEIGHT (&info),
       GST_VIDEO_INFO_PAR_N (&info), GST_VIDEO_INFO_PAR_D (&info), max_size, w, h);

@@ -15,12 +15,13 @@
 
 /* Template caps of the reference pads: raw video in the formats the
  * conversion below is tested with (videoconvert takes them all; the list
- * keeps negotiation from picking something exotic), and the encoded formats
- * Gemini takes as they are. System memory only: GL or DMA frames need a
+ * keeps negotiation from picking something exotic), opaque formats first so
+ * that an upstream that picks by order sends frames that go as JPEG rather
+ * than PNG, and the encoded formats Gemini takes as they are. System memory only: GL or DMA frames need a
  * download element upstream. */
 #define GEMINI_REFERENCE_SINK_CAPS \
-  "video/x-raw, format = (string) { RGBA, RGBx, BGRA, BGRx, ARGB, xRGB, ABGR, xBGR, " \
-  "RGB, BGR, I420, YV12, NV12, NV21, YUY2, UYVY, Y42B, Y444, GRAY8 }, " \
+  "video/x-raw, format = (string) { I420, YV12, NV12, NV21, YUY2, UYVY, Y42B, Y444, " \
+  "RGBx, BGRx, xRGB, xBGR, RGB, BGR, GRAY8, RGBA, BGRA, ARGB, ABGR }, " \
   "width = (int) [ 1, 32767 ], height = (int) [ 1, 32767 ]; " \
   "image/png; image/jpeg; image/webp"
 
@@ -39,7 +40,7 @@ inline constexpr int kReferenceJpegQuality = 90;
  *
  * Raw video: scaled down (never up) to square pixels with the longest side
  * at most `max_size` (0: no scaling), aspect ratio kept, and encoded: PNG
- * when the format has alpha, JPEG otherwise.
+ * when the frame has alpha that is not all opaque, JPEG otherwise.
  *
  * PNG, JPEG, WebP: passed through byte for byte when the dimensions in the
  * image header fit `max_size` and the size fits kMaxReferenceBytes

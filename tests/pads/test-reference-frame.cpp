@@ -129,14 +129,25 @@ GST_END_TEST;
 /* An alpha format becomes PNG, scaled down with its aspect ratio. */
 GST_START_TEST (test_raw_rgba_to_png)
 {
-  GstSample *sample = test_frame ("red", "RGBA", 640, 480);
+  /* Translucent: PNG, alpha kept. */
+  GstSample *sample = test_frame ("solid-color foreground-color=0x80ff0000", "RGBA", 640, 480);
   ReferenceImage ref = convert_or_fail (sample, 320);
   DecodedImage img = decode (ref, ImageFormat::Png);
   fail_unless_equals_int (img.width, 320);
   fail_unless_equals_int (img.height, 240);
   fail_unless (img.has_alpha);
-  expect_color (emulator::pixel_at (img, 160, 120), kRed, 2, "RGBA centre");
+  fail_unless (img.pixels.get ()[(120 * img.stride) + 160 * 4 + 3] < 200, "alpha not kept");
   gst_sample_unref (sample);
+
+  /* All opaque, as videoconvert often hands a camera's frames over: JPEG. */
+  for (const char *format : {"RGBA", "ABGR", "BGRA"}) {
+    GstSample *opaque = test_frame ("red", format, 640, 480);
+    ReferenceImage jpeg = convert_or_fail (opaque, 320);
+    DecodedImage pixels = decode (jpeg, ImageFormat::Jpeg);
+    fail_unless_equals_int (pixels.width, 320);
+    expect_color (emulator::pixel_at (pixels, 160, 120), kRed, 8, format);
+    gst_sample_unref (opaque);
+  }
 }
 GST_END_TEST;
 
