@@ -2700,7 +2700,10 @@ gst_gemini_image_src_still_iteration (GstGeminiImageSrc * self, Scheduler & sche
 
   GstFlowReturn flow;
   if (g.response.outcome != Outcome::Image) {
-    gst_gemini_image_src_push_segment (self);
+    /* A GAP needs a segment, and a segment needs caps first: before the
+     * first image there is neither. */
+    if (gst_pad_has_current_caps (self->srcpad))
+      gst_gemini_image_src_push_segment (self);
     flow = gst_gemini_image_src_handle_failure (self, job, g);
   } else {
     GST_INFO_OBJECT (self, "Got a %dx%d %s image (%s) after %u attempts", g.image.width,
