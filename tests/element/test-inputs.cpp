@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <functional>
 #include <memory>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -671,6 +672,29 @@ GST_START_TEST (test_back_pressure)
 }
 GST_END_TEST;
 
+/* Each request carries its own frame: a recycled buffer that comes back at
+ * the address of one already encoded is encoded again (it was not: every
+ * request after the first carried the first frame). */
+GST_START_TEST (test_reference_frames_differ)
+{
+  script ("[]");
+  RunResult r;
+  run_pipeline ("videotestsrc is-live=true pattern=snow ! video/x-raw,width=320,height=240,framerate=30/1 ! "
+      "videoconvert ! src.reference_sink_0 " + src_desc ("prompt=each is-live=true framerate=4/1 num-buffers=14 "
+      "reference-interval=800000000 stale-policy=latest placeholder=black") + " ! appsink name=sink", r);
+  expect_eos (r);
+  auto b = bodies ();
+  fail_unless (b.size () >= 4, "%u requests", guint (b.size ()));
+  std::set<std::string> frames;
+  for (auto & body : b) {
+    JsonNode *data = json_at (body.get (), "contents.0.parts.1.inlineData.data");
+    fail_unless (data != nullptr);
+    frames.insert (json_node_get_string (data));
+  }
+  fail_unless_equals_int (frames.size (), b.size ());
+}
+GST_END_TEST;
+
 static Suite *
 inputs_suite (void)
 {
@@ -684,6 +708,7 @@ inputs_suite (void)
   tcase_add_test (tc, test_back_pressure);
   tcase_add_test (tc, test_reference_frame_reaches_emulator);
   tcase_add_test (tc, test_reference_sampling);
+  tcase_add_test (tc, test_reference_frames_differ);
   tcase_add_test (tc, test_prompt_change_starts_generation);
   tcase_add_test (tc, test_live_testclock);
   tcase_add_test (tc, test_live_through_encoder_and_muxer);
