@@ -754,6 +754,39 @@ settings_get (const Settings & s, guint prop_id, GValue * value)
     case PROP_CACHE_MAX_SIZE:
       g_value_set_uint64 (value, s.cache_max_size);
       break;
+    case PROP_STALE_POLICY:
+      g_value_set_enum (value, s.stale_policy);
+      break;
+    case PROP_IS_LIVE:
+      g_value_set_boolean (value, s.is_live);
+      break;
+    case PROP_FRAMERATE:
+      gst_value_set_fraction (value, s.fps_n, s.fps_d);
+      break;
+    case PROP_LATENCY:
+      g_value_set_uint64 (value, s.latency);
+      break;
+    case PROP_PLACEHOLDER:
+      g_value_set_string (value, s.placeholder.empty () ? nullptr : s.placeholder.c_str ());
+      break;
+    case PROP_NUM_BUFFERS:
+      g_value_set_int (value, s.num_buffers);
+      break;
+    case PROP_REFERENCE_MAX_SIZE:
+      g_value_set_uint (value, s.reference_max_size);
+      break;
+    case PROP_REFERENCE_INTERVAL:
+      g_value_set_uint64 (value, s.reference_interval);
+      break;
+    case PROP_REFERENCE_EVERY:
+      g_value_set_uint (value, s.reference_every);
+      break;
+    case PROP_EDIT_MODE:
+      g_value_set_boolean (value, s.edit_mode);
+      break;
+    case PROP_HISTORY_MAX_TURNS:
+      g_value_set_uint (value, s.history_max_turns);
+      break;
     default:
       return false;
   }
