@@ -695,6 +695,38 @@ GST_START_TEST (test_reference_frames_differ)
 }
 GST_END_TEST;
 
+/* Releasing prompt_sink while its prompt is being generated cancels that
+ * request (its connection closes) without an error, and the element still
+ * stops at once. */
+GST_START_TEST (test_release_cancels_in_flight)
+{
+  script (R"({"steps":[{"do":"hang"}],"then":"default"})");
+  GstElement *pipeline = gst_parse_launch ((std::string (kPromptsSrc) + src_desc ("") + " ! fakesink").c_str (),
+      nullptr);
+  GstElement *src = gst_bin_get_by_name (GST_BIN (pipeline), "src");
+  GstElement *app = gst_bin_get_by_name (GST_BIN (pipeline), "prompts");
+  gst_element_set_state (pipeline, GST_STATE_PLAYING);
+  gst_app_src_push_buffer (GST_APP_SRC (app), text_buffer ("slow", 0));
+  wait_requests (1);
+  fail_unless (wait_until ([] { return open_connections () == 1; }, 5));
+  GstPad *pad = gst_element_get_static_pad (src, "prompt_sink");
+  fail_unless (pad != nullptr);
+  const gint64 t0 = g_get_monotonic_time ();
+  gst_element_release_request_pad (src, pad);
+  gst_object_unref (pad);
+  fail_unless (ms_since (t0) < 500, "release took %.0f ms", ms_since (t0));
+  fail_unless (wait_until ([] { return open_connections () == 0; }, 2), "the request was not cancelled");
+  GstMessage *err = gst_bus_pop_filtered (GST_ELEMENT_BUS (pipeline), GST_MESSAGE_ERROR);
+  fail_unless (err == nullptr, "an error after the release");
+  gint64 t = g_get_monotonic_time ();
+  gst_element_set_state (pipeline, GST_STATE_NULL);
+  fail_unless (ms_since (t) < 500);
+  gst_object_unref (app);
+  gst_object_unref (src);
+  gst_object_unref (pipeline);
+}
+GST_END_TEST;
+
 static Suite *
 inputs_suite (void)
 {
@@ -714,6 +746,7 @@ inputs_suite (void)
   tcase_add_test (tc, test_live_through_encoder_and_muxer);
   tcase_add_test (tc, test_edit_mode_history);
   tcase_add_test (tc, test_request_pads_while_playing);
+  tcase_add_test (tc, test_release_cancels_in_flight);
   tcase_add_test (tc, test_seek_through_prompt_pad);
   tcase_add_test (tc, test_reset_history_event);
   tcase_add_test (tc, test_live_property_change_and_placeholder_file);
