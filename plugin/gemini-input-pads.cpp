@@ -264,10 +264,12 @@ InputPads::prompt_chain (GstPad * pad, GstBuffer * buf)
 {
   PromptFormat format;
   bool reset_history;
+  GstClockTime running_time;
   {
     std::lock_guard<std::mutex> lk (lock_);
     format = pads_[pad].format;
     reset_history = std::exchange (pads_[pad].reset_history, false);
+    running_time = gst_segment_to_running_time (&pads_[pad].segment, GST_FORMAT_TIME, GST_BUFFER_PTS (buf));
   }
   std::string text, problem;
   const bool ok = prompt_from_buffer (buf, format, text, problem);
@@ -282,6 +284,7 @@ InputPads::prompt_chain (GstPad * pad, GstBuffer * buf)
     return GST_FLOW_OK;
   }
   g.prompt = std::move (text);
+  g.running_time = running_time;
   g.origin = Generation::kFromPromptPad;
   g.reset_history = reset_history;
   g.pad_references = snapshot ();
@@ -294,6 +297,7 @@ InputPads::reference_chain (GstPad * pad, GstBuffer * buf)
   bool make = false;
   guint number = 0;
   GstClockTime pts = GST_BUFFER_PTS (buf);
+  GstClockTime rt = GST_CLOCK_TIME_NONE;
   {
     std::lock_guard<std::mutex> lk (lock_);
     PadState & st = pads_[pad];
@@ -309,7 +313,7 @@ InputPads::reference_chain (GstPad * pad, GstBuffer * buf)
     for (auto & [p, other] : pads_)
       has_prompt_pad = has_prompt_pad || other.prompt;
     if (!has_prompt_pad && driving_locked (pad)) {
-      const GstClockTime rt = gst_segment_to_running_time (&st.segment, GST_FORMAT_TIME, pts);
+      rt = gst_segment_to_running_time (&st.segment, GST_FORMAT_TIME, pts);
       make = st.sampler.take (rt);
     }
   }
@@ -318,6 +322,7 @@ InputPads::reference_chain (GstPad * pad, GstBuffer * buf)
     return GST_FLOW_OK;
   Generation g;
   g.pts = pts;
+  g.running_time = rt;
   g.origin = number;
   {
     std::lock_guard<std::mutex> lk (lock_);

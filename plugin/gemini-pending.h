@@ -36,7 +36,9 @@ struct Generation {
   /* Reference frames of the pads at the time it was made; the
    * reference-images files are added when the job is built. */
   std::vector<ReferenceImage> pad_references;
-  GstClockTime pts = GST_CLOCK_TIME_NONE;       /* in the output segment */
+  GstClockTime pts = GST_CLOCK_TIME_NONE;       /* in the driving input's segment */
+  /* The same as running time: when a live stream shows it. */
+  GstClockTime running_time = GST_CLOCK_TIME_NONE;
   GstClockTime duration = GST_CLOCK_TIME_NONE;  /* its own, when known */
   /* Which input made it: kFromProperty, kFromPromptPad or a reference
    * pad's number; its release drops what it left waiting. */

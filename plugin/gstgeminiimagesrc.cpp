@@ -193,7 +193,9 @@ struct GstGeminiImageSrcPrivate
   std::unique_ptr<OutputStage> output;
   GstClockTime live_start = GST_CLOCK_TIME_NONE;   /* running time of frame 0 */
   guint64 live_frames = 0;
-  /* Results taken but not yet due (their pts is after the slot). */
+  /* Images taken but not yet due: their prompt's time is after the frame
+   * being made (with latency, an image can come before its time). At most
+   * what arrives within `latency`. */
   std::deque<Scheduler::Result> live_due;
 };
 /* *INDENT-ON* */
@@ -687,7 +689,7 @@ gst_gemini_image_src_property_changed (GstGeminiImageSrc * self, const char *pro
   g.origin = Generation::kFromProperty;
   if (live) {
     /* Due now: shown from the next frame (or when it arrives). */
-    g.pts = gst_element_get_current_running_time (GST_ELEMENT (self));
+    g.running_time = gst_element_get_current_running_time (GST_ELEMENT (self));
   }
   g.pad_references = priv->pads->snapshot ();
   GST_INFO_OBJECT (self, "%s changed while running: a new generation", property);
@@ -1349,7 +1351,10 @@ gst_gemini_image_src_next_job (GstGeminiImageSrc * self)
     job.origin = gen->origin;
     /* The variants of one prompt share its slot. */
     const guint n = priv->images_per_prompt;
-    if (GST_CLOCK_TIME_IS_VALID (gen->pts)) {
+    if (priv->live) {
+      /* Live frames are in running time: the image is due then. */
+      job.pts = gen->running_time;
+    } else if (GST_CLOCK_TIME_IS_VALID (gen->pts)) {
       job.duration = gen->duration;
       job.pts = gen->pts;
       if (GST_CLOCK_TIME_IS_VALID (gen->duration) && n > 1) {
@@ -2052,9 +2057,17 @@ gst_gemini_image_src_live_iteration (GstGeminiImageSrc * self, Scheduler & sched
       }
       continue;
     }
+    /* Shown from its own time: an image whose prompt is later than this
+     * frame (latency lets it come early) waits for that frame. */
+    priv->live_due.push_back (std::move (result));
+  }
+  while (!priv->live_due.empty ()) {
+    Scheduler::Result & result = priv->live_due.front ();
     const GstClockTime due = result.job.pts;
+    if (GST_CLOCK_TIME_IS_VALID (due) && due > pts)
+      break;
     const GstClockTime now = gst_element_get_current_running_time (GST_ELEMENT (self));
-    if (GST_CLOCK_TIME_IS_VALID (due) && GST_CLOCK_TIME_IS_VALID (now) && now > due + latency)
+    if (GST_CLOCK_TIME_IS_VALID (due) && GST_CLOCK_TIME_IS_VALID (now) && now > due + latency + frame)
       GST_INFO_OBJECT (self, "Image %" G_GUINT64_FORMAT " is %.3f s late for its time (latency is %.3f s): "
           "shown from the frame at %" GST_TIME_FORMAT "; consider increasing latency",
           result.job.spec.index, double (now - due - latency) / GST_SECOND, double (latency) / GST_SECOND,
@@ -2068,6 +2081,7 @@ gst_gemini_image_src_live_iteration (GstGeminiImageSrc * self, Scheduler & sched
     gst_gemini_image_src_post_image_message (self, result, scheduler.stats ());
     gst_clear_buffer (&fresh);
     fresh = buf;
+    priv->live_due.pop_front ();
   }
 
   if (fresh)
@@ -2079,7 +2093,8 @@ gst_gemini_image_src_live_iteration (GstGeminiImageSrc * self, Scheduler & sched
     gst_gemini_image_src_pause (self, flow, flow == GST_FLOW_ERROR);
     return;
   }
-  if (end || (num_buffers >= 0 && priv->live_frames >= guint64 (num_buffers)))
+  /* The end of the input: once the images it made are shown. */
+  if ((end && priv->live_due.empty ()) || (num_buffers >= 0 && priv->live_frames >= guint64 (num_buffers)))
     gst_gemini_image_src_pause (self, GST_FLOW_EOS);
 }
 

@@ -727,6 +727,43 @@ GST_START_TEST (test_release_cancels_in_flight)
 }
 GST_END_TEST;
 
+/* Live with latency=1 s under a test clock: a prompt at 500 ms whose image
+ * comes at once is shown from the frame at 500 ms, not before (frames go
+ * out a second after their time, so the image is there early). */
+GST_START_TEST (test_live_latency_shows_image_at_its_time)
+{
+  script ("[]");
+  GstElement *el = gst_element_factory_make ("geminiimagesrc", nullptr);
+  g_object_set (el, "api-endpoint", emu->base_url ().c_str (), "api-key", "test-key", "is-live", TRUE,
+      "latency", GST_SECOND, "placeholder", "black", nullptr);
+  gst_util_set_object_arg (G_OBJECT (el), "framerate", "10/1");
+  GstHarness *h = gst_harness_new_with_element (el, "prompt_sink", "src");
+  gst_harness_use_testclock (h);
+  gst_harness_set_sink_caps_str (h, "video/x-raw,format=RGB");
+  gst_harness_set_src_caps_str (h, "text/x-raw,format=utf8");
+  gst_harness_play (h);
+  fail_unless_equals_int (gst_harness_push (h, text_buffer ("at half a second", 500 * GST_MSECOND)), GST_FLOW_OK);
+  wait_requests (1);
+  g_usleep (300 * 1000);   /* real time for the answer to arrive */
+
+  std::string shown;
+  for (guint i = 0; i < 10; i++) {
+    if (i > 0)
+      fail_unless (gst_harness_crank_single_clock_wait (h));
+    GstBuffer *b = gst_harness_pull (h);
+    fail_unless_equals_uint64 (GST_BUFFER_PTS (b), i * 100 * GST_MSECOND);
+    GstMapInfo map;
+    gst_buffer_map (b, &map, GST_MAP_READ);
+    const guint8 *mid = map.data + map.size / 2;
+    shown += (mid[0] || mid[1] || mid[2]) ? '#' : '.';
+    gst_buffer_unmap (b, &map);
+    gst_buffer_unref (b);
+  }
+  fail_unless_equals_string (shown.c_str (), ".....#####");
+  gst_harness_teardown (h);
+}
+GST_END_TEST;
+
 static Suite *
 inputs_suite (void)
 {
@@ -743,6 +780,7 @@ inputs_suite (void)
   tcase_add_test (tc, test_reference_frames_differ);
   tcase_add_test (tc, test_prompt_change_starts_generation);
   tcase_add_test (tc, test_live_testclock);
+  tcase_add_test (tc, test_live_latency_shows_image_at_its_time);
   tcase_add_test (tc, test_live_through_encoder_and_muxer);
   tcase_add_test (tc, test_edit_mode_history);
   tcase_add_test (tc, test_request_pads_while_playing);
