@@ -87,13 +87,13 @@ GST_START_TEST (test_queue_waits_for_pop)
   fail_unless_equals_int (q.size (), 2);
   Generation out;
   fail_unless (q.pop (out) == Pop::Item);
-  fail_unless_equals_string (prompt_of (out).c_str (), "a");
+  fail_unless (prompt_of (out) == "a", "got \"%s\"", prompt_of (out).c_str ());
   fail_unless (third.get () == Push::Added);
   fail_unless_equals_int (q.size (), 2);
   fail_unless (q.pop (out) == Pop::Item);
-  fail_unless_equals_string (prompt_of (out).c_str (), "b");
+  fail_unless (prompt_of (out) == "b", "got \"%s\"", prompt_of (out).c_str ());
   fail_unless (q.pop (out) == Pop::Item);
-  fail_unless_equals_string (prompt_of (out).c_str (), "c");
+  fail_unless (prompt_of (out) == "c", "got \"%s\"", prompt_of (out).c_str ());
   fail_unless (q.pop (out) == Pop::Empty);
   fail_unless_equals_int (q.pushed (), 3);
 }
@@ -129,7 +129,7 @@ GST_START_TEST (test_queue_flush_wakes)
   fail_unless (q.push (gen ("h"), Policy::Queue) == Push::Added);
   Generation out;
   fail_unless (q.pop (out) == Pop::Item);
-  fail_unless_equals_string (prompt_of (out).c_str (), "h");
+  fail_unless (prompt_of (out) == "h", "got \"%s\"", prompt_of (out).c_str ());
 }
 GST_END_TEST;
 
@@ -165,7 +165,7 @@ GST_START_TEST (test_drop_origin)
   fail_unless_equals_int (q.size (), 1);
   Generation out;
   fail_unless (q.pop (out) == Pop::Item);
-  fail_unless_equals_string (prompt_of (out).c_str (), "from 2 again");
+  fail_unless (prompt_of (out) == "from 2 again", "got \"%s\"", prompt_of (out).c_str ());
   fail_unless_equals_int (out.origin, 2);
 }
 GST_END_TEST;
@@ -202,12 +202,12 @@ GST_START_TEST (test_latest_replaces)
   fail_unless_equals_int (q.size (), 2);
   fail_unless (q.push (gen ("d"), Policy::Latest, &dropped) == Push::Added);
   fail_unless_equals_int (dropped.size (), 2);
-  fail_unless_equals_string (prompt_of (dropped[0]).c_str (), "b");
-  fail_unless_equals_string (prompt_of (dropped[1]).c_str (), "c");
+  fail_unless (prompt_of (dropped[0]) == "b", "got \"%s\"", prompt_of (dropped[0]).c_str ());
+  fail_unless (prompt_of (dropped[1]) == "c", "got \"%s\"", prompt_of (dropped[1]).c_str ());
   fail_unless_equals_int (q.size (), 1);
   Generation out;
   fail_unless (q.pop (out) == Pop::Item);
-  fail_unless_equals_string (prompt_of (out).c_str (), "d");
+  fail_unless (prompt_of (out) == "d", "got \"%s\"", prompt_of (out).c_str ());
   fail_unless (q.pop (out) == Pop::Empty);
 }
 GST_END_TEST;
@@ -229,7 +229,7 @@ GST_START_TEST (test_end)
   fail_unless (q.push (gen ("c"), Policy::Latest) == Push::Ended);
   fail_unless (q.push (gen ("d"), Policy::Queue, nullptr, false) == Push::Ended);
   fail_unless (q.pop (out) == Pop::Item);
-  fail_unless_equals_string (prompt_of (out).c_str (), "a");
+  fail_unless (prompt_of (out) == "a", "got \"%s\"", prompt_of (out).c_str ());
   fail_unless (q.pop (out) == Pop::Ended);
   fail_unless (q.pop (out) == Pop::Ended);
   /* A flush starts the input again. */
@@ -240,7 +240,7 @@ GST_START_TEST (test_end)
   fail_unless (q.pop (out) == Pop::Empty);
   fail_unless (q.push (gen ("e"), Policy::Queue) == Push::Added);
   fail_unless (q.pop (out) == Pop::Item);
-  fail_unless_equals_string (prompt_of (out).c_str (), "e");
+  fail_unless (prompt_of (out) == "e", "got \"%s\"", prompt_of (out).c_str ());
 }
 GST_END_TEST;
 
