@@ -1,36 +1,17 @@
-/* gst-gemini emulator: encoders from gemini::DecodedImage (packed RGB/RGBA)
- * to PNG (libpng), JPEG (libjpeg) and WebP (libwebp). The emulator uses them
- * for its answers; tests use them to build fixture images.
+/* gst-gemini emulator: the image encoders, which live in the plugin's image
+ * library (plugin/gemini-image-encode.h), under the names the emulator and
+ * its tests use.
  * SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
-#include <glib.h>
-
-#include <string>
-
-#include "gemini-image.h"
+#include "gemini-image-encode.h"
 
 namespace gemini::emulator {
 
-/* A zero-filled image with a stride rounded up to a multiple of 4, like the
- * decoder produces. */
-DecodedImage allocate_image (int width, int height, bool has_alpha);
-
-/* Lossless; RGB or RGBA. zlib level 1: the emulator's flat images compress
- * well at any level and speed matters more. */
-bool encode_png (const DecodedImage & image, std::string & out, std::string & error);
-
-/* Baseline JPEG, 4:2:0, `quality` 1..100; an alpha channel is dropped. */
-bool encode_jpeg (const DecodedImage & image, int quality, std::string & out,
-    std::string & error);
-
-/* Lossless WebP, or lossy with `quality` 0..100. */
-bool encode_webp (const DecodedImage & image, bool lossless, int quality,
-    std::string & out, std::string & error);
-
-/* Dispatches on `format` (Png, Jpeg or Webp; Webp is lossless when quality
- * is 100). Returns nullptr and sets `error` on failure. */
-GBytes *encode_image (const DecodedImage & image, ImageFormat format, int quality,
-    std::string & error);
+using gemini::allocate_image;
+using gemini::encode_image;
+using gemini::encode_jpeg;
+using gemini::encode_png;
+using gemini::encode_webp;
 
 }  // namespace gemini::emulator

@@ -5,15 +5,20 @@
  * encoder ! appsink, prerolled in PAUSED, waiting on the bus with a timeout.
  * It is not called directly because it links no decoder (encoded input
  * fails with "Internal data stream error") and picks the encoder by rank
- * with its defaults (jpegenc quality 85); here the encoder is chosen and
- * set, and encoded input is decoded first with gemini-image.
+ * with its defaults (jpegenc quality 85). Here opaque frames are scaled to
+ * RGB by the pipeline and encoded by libjpeg (gemini-image-encode.h): a
+ * standard 4:2:0 JFIF. jpegenc was not used for them: it writes the YUV it
+ * gets as full-range whatever the caps say (videoconvert hands it
+ * limited-range video as it is: an NV12 green came out 13,238,14), and
+ * given RGB it writes an Adobe RGB JPEG, three times the bytes, which not
+ * every decoder reads. Frames with transparency go through pngenc. Encoded
+ * input is decoded first with gemini-image.
  *
  * Measured on the development machine (2 cores, Debian 12, GStreamer
  * 1.22, load average about 4 from other builds): a 1920x1080 I420 frame of
  * SMPTE bars to a 1024x576 JPEG takes 45-90 ms once the plugins are loaded
- * (test_raw_i420_to_jpeg prints it). A flat red frame took 35-65 ms, and
- * 12-15 ms when jpegenc was given I420, which gives wrong colours (see
- * encode_raw). The 5 s kReferenceConvertTimeout is far above all of it.
+ * (test_raw_i420_to_jpeg prints it). The 5 s kReferenceConvertTimeout is
+ * far above all of it.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "gemini-reference-frame.h"
@@ -25,6 +30,7 @@
 #include <cstring>
 
 #include "gemini-image.h"
+#include "gemini-image-encode.h"
 #include "gemini-reference.h"
 #include "glib-raii.h"
 #include "gst-raii.h"
@@ -216,15 +222,42 @@ raw_buffer_fits (GstBuffer * buf, const GstVideoInfo & info, std::string & detai
   return true;
 }
 
-/* appsrc ! videoconvert ! videoscale ! capsfilter ! pngenc|jpegenc ! appsink,
- * prerolled with one buffer. */
+/* The scaled RGB frame of `sample` as a JPEG (libjpeg, 4:2:0 JFIF). */
+bool
+rgb_sample_to_jpeg (GstSample * sample, GBytesPtr & out, std::string & error)
+{
+  GstVideoInfo info;
+  GstBuffer *buf = gst_sample_get_buffer (sample);
+  GstVideoFrame frame;
+  if (!buf || !gst_video_info_from_caps (&info, gst_sample_get_caps (sample))
+      || GST_VIDEO_INFO_FORMAT (&info) != GST_VIDEO_FORMAT_RGB
+      || !gst_video_frame_map (&frame, &info, buf, GST_MAP_READ)) {
+    error = "the scaled frame could not be read";
+    return false;
+  }
+  DecodedImage img = allocate_image (GST_VIDEO_INFO_WIDTH (&info), GST_VIDEO_INFO_HEIGHT (&info), false);
+  const gsize row = gsize (img.width) * 3;
+  for (int y = 0; y < img.height; y++)
+    memcpy (img.pixels.get () + gsize (y) * img.stride,
+        static_cast<const guint8 *> (GST_VIDEO_FRAME_PLANE_DATA (&frame, 0))
+        + gsize (y) * GST_VIDEO_FRAME_PLANE_STRIDE (&frame, 0), row);
+  gst_video_frame_unmap (&frame);
+  std::string jpeg;
+  if (!encode_jpeg (img, kReferenceJpegQuality, jpeg, error))
+    return false;
+  out.reset (g_bytes_new (jpeg.data (), jpeg.size ()));
+  return true;
+}
+
+/* appsrc ! videoconvert ! videoscale ! capsfilter ! pngenc|identity ! appsink,
+ * prerolled with one buffer; opaque frames come out as RGB for libjpeg. */
 bool
 encode_raw (GstBuffer * buf, GstCaps * caps, guint out_w, guint out_h, bool alpha,
     GBytesPtr & out, std::string & error)
 {
   static const char *const kNames[] = { "appsrc", "videoconvert", "videoscale", "capsfilter",
     nullptr, "appsink" };
-  const char *encoder = alpha ? "pngenc" : "jpegenc";
+  const char *encoder = alpha ? "pngenc" : "identity";
   PipelineOwner owner;
   owner.pipeline = gst_pipeline_new ("gemini-reference-convert");
   GstElement *el[6];
@@ -238,26 +271,14 @@ encode_raw (GstBuffer * buf, GstCaps * caps, guint out_w, guint out_h, bool alph
     }
     gst_bin_add (GST_BIN (owner.pipeline), el[i]);
   }
-  GstElement *src = el[0], *filter = el[3], *enc = el[4], *sink = el[5];
+  GstElement *src = el[0], *filter = el[3], *sink = el[5];
   g_object_set (src, "caps", caps, "format", GST_FORMAT_TIME, nullptr);
   GstCapsPtr scaled (gst_caps_new_simple ("video/x-raw", "width", G_TYPE_INT, (gint) out_w,
       "height", G_TYPE_INT, (gint) out_h, "pixel-aspect-ratio", GST_TYPE_FRACTION, 1, 1,
       nullptr));
-  /* jpegenc writes the YUV it gets as JFIF's full-range BT.601 whatever the
-   * caps say, and videoconvert hands it limited-range video as it is (an
-   * NV12 green came out 13,238,14; asking for colorimetry=1:4:0:0 does not
-   * change it). Given RGB, jpegenc writes an Adobe RGB JPEG (components
-   * R, G, B, no subsampling): right colours in every decoder tried, about
-   * three times the bytes of 4:2:0. Known upstream wart (1.22): for packed
-   * input jpegenc's row copies are exactly `width` bytes and libjpeg's DCT
-   * reads up to the next multiple of 8, so valgrind reports a read of a few
-   * bytes past those rows when the width is not a multiple of 8; it falls in
-   * malloc slack and only feeds the cropped edge of the last block. */
   if (!alpha)
     gst_caps_set_simple (scaled.get (), "format", G_TYPE_STRING, "RGB", nullptr);
   g_object_set (filter, "caps", scaled.get (), nullptr);
-  if (!alpha)
-    g_object_set (enc, "quality", kReferenceJpegQuality, nullptr);
   /* videoscale would add borders to keep a non-square pixel aspect ratio:
    * the size asked for already keeps it. */
   g_object_set (el[2], "add-borders", FALSE, nullptr);
@@ -304,6 +325,8 @@ encode_raw (GstBuffer * buf, GstCaps * caps, guint out_w, guint out_h, bool alph
   GstSample *raw_result = nullptr;
   g_signal_emit_by_name (sink, "pull-preroll", &raw_result);
   GstSamplePtr result (raw_result);
+  if (result && !alpha)
+    return rgb_sample_to_jpeg (result.get (), out, error);
   GstBuffer *encoded = result ? gst_sample_get_buffer (result.get ()) : nullptr;
   if (!encoded) {
     error = std::string (encoder) + " produced nothing";

@@ -3,6 +3,7 @@
  * passthrough and re-encoding, hostile buffers) and FrameSampler.
  * SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The check framework defines fail(): C++ headers go first. */
+#include <cstring>
 #include <string>
 
 #include "gemini-reference-frame.h"
@@ -157,7 +158,13 @@ GST_START_TEST (test_raw_i420_to_jpeg)
 {
   GstSample *bars = test_frame ("smpte", "I420", 1920, 1080);
   /* One conversion first: the timing below is without plugin loading. */
-  convert_or_fail (bars, 1024);
+  ReferenceImage first = convert_or_fail (bars, 1024);
+  /* A standard JFIF (YCbCr), not jpegenc's Adobe RGB JPEG of RGB input. */
+  gsize n = 0;
+  auto bytes = static_cast<const guint8 *> (g_bytes_get_data (first.data.get (), &n));
+  fail_unless (n > 11 && memcmp (bytes + 6, "JFIF", 4) == 0, "no JFIF header");
+  fail_unless (g_strstr_len (reinterpret_cast<const char *> (bytes), MIN (n, 4096), "Adobe") == nullptr,
+      "an Adobe marker: RGB components");
   gint64 start = g_get_monotonic_time ();
   convert_or_fail (bars, 1024);
   double ms = (g_get_monotonic_time () - start) / 1000.0;

@@ -1,6 +1,6 @@
-/* gst-gemini emulator: PNG / JPEG / WebP encoders.
+/* gst-gemini: PNG / JPEG / WebP encoders. See gemini-image-encode.h.
  * SPDX-License-Identifier: LGPL-2.1-or-later */
-#include "image-encode.h"
+#include "gemini-image-encode.h"
 
 #include <csetjmp>
 #include <cstdio>
@@ -10,7 +10,7 @@
 #include <png.h>
 #include <webp/encode.h>
 
-namespace gemini::emulator {
+namespace gemini {
 
 namespace {
 
@@ -232,4 +232,4 @@ encode_image (const DecodedImage & image, ImageFormat format, int quality, std::
       [] (gpointer p) { delete static_cast<std::string *> (p); }, owned);
 }
 
-}  // namespace gemini::emulator
+}  // namespace gemini
