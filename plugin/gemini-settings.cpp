@@ -27,8 +27,9 @@ gemini_settings_install (GObjectClass * gobject_class)
    */
   g_object_class_install_property (gobject_class, PROP_PROMPT,
       g_param_spec_string ("prompt", "Prompt",
-          "What to draw, or how to change the reference images. Required. "
-          "A change while playing applies to the next image", nullptr,
+          "What to draw, or how to change the reference images. Required unless prompt-file "
+          "is set or a prompt_sink pad exists (its prompts then win). Set while playing, it "
+          "starts a new generation of num-images images (see stale-policy)", nullptr,
           playing));
 
   /**
@@ -153,7 +154,8 @@ gemini_settings_install (GObjectClass * gobject_class)
 
   g_object_class_install_property (gobject_class, PROP_NUM_IMAGES,
       g_param_spec_uint ("num-images", "Number of images",
-          "Images per prompt (one request each) before EOS. With seed set, image i of a "
+          "Images per prompt (one request each): per prompt property or prompt-file line, "
+          "prompt_sink buffer, or sampled reference frame. With seed set, image i of a "
           "prompt is sent seed + i, so the images differ",
           1, G_MAXINT32, DEFAULT_NUM_IMAGES, ready));
 
