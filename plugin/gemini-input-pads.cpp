@@ -134,6 +134,15 @@ InputPads::has_prompt_pad () const
 }
 
 /* The prompt pad if there is one, else the lowest-numbered reference pad. */
+/* A pad's state; nullptr once it was released (a chain or event that was
+ * already running must not bring it back). */
+InputPads::PadState *
+InputPads::find_locked (GstPad * pad)
+{
+  auto it = pads_.find (pad);
+  return it == pads_.end () ? nullptr : &it->second;
+}
+
 bool
 InputPads::driving_locked (GstPad * pad) const
 {
@@ -267,9 +276,14 @@ InputPads::prompt_chain (GstPad * pad, GstBuffer * buf)
   GstClockTime running_time;
   {
     std::lock_guard<std::mutex> lk (lock_);
-    format = pads_[pad].format;
-    reset_history = std::exchange (pads_[pad].reset_history, false);
-    running_time = gst_segment_to_running_time (&pads_[pad].segment, GST_FORMAT_TIME, GST_BUFFER_PTS (buf));
+    PadState *st = find_locked (pad);
+    if (!st) {
+      gst_buffer_unref (buf);
+      return GST_FLOW_FLUSHING;   /* released meanwhile */
+    }
+    format = st->format;
+    reset_history = std::exchange (st->reset_history, false);
+    running_time = gst_segment_to_running_time (&st->segment, GST_FORMAT_TIME, GST_BUFFER_PTS (buf));
   }
   std::string text, problem;
   const bool ok = prompt_from_buffer (buf, format, text, problem);
@@ -300,7 +314,12 @@ InputPads::reference_chain (GstPad * pad, GstBuffer * buf)
   GstClockTime rt = GST_CLOCK_TIME_NONE;
   {
     std::lock_guard<std::mutex> lk (lock_);
-    PadState & st = pads_[pad];
+    PadState *found = find_locked (pad);
+    if (!found) {
+      gst_buffer_unref (buf);
+      return GST_FLOW_FLUSHING;   /* released meanwhile */
+    }
+    PadState & st = *found;
     number = st.number;
     GstCaps *caps = gst_pad_get_current_caps (pad);
     GstSample *sample = gst_sample_new (buf, caps, &st.segment, nullptr);
@@ -326,7 +345,10 @@ InputPads::reference_chain (GstPad * pad, GstBuffer * buf)
   g.origin = number;
   {
     std::lock_guard<std::mutex> lk (lock_);
-    g.reset_history = std::exchange (pads_[pad].reset_history, false);
+    PadState *st = find_locked (pad);
+    if (!st)
+      return GST_FLOW_FLUSHING;
+    g.reset_history = std::exchange (st->reset_history, false);
   }
   g.pad_references = snapshot ();
   if (g.pad_references.empty ())
@@ -402,8 +424,10 @@ InputPads::handle_event (GstPad * pad, GstEvent * event)
           break;
         }
         std::lock_guard<std::mutex> lk (lock_);
-        pads_[pad].format = format;
-        pads_[pad].have_caps = true;
+        if (PadState *st = find_locked (pad)) {
+          st->format = format;
+          st->have_caps = true;
+        }
       }
       break;
     }
@@ -419,7 +443,8 @@ InputPads::handle_event (GstPad * pad, GstEvent * event)
       }
       {
         std::lock_guard<std::mutex> lk (lock_);
-        gst_segment_copy_into (segment, &pads_[pad].segment);
+        if (PadState *st = find_locked (pad))
+          gst_segment_copy_into (segment, &st->segment);
       }
       if (driving && cb_.segment)
         cb_.segment (*segment);
@@ -428,7 +453,8 @@ InputPads::handle_event (GstPad * pad, GstEvent * event)
     case GST_EVENT_STREAM_START: {
       /* In order with the prompts: the next one starts a new conversation. */
       std::lock_guard<std::mutex> lk (lock_);
-      pads_[pad].reset_history = true;
+      if (PadState *st = find_locked (pad))
+        st->reset_history = true;
       break;
     }
     case GST_EVENT_FLUSH_START:
@@ -438,9 +464,10 @@ InputPads::handle_event (GstPad * pad, GstEvent * event)
     case GST_EVENT_FLUSH_STOP: {
       {
         std::lock_guard<std::mutex> lk (lock_);
-        PadState & st = pads_[pad];
-        gst_segment_init (&st.segment, GST_FORMAT_TIME);
-        st.sampler.reset ();
+        if (PadState *st = find_locked (pad)) {
+          gst_segment_init (&st->segment, GST_FORMAT_TIME);
+          st->sampler.reset ();
+        }
       }
       if (driving && cb_.flush_stop)
         cb_.flush_stop (gst_event_get_seqnum (event));
@@ -455,7 +482,8 @@ InputPads::handle_event (GstPad * pad, GstEvent * event)
     case GST_EVENT_CUSTOM_BOTH:
       if (gst_event_has_name (event, kResetHistoryEvent)) {
         std::lock_guard<std::mutex> lk (lock_);
-        pads_[pad].reset_history = true;
+        if (PadState *st = find_locked (pad))
+          st->reset_history = true;
       }
       break;
     default:

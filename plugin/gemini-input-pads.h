@@ -111,6 +111,7 @@ private:
   GstFlowReturn reference_chain (GstPad * pad, GstBuffer * buf);
   gboolean handle_event (GstPad * pad, GstEvent * event);
   bool driving_locked (GstPad * pad) const;
+  PadState *find_locked (GstPad * pad);
   void warn_once (GstPad * pad, const std::string & key, const std::string & text);
 };
 
