@@ -254,7 +254,6 @@ InputPads::chain (GstPad * pad, GstObject *, GstBuffer * buf)
       return GST_FLOW_FLUSHING;   /* released meanwhile */
     }
     prompt = it->second.prompt;
-    it->second.buffers++;
   }
   return prompt ? self->prompt_chain (pad, buf) : self->reference_chain (pad, buf);
 }
@@ -424,10 +423,8 @@ InputPads::handle_event (GstPad * pad, GstEvent * event)
           break;
         }
         std::lock_guard<std::mutex> lk (lock_);
-        if (PadState *st = find_locked (pad)) {
+        if (PadState *st = find_locked (pad))
           st->format = format;
-          st->have_caps = true;
-        }
       }
       break;
     }

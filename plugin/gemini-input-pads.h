@@ -86,7 +86,6 @@ private:
     bool prompt = false;
     guint number = 0;
     PromptFormat format = PromptFormat::Utf8;
-    bool have_caps = false;
     GstSegment segment {};
     FrameSampler sampler;
     GstSample *latest = nullptr;          /* reference pads: the latest frame */
@@ -96,7 +95,6 @@ private:
     ReferenceImage encoded;
     std::set<std::string> warned;         /* each problem once per stream */
     bool reset_history = false;           /* for the next generation of this pad */
-    guint64 buffers = 0;
   };
 
   Callbacks cb_;
