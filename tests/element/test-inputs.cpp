@@ -767,6 +767,31 @@ GST_START_TEST (test_live_latency_shows_image_at_its_time)
 }
 GST_END_TEST;
 
+/* history-max-turns bounds what goes with each request: with 2, the fourth
+ * prompt carries the two turns before it, not three. */
+GST_START_TEST (test_edit_mode_history_bounded)
+{
+  script ("[]");
+  const std::string prompts = tmp_path ("edits.txt");
+  fail_unless (g_file_set_contents (prompts.c_str (), "a cat\nmake it blue\nadd a hat\nat night\n", -1, nullptr));
+  RunResult r;
+  run_pipeline (src_desc ("prompt-file=" + prompts + " edit-mode=true history-max-turns=2") + " ! appsink name=sink", r);
+  expect_eos (r);
+  fail_unless_equals_int (r.samples.size (), 4);
+  auto b = bodies ();
+  fail_unless_equals_int (b.size (), 4);
+  const guint expected[] = {1, 3, 5, 5};
+  for (guint i = 0; i < 4; i++)
+    fail_unless_equals_int (json_array_get_length (json_object_get_array_member (json_node_get_object (b[i].get ()),
+        "contents")), expected[i]);
+  /* The oldest turn went: the last request starts with the second prompt. */
+  JsonNode *oldest = json_at (b[3].get (), "contents.0.parts.0.text");
+  fail_unless (oldest != nullptr);
+  const std::string oldest_text = json_node_get_string (oldest);
+  fail_unless (oldest_text == "make it blue", "the oldest turn sent is \"%s\"", oldest_text.c_str ());
+}
+GST_END_TEST;
+
 static Suite *
 inputs_suite (void)
 {
@@ -786,6 +811,7 @@ inputs_suite (void)
   tcase_add_test (tc, test_live_latency_shows_image_at_its_time);
   tcase_add_test (tc, test_live_through_encoder_and_muxer);
   tcase_add_test (tc, test_edit_mode_history);
+  tcase_add_test (tc, test_edit_mode_history_bounded);
   tcase_add_test (tc, test_request_pads_while_playing);
   tcase_add_test (tc, test_release_cancels_in_flight);
   tcase_add_test (tc, test_seek_through_prompt_pad);
