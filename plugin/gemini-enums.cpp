@@ -130,6 +130,25 @@ gst_gemini_stale_policy_get_type (void)
 }
 
 GType
+gst_gemini_scale_mode_get_type (void)
+{
+  static GType type = 0;
+  static std::once_flag once;
+  std::call_once (once, [] {
+    static const GEnumValue values[] = {
+      {GST_GEMINI_SCALE_MODE_LETTERBOX,
+          "The whole image, its aspect ratio kept, centred on letterbox-color bars", "letterbox"},
+      {GST_GEMINI_SCALE_MODE_CROP,
+          "The frame filled, its aspect ratio kept, the overflow cut equally from both sides", "crop"},
+      {GST_GEMINI_SCALE_MODE_STRETCH, "The frame filled, the aspect ratio not kept", "stretch"},
+      {0, nullptr, nullptr},
+    };
+    type = g_enum_register_static ("GstGeminiScaleMode", values);
+  });
+  return type;
+}
+
+GType
 gst_gemini_error_policy_get_type (void)
 {
   static GType type = 0;

@@ -61,6 +61,15 @@ typedef enum {
   GST_GEMINI_STALE_POLICY_LATEST,
 } GstGeminiStalePolicy;
 
+typedef enum {
+  GST_GEMINI_SCALE_MODE_LETTERBOX,
+  GST_GEMINI_SCALE_MODE_CROP,
+  GST_GEMINI_SCALE_MODE_STRETCH,
+} GstGeminiScaleMode;
+
+#define GST_TYPE_GEMINI_SCALE_MODE (gst_gemini_scale_mode_get_type ())
+GType gst_gemini_scale_mode_get_type (void);
+
 #define GST_TYPE_GEMINI_STALE_POLICY (gst_gemini_stale_policy_get_type ())
 GType gst_gemini_stale_policy_get_type (void);
 

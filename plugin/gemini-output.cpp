@@ -2,6 +2,7 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "gemini-output.h"
 
+#include "gemini-image-encode.h"
 #include "glib-raii.h"
 
 GST_DEBUG_CATEGORY_EXTERN (gst_gemini_image_src_debug);
@@ -14,6 +15,20 @@ OutputStage::~OutputStage ()
   if (converter_)
     gst_video_converter_free (converter_);
   gst_clear_buffer (&last_buffer_);
+  clear_source (last_source_);
+  if (pool_) {
+    gst_buffer_pool_set_active (pool_, FALSE);
+    gst_object_unref (pool_);
+  }
+}
+
+void
+OutputStage::clear_source (Source & src)
+{
+  gst_clear_buffer (&src.pixels);
+  if (src.encoded)
+    g_bytes_unref (src.encoded);
+  src = Source ();
 }
 
 void
@@ -37,6 +52,25 @@ void
 OutputStage::stop ()
 {
   gst_clear_buffer (&last_buffer_);
+  clear_source (last_source_);
+}
+
+void
+OutputStage::set_scaling (GstGeminiScaleMode mode, guint32 argb)
+{
+  if (mode != scale_mode_ || argb != letterbox_argb_)
+    wanted_changed_ = true;
+  scale_mode_ = mode;
+  letterbox_argb_ = argb;
+}
+
+void
+OutputStage::set_flushing (bool flushing)
+{
+  std::lock_guard<std::mutex> lk (pool_lock_);
+  flushing_ = flushing;
+  if (pool_)
+    gst_buffer_pool_set_flushing (pool_, flushing);
 }
 
 void
@@ -60,7 +94,7 @@ OutputStage::repeat_last (GstClockTime duration, GstFlowReturn & flow)
 {
   if (!last_buffer_)
     return false;
-  flow = push_frame (gst_buffer_copy (last_buffer_), duration, false);
+  flow = push_image (gst_buffer_copy (last_buffer_), images_done_ * duration, duration, false);
   return true;
 }
 
@@ -72,106 +106,459 @@ OutputStage::skip (GstClockTime duration)
   images_done_++;
 }
 
-/* Picks the output format: the decoder's own when downstream takes it
- * (no conversion), else downstream's first choice. */
-bool
-OutputStage::negotiate (const DecodedImage & img, OutputError & error)
+namespace {
+
+const char *
+media_type (OutputStage::Kind kind)
 {
-  GstVideoFormat native = img.has_alpha ? GST_VIDEO_FORMAT_RGBA : GST_VIDEO_FORMAT_RGB;
+  switch (kind) {
+    case OutputStage::Kind::Png: return "image/png";
+    case OutputStage::Kind::Jpeg: return "image/jpeg";
+    default: return "video/x-raw";
+  }
+}
 
+/* Sets `field` to `want` when downstream left it out, or to the value
+ * nearest `want` when it left a choice. */
+void
+fixate_int (GstStructure * s, const char *field, int want)
+{
+  if (!gst_structure_has_field (s, field))
+    gst_structure_set (s, field, G_TYPE_INT, want, nullptr);
+  else
+    gst_structure_fixate_field_nearest_int (s, field, want);
+}
+
+void
+fixate_fraction (GstStructure * s, const char *field, int n, int d)
+{
+  if (!gst_structure_has_field (s, field))
+    gst_structure_set (s, field, GST_TYPE_FRACTION, n, d, nullptr);
+  else
+    gst_structure_fixate_field_nearest_fraction (s, field, n, d);
+}
+
+/* Rounds down to even: chroma-subsampled formats place planes by pairs. */
+int
+even (double v)
+{
+  return int (v) & ~1;
+}
+
+}  // namespace
+
+/* Our template with the framerate we can give: live, the property's (or
+ * any but 0/1); still images, any. */
+GstCaps *
+OutputStage::offer_caps () const
+{
+  GstCaps *offer = gst_caps_make_writable (gst_pad_get_pad_template_caps (pad_));
+  if (live_) {
+    if (fps_n_ > 0)
+      gst_caps_set_simple (offer, "framerate", GST_TYPE_FRACTION, fps_n_, fps_d_, nullptr);
+    else
+      gst_caps_set_simple (offer, "framerate", GST_TYPE_FRACTION_RANGE, 1, G_MAXINT, G_MAXINT, 1, nullptr);
+  }
+  return offer;
+}
+
+/* Names the first caps field that made negotiation fail: each field of the
+ * offer is added in turn until downstream's caps stop intersecting. */
+void
+OutputStage::explain_refusal (GstCaps * offer, const Source & src, OutputError & error)
+{
+  GstCaps *peer = gst_pad_peer_query_caps (pad_, nullptr);
+  GCharPtr peer_str (gst_caps_to_string (peer));
+  std::string field, text;
+  for (guint i = 0; i < gst_caps_get_size (offer) && field.empty (); i++) {
+    const GstStructure *full = gst_caps_get_structure (offer, i);
+    GstCaps *partial = gst_caps_new_empty_simple (gst_structure_get_name (full));
+    if (!gst_caps_can_intersect (partial, peer)) {
+      gst_caps_unref (partial);
+      continue;
+    }
+    /* This media type is taken: which of its fields is not? */
+    for (int f = 0; f < gst_structure_n_fields (full); f++) {
+      const char *name = gst_structure_nth_field_name (full, f);
+      gst_structure_set_value (gst_caps_get_structure (partial, 0), name,
+          gst_structure_get_value (full, name));
+      if (!gst_caps_can_intersect (partial, peer)) {
+        GCharPtr ours (gst_value_serialize (gst_structure_get_value (full, name)));
+        field = name;
+        text = "Downstream takes " + std::string (gst_structure_get_name (full))
+            + " but not with " + name + " " + ours.get () + " (it accepts " + peer_str.get () + ").";
+        if (field == "framerate")
+          text += live_ && fps_n_ > 0 ? " Set the framerate property to a rate downstream takes, or "
+              "put videorate after geminiimagesrc." : " Put videorate after geminiimagesrc.";
+        else if (field == "format")
+          text += " Put videoconvert after geminiimagesrc.";
+        else
+          text += " Put videoconvert and videoscale after geminiimagesrc.";
+        break;
+      }
+    }
+    gst_caps_unref (partial);
+  }
+  if (field.empty ()) {
+    field = "media-type";
+    text = "Downstream accepts none of video/x-raw, image/png and image/jpeg in system memory "
+        "(it accepts " + std::string (peer_str.get ()) + "); put videoconvert (and videoscale, or "
+        "an upload element such as glupload) after geminiimagesrc.";
+  }
+  GstStructure *d = gst_structure_new ("gemini-negotiation", "field", G_TYPE_STRING, field.c_str (),
+      "width", G_TYPE_INT, src.width, "height", G_TYPE_INT, src.height,
+      "caps", GST_TYPE_CAPS, peer, nullptr);
+  error = OutputError {GST_CORE_ERROR, GST_CORE_ERROR_NEGOTIATION, text,
+      "no intersection with downstream's caps; first field refused: " + field, d};
+  gst_caps_unref (peer);
+}
+
+bool
+OutputStage::negotiate (const DecodedImage & img, OutputError & error, GBytes * encoded)
+{
+  Source src;
+  src.width = img.width;
+  src.height = img.height;
+  src.has_alpha = img.has_alpha;
+  src.stride = img.stride;
+  src.encoded = encoded;
+  src.format = encoded ? sniff_image_format ((const guint8 *) g_bytes_get_data (encoded, nullptr),
+      g_bytes_get_size (encoded)) : ImageFormat::Unknown;
+  return negotiate_source (src, error);
+}
+
+/* Picks the caps: downstream's first choice of media type (the model's own
+ * encoded format when downstream takes both), the decoder's own raw format
+ * when taken, the model's size and PAR 1/1 unless downstream fixes them,
+ * and the wanted framerate or the one nearest it. */
+bool
+OutputStage::negotiate_source (const Source & src, OutputError & error)
+{
+  GstVideoFormat native = src.has_alpha ? GST_VIDEO_FORMAT_RGBA : GST_VIDEO_FORMAT_RGB;
   GstVideoInfo in_info;
-  gst_video_info_set_format (&in_info, native, img.width, img.height);
-  in_info.fps_n = fps_n_;
-  in_info.fps_d = fps_d_;
+  gst_video_info_set_format (&in_info, native, src.width, src.height);
+  in_info.stride[0] = (gint) src.stride;
+  /* GstVideoConverter wants the same rate on both sides. */
+  in_info.fps_n = out_fps_n_;
+  in_info.fps_d = out_fps_d_;
 
-  bool same_input = have_caps_ && gst_video_info_is_equal (&in_info, &in_info_);
+  bool same_input = have_caps_ && !wanted_changed_ && in_format_ == src.format
+      && gst_video_info_is_equal (&in_info, &in_info_);
   if (same_input && !gst_pad_check_reconfigure (pad_))
     return true;
 
-  GstCaps *filter = gst_pad_get_pad_template_caps (pad_);
-  filter = gst_caps_make_writable (filter);
-  gst_caps_set_simple (filter, "width", G_TYPE_INT, img.width, "height", G_TYPE_INT,
-      img.height, "framerate", GST_TYPE_FRACTION, fps_n_, fps_d_, "pixel-aspect-ratio",
-      GST_TYPE_FRACTION, 1, 1, nullptr);
-  GstCaps *peer = gst_pad_peer_query_caps (pad_, filter);
-  gst_caps_unref (filter);
-
-  auto details = [&img] (GstCaps * caps) {
-    GstStructure *d = gst_structure_new ("gemini-negotiation", "width", G_TYPE_INT, img.width,
-        "height", G_TYPE_INT, img.height, nullptr);
-    if (caps)
-      gst_structure_set (d, "caps", GST_TYPE_CAPS, caps, nullptr);
-    return d;
-  };
+  GstCaps *offer = offer_caps ();
+  GstCaps *peer = gst_pad_peer_query_caps (pad_, offer);
   if (gst_caps_is_empty (peer)) {
-    GCharPtr msg (g_strdup_printf ("Downstream accepts no raw video format for a %dx%d "
-            "image; put videoconvert (and videoscale) after geminiimagesrc.",
-            img.width, img.height));
-    error = OutputError {GST_CORE_ERROR, GST_CORE_ERROR_NEGOTIATION, msg.get (),
-        "the peer's caps query gave no intersection with our template", details (nullptr)};
     gst_caps_unref (peer);
+    explain_refusal (offer, src, error);
+    gst_caps_unref (offer);
     return false;
   }
+  gst_caps_unref (offer);
 
-  GstCaps *native_caps = gst_caps_new_simple ("video/x-raw", "format", G_TYPE_STRING,
-      gst_video_format_to_string (native), nullptr);
-  GstCaps *chosen;
-  if (gst_caps_can_intersect (peer, native_caps))
-    chosen = gst_caps_intersect_full (peer, native_caps, GST_CAPS_INTERSECT_FIRST);
-  else
-    chosen = gst_caps_ref (peer);
-  gst_caps_unref (native_caps);
+  /* Downstream's first choice; between PNG and JPEG, the model's own. */
+  Kind kind = Kind::Raw;
+  const char *first = gst_structure_get_name (gst_caps_get_structure (peer, 0));
+  if (g_str_equal (first, "image/png") || g_str_equal (first, "image/jpeg")) {
+    kind = g_str_equal (first, "image/png") ? Kind::Png : Kind::Jpeg;
+    Kind own = src.format == ImageFormat::Png ? Kind::Png : src.format == ImageFormat::Jpeg ? Kind::Jpeg : kind;
+    GstCaps *own_caps = gst_caps_new_empty_simple (media_type (own));
+    if (gst_caps_can_intersect (peer, own_caps))
+      kind = own;
+    gst_caps_unref (own_caps);
+  }
+  GstCaps *of_kind = gst_caps_new_empty_simple (media_type (kind));
+  if (kind == Kind::Raw) {
+    GstCaps *native_caps = gst_caps_new_simple ("video/x-raw", "format", G_TYPE_STRING,
+        gst_video_format_to_string (native), nullptr);
+    if (gst_caps_can_intersect (peer, native_caps))
+      gst_caps_replace (&of_kind, native_caps);
+    gst_caps_unref (native_caps);
+  }
+  GstCaps *chosen = gst_caps_intersect_full (peer, of_kind, GST_CAPS_INTERSECT_FIRST);
+  gst_caps_unref (of_kind);
   gst_caps_unref (peer);
+  chosen = gst_caps_truncate (chosen);
+  chosen = gst_caps_make_writable (chosen);
+  GstStructure *s = gst_caps_get_structure (chosen, 0);
+  fixate_int (s, "width", src.width);
+  fixate_int (s, "height", src.height);
+  if (live_)
+    fixate_fraction (s, "framerate", fps_n_ > 0 ? fps_n_ : 30, fps_n_ > 0 ? fps_d_ : 1);
+  else
+    fixate_fraction (s, "framerate", fps_n_, fps_d_);
+  if (kind == Kind::Raw)
+    fixate_fraction (s, "pixel-aspect-ratio", 1, 1);
   chosen = gst_caps_fixate (chosen);
+  s = gst_caps_get_structure (chosen, 0);
+
+  int out_w = 0, out_h = 0, fps_n = 0, fps_d = 1;
+  gst_structure_get_int (s, "width", &out_w);
+  gst_structure_get_int (s, "height", &out_h);
+  gst_structure_get_fraction (s, "framerate", &fps_n, &fps_d);
 
   GstVideoInfo out_info;
+  bool info_ok;
+  if (kind == Kind::Raw) {
+    info_ok = gst_video_info_from_caps (&out_info, chosen);
+  } else {
+    /* What gets encoded when the bytes cannot pass through. */
+    info_ok = out_w > 0 && out_h > 0;
+    gst_video_info_set_format (&out_info, native, MAX (out_w, 1), MAX (out_h, 1));
+  }
+
   /* A RECONFIGURE that changes nothing must not send a new caps event. */
   GstCaps *current = gst_pad_get_current_caps (pad_);
   bool unchanged = current && gst_caps_is_equal (current, chosen);
   if (current)
     gst_caps_unref (current);
-  if (!gst_video_info_from_caps (&out_info, chosen)
-      || (!unchanged && !gst_pad_set_caps (pad_, chosen))) {
+  if (!info_ok || (!unchanged && !gst_pad_set_caps (pad_, chosen))) {
     GCharPtr caps_str (gst_caps_to_string (chosen));
-    GCharPtr msg (g_strdup_printf ("Downstream refused the caps %s.", caps_str.get ()));
-    error = OutputError {GST_CORE_ERROR, GST_CORE_ERROR_NEGOTIATION, msg.get (),
-        "gst_pad_set_caps failed", details (chosen)};
+    std::string msg = std::string ("Downstream refused the caps ") + caps_str.get ()
+        + " (it accepted them in its caps query).";
+    error = OutputError {GST_CORE_ERROR, GST_CORE_ERROR_NEGOTIATION, msg,
+        "gst_pad_set_caps failed", gst_structure_new ("gemini-negotiation",
+            "width", G_TYPE_INT, src.width, "height", G_TYPE_INT, src.height,
+            "caps", GST_TYPE_CAPS, chosen, nullptr)};
     gst_caps_unref (chosen);
     return false;
   }
-  GST_DEBUG_OBJECT (pad_, "Negotiated %" GST_PTR_FORMAT, chosen);
+  GST_DEBUG_OBJECT (pad_, "Negotiated %" GST_PTR_FORMAT " for a %dx%d image", chosen,
+      src.width, src.height);
+  if (kind == Kind::Raw && !unchanged)
+    decide_allocation (chosen);
+  else if (kind != Kind::Raw) {
+    std::lock_guard<std::mutex> lk (pool_lock_);
+    if (pool_) {
+      gst_buffer_pool_set_active (pool_, FALSE);
+      gst_clear_object (&pool_);
+    }
+  }
   gst_caps_unref (chosen);
 
+  in_info.fps_n = out_info.fps_n = fps_n;
+  in_info.fps_d = out_info.fps_d = fps_d;
+  in_info_ = in_info;
+  out_info_ = out_info;
+  kind_ = kind;
+  in_format_ = src.format;
+  out_fps_n_ = fps_n;
+  out_fps_d_ = fps_d;
+  wanted_changed_ = false;
+  passthrough_ = kind != Kind::Raw && src.width == out_w && src.height == out_h
+      && ((kind == Kind::Png && src.format == ImageFormat::Png)
+          || (kind == Kind::Jpeg && src.format == ImageFormat::Jpeg));
+  have_caps_ = true;
+  return configure_converter (src);
+}
+
+/* The converter from the decoder's RGB(A) to the output (or, for encoded
+ * output, to RGB(A) at the output's size), with the scale-mode's
+ * rectangles; none when the pixels can be taken as they are. */
+bool
+OutputStage::configure_converter (const Source & src)
+{
   if (converter_) {
     gst_video_converter_free (converter_);
     converter_ = nullptr;
   }
-  if (GST_VIDEO_INFO_FORMAT (&out_info) != native)
-    converter_ = gst_video_converter_new (&in_info, &out_info, nullptr);
-  in_info_ = in_info;
-  out_info_ = out_info;
-  have_caps_ = true;
-  return true;
+  const int W = GST_VIDEO_INFO_WIDTH (&out_info_), H = GST_VIDEO_INFO_HEIGHT (&out_info_);
+  const bool same_size = W == src.width && H == src.height;
+  if (passthrough_ || (same_size && GST_VIDEO_INFO_FORMAT (&out_info_) == GST_VIDEO_INFO_FORMAT (&in_info_)))
+    return true;
+
+  GstStructure *options = gst_structure_new_empty ("options");
+  if (!same_size) {
+    /* Aspect ratios in display terms: the output's pixels may not be square. */
+    const double par = double (GST_VIDEO_INFO_PAR_N (&out_info_)) / MAX (GST_VIDEO_INFO_PAR_D (&out_info_), 1);
+    const double out_w_disp = W * par;
+    const double sx = out_w_disp / src.width, sy = double (H) / src.height;
+    if (scale_mode_ == GST_GEMINI_SCALE_MODE_LETTERBOX) {
+      const double k = MIN (sx, sy);
+      int dw = MIN (W, MAX (2, even (src.width * k / par + 0.5)));
+      int dh = MIN (H, MAX (2, even (src.height * k + 0.5)));
+      if (dw > W - 2 && dw < W) dw = W;
+      if (dh > H - 2 && dh < H) dh = H;
+      gst_structure_set (options,
+          GST_VIDEO_CONVERTER_OPT_DEST_X, G_TYPE_INT, even ((W - dw) / 2.0),
+          GST_VIDEO_CONVERTER_OPT_DEST_Y, G_TYPE_INT, even ((H - dh) / 2.0),
+          GST_VIDEO_CONVERTER_OPT_DEST_WIDTH, G_TYPE_INT, dw,
+          GST_VIDEO_CONVERTER_OPT_DEST_HEIGHT, G_TYPE_INT, dh,
+          GST_VIDEO_CONVERTER_OPT_FILL_BORDER, G_TYPE_BOOLEAN, TRUE,
+          GST_VIDEO_CONVERTER_OPT_BORDER_ARGB, G_TYPE_UINT, letterbox_argb_, nullptr);
+    } else if (scale_mode_ == GST_GEMINI_SCALE_MODE_CROP) {
+      const double k = MAX (sx, sy);
+      const int cw = MIN (src.width, MAX (1, int (out_w_disp / k + 0.5)));
+      const int ch = MIN (src.height, MAX (1, int (H / k + 0.5)));
+      gst_structure_set (options,
+          GST_VIDEO_CONVERTER_OPT_SRC_X, G_TYPE_INT, (src.width - cw) / 2,
+          GST_VIDEO_CONVERTER_OPT_SRC_Y, G_TYPE_INT, (src.height - ch) / 2,
+          GST_VIDEO_CONVERTER_OPT_SRC_WIDTH, G_TYPE_INT, cw,
+          GST_VIDEO_CONVERTER_OPT_SRC_HEIGHT, G_TYPE_INT, ch, nullptr);
+    }
+  }
+  converter_ = gst_video_converter_new (&in_info_, &out_info_, options);
+  return converter_ != nullptr;
 }
 
-/* Wraps the decoded pixels without a copy when no conversion is needed;
- * nullptr if the conversion could not run. */
-GstBuffer *
-OutputStage::make_buffer (DecodedImage & img)
+/* Downstream's buffer pool when it offers one (the frames are then written
+ * where downstream wants them), else a video pool of our own, which
+ * recycles the frames' memory. */
+void
+OutputStage::decide_allocation (GstCaps * caps)
 {
-  if (!converter_ && img.stride == (gsize) GST_VIDEO_INFO_PLANE_STRIDE (&out_info_, 0)) {
-    gsize size = img.size;
-    guint8 *data = img.pixels.release ();
-    return gst_buffer_new_wrapped (data, size);
+  GstQuery *query = gst_query_new_allocation (caps, TRUE);
+  if (!gst_pad_peer_query (pad_, query))
+    GST_DEBUG_OBJECT (pad_, "Downstream did not answer the ALLOCATION query");
+  GstBufferPool *pool = nullptr;
+  guint size = 0, min = 0, max = 0;
+  if (gst_query_get_n_allocation_pools (query) > 0)
+    gst_query_parse_nth_allocation_pool (query, 0, &pool, &size, &min, &max);
+  GstVideoInfo info;
+  gst_video_info_from_caps (&info, caps);
+  size = MAX (size, (guint) GST_VIDEO_INFO_SIZE (&info));
+  const bool downstream_pool = pool != nullptr;
+  if (!pool)
+    pool = gst_video_buffer_pool_new ();
+  GstStructure *config = gst_buffer_pool_get_config (pool);
+  gst_buffer_pool_config_set_params (config, caps, size, min, max);
+  if (gst_query_find_allocation_meta (query, GST_VIDEO_META_API_TYPE, nullptr))
+    gst_buffer_pool_config_add_option (config, GST_BUFFER_POOL_OPTION_VIDEO_META);
+  bool ok = gst_buffer_pool_set_config (pool, config);
+  if (!ok) {
+    /* The pool changed the parameters: take them if they still fit. */
+    config = gst_buffer_pool_get_config (pool);
+    ok = gst_buffer_pool_config_validate_params (config, caps, size, min, max)
+        && gst_buffer_pool_set_config (pool, config);
+    if (!ok)
+      gst_structure_free (config);
+  }
+  ok = ok && gst_buffer_pool_set_active (pool, TRUE);
+  gst_query_unref (query);
+  GST_DEBUG_OBJECT (pad_, "%s %s buffer pool", ok ? "Using" : "Not using",
+      downstream_pool ? "downstream's" : "our own");
+
+  std::lock_guard<std::mutex> lk (pool_lock_);
+  if (pool_) {
+    gst_buffer_pool_set_active (pool_, FALSE);
+    gst_object_unref (pool_);
+    pool_ = nullptr;
+  }
+  if (!ok) {
+    gst_object_unref (pool);
+    return;
+  }
+  pool_ = pool;
+  if (flushing_)
+    gst_buffer_pool_set_flushing (pool_, TRUE);
+}
+
+GstBuffer *
+OutputStage::make_buffer (DecodedImage & img, GBytes * encoded)
+{
+  Source src;
+  src.width = img.width;
+  src.height = img.height;
+  src.has_alpha = img.has_alpha;
+  src.stride = img.stride;
+  const gsize size = img.size;
+  src.pixels = gst_buffer_new_wrapped (img.pixels.release (), size);
+  if (encoded) {
+    src.encoded = g_bytes_ref (encoded);
+    src.format = sniff_image_format ((const guint8 *) g_bytes_get_data (encoded, nullptr),
+        g_bytes_get_size (encoded));
+  }
+  GstBuffer *out = render (src);
+  if (keep_source_ && out) {
+    clear_source (last_source_);
+    last_source_ = src;   /* takes the references */
+  } else {
+    clear_source (src);
+  }
+  return out;
+}
+
+/* The decoder's pixels at the output's size and RGB(A) format, for an
+ * encoder. */
+GstBuffer *
+OutputStage::scale_to_rgb (const Source & src)
+{
+  if (!converter_)
+    return gst_buffer_ref (src.pixels);
+  GstBuffer *out = gst_buffer_new_allocate (nullptr, GST_VIDEO_INFO_SIZE (&out_info_), nullptr);
+  GstVideoFrame in_frame, out_frame;
+  bool ok = false;
+  if (gst_video_frame_map (&in_frame, &in_info_, src.pixels, GST_MAP_READ)) {
+    if (gst_video_frame_map (&out_frame, &out_info_, out, GST_MAP_WRITE)) {
+      gst_video_converter_frame (converter_, &in_frame, &out_frame);
+      ok = true;
+      gst_video_frame_unmap (&out_frame);
+    }
+    gst_video_frame_unmap (&in_frame);
+  }
+  if (!ok)
+    gst_clear_buffer (&out);
+  return out;
+}
+
+GstBuffer *
+OutputStage::render (const Source & src)
+{
+  if (kind_ != Kind::Raw) {
+    if (passthrough_ && src.encoded)
+      return gst_buffer_new_wrapped_bytes (src.encoded);
+    /* Another format or size than the model's: decoded pixels, encoded. */
+    GstBuffer *rgb = scale_to_rgb (src);
+    if (!rgb)
+      return nullptr;
+    GstMapInfo map;
+    GstBuffer *out = nullptr;
+    if (gst_buffer_map (rgb, &map, GST_MAP_READ)) {
+      DecodedImage view;
+      view.width = GST_VIDEO_INFO_WIDTH (&out_info_);
+      view.height = GST_VIDEO_INFO_HEIGHT (&out_info_);
+      view.has_alpha = GST_VIDEO_INFO_HAS_ALPHA (&out_info_);
+      view.stride = converter_ ? GST_VIDEO_INFO_PLANE_STRIDE (&out_info_, 0) : src.stride;
+      view.size = map.size;
+      view.pixels.reset (map.data);   /* borrowed: released below */
+      std::string error;
+      GBytes *bytes = encode_image (view, kind_ == Kind::Png ? ImageFormat::Png : ImageFormat::Jpeg, 90, error);
+      (void) view.pixels.release ();
+      gst_buffer_unmap (rgb, &map);
+      if (bytes) {
+        out = gst_buffer_new_wrapped_bytes (bytes);
+        g_bytes_unref (bytes);
+      } else {
+        GST_WARNING_OBJECT (pad_, "Encoding for %s failed: %s", media_type (kind_), error.c_str ());
+      }
+    }
+    gst_buffer_unref (rgb);
+    return out;
   }
 
-  GstBuffer *in = gst_buffer_new_wrapped (img.pixels.release (), img.size);
-  GstBuffer *out = gst_buffer_new_allocate (nullptr, GST_VIDEO_INFO_SIZE (&out_info_), nullptr);
-  GstVideoInfo in_info = in_info_;
-  in_info.stride[0] = (gint) img.stride;
+  if (!converter_ && src.stride == (gsize) GST_VIDEO_INFO_PLANE_STRIDE (&out_info_, 0))
+    return gst_buffer_ref (src.pixels);   /* no copy at all */
+
+  /* Written once, straight into downstream's buffer when it has a pool. */
+  GstBuffer *out = nullptr;
+  GstBufferPool *pool;
+  {
+    std::lock_guard<std::mutex> lk (pool_lock_);
+    pool = pool_ ? GST_BUFFER_POOL (gst_object_ref (pool_)) : nullptr;
+  }
+  if (pool) {
+    if (gst_buffer_pool_acquire_buffer (pool, &out, nullptr) != GST_FLOW_OK)
+      out = nullptr;
+    gst_object_unref (pool);
+    if (!out)
+      return nullptr;   /* flushing */
+  } else {
+    out = gst_buffer_new_allocate (nullptr, GST_VIDEO_INFO_SIZE (&out_info_), nullptr);
+  }
   GstVideoFrame in_frame, out_frame;
   bool converted = false;
-  if (gst_video_frame_map (&in_frame, &in_info, in, GST_MAP_READ)) {
+  if (gst_video_frame_map (&in_frame, &in_info_, src.pixels, GST_MAP_READ)) {
     if (gst_video_frame_map (&out_frame, &out_info_, out, GST_MAP_WRITE)) {
       if (converter_) {
         gst_video_converter_frame (converter_, &in_frame, &out_frame);
@@ -183,11 +570,52 @@ OutputStage::make_buffer (DecodedImage & img)
     }
     gst_video_frame_unmap (&in_frame);
   }
-  gst_buffer_unref (in);
   /* Never push an unfilled buffer. */
   if (!converted)
     gst_clear_buffer (&out);
   return out;
+}
+
+bool
+OutputStage::refresh_last (OutputError & error)
+{
+  if (!last_source_.pixels || !gst_pad_check_reconfigure (pad_))
+    return true;
+  /* Looked at again by negotiate_source: it must see the flag. */
+  gst_pad_mark_reconfigure (pad_);
+  if (!negotiate_source (last_source_, error))
+    return false;
+  GstBuffer *fresh = render (last_source_);
+  if (!fresh)
+    return true;   /* keep showing the old frame */
+  gst_buffer_replace (&last_buffer_, fresh);
+  gst_buffer_unref (fresh);
+  return true;
+}
+
+GstFlowReturn
+OutputStage::push_image (GstBuffer * buf, GstClockTime pts, GstClockTime duration, bool keep)
+{
+  if (out_fps_n_ <= 0 || !GST_CLOCK_TIME_IS_VALID (pts) || !GST_CLOCK_TIME_IS_VALID (duration))
+    return push_frame_at (buf, pts, duration, keep);
+  /* Frame k of the rate is at k / rate: the image covers the frames from
+   * the first at or after pts to the last before pts + duration, so that
+   * consecutive images tile the timeline without gap or overlap. */
+  const guint64 n = out_fps_n_, d = out_fps_d_;
+  auto frame_time = [n, d] (guint64 k) { return gst_util_uint64_scale (k, GST_SECOND * d, n); };
+  auto first_frame = [n, d] (GstClockTime t) { return gst_util_uint64_scale_ceil (t, n, GST_SECOND * d); };
+  guint64 k0 = first_frame (pts), k1 = first_frame (pts + duration);
+  if (k1 <= k0)
+    k1 = k0 + 1;
+  GstBuffer *image = gst_buffer_ref (buf);
+  GstFlowReturn flow = push_frame_at (buf, frame_time (k0), frame_time (k0 + 1) - frame_time (k0), keep);
+  for (guint64 k = k0 + 1; k < k1 && flow == GST_FLOW_OK; k++) {
+    flow = push_frame_at (gst_buffer_copy (image), frame_time (k), frame_time (k + 1) - frame_time (k), false);
+    if (flow == GST_FLOW_OK)
+      images_done_--;   /* a repeat is not an image */
+  }
+  gst_buffer_unref (image);
+  return flow;
 }
 
 /* Pushes `buf` in the slot of image `images_done`. The slot counts as done
@@ -197,7 +625,7 @@ GstFlowReturn
 OutputStage::push_frame (GstBuffer * buf, GstClockTime duration, bool keep)
 {
   /* prepare() checked num-images x image-duration against the timeline. */
-  return push_frame_at (buf, images_done_ * duration, duration, keep);
+  return push_image (buf, images_done_ * duration, duration, keep);
 }
 
 bool
@@ -205,6 +633,15 @@ OutputStage::repeat_last_at (GstClockTime pts, GstClockTime duration, GstFlowRet
 {
   if (!last_buffer_)
     return false;
+  OutputError error;
+  if (!refresh_last (error)) {
+    /* Downstream changed its caps to ones we cannot give. */
+    GST_WARNING_OBJECT (pad_, "%s", error.text.c_str ());
+    if (error.details)
+      gst_structure_free (error.details);
+    flow = GST_FLOW_NOT_NEGOTIATED;
+    return true;
+  }
   /* A new buffer sharing the pixels: only its timestamps differ. */
   flow = push_frame_at (gst_buffer_copy (last_buffer_), pts, duration, false);
   if (flow == GST_FLOW_OK)

@@ -430,6 +430,30 @@ gemini_settings_install (GObjectClass * gobject_class)
           "edit-mode: earlier prompt-and-image turns sent with each request; older ones are "
           "dropped. Each turn carries its image, so requests grow with it",
           1, 64, DEFAULT_HISTORY_MAX_TURNS, ready));
+
+  /**
+   * GstGeminiImageSrc:scale-mode:
+   *
+   * How an image meets a size that downstream fixed (a capsfilter with
+   * width and height, an encoder that takes only some sizes). When
+   * downstream leaves the size open, the model's own size is used and
+   * nothing is scaled.
+   *
+   * Since: 0.4
+   */
+  g_object_class_install_property (gobject_class, PROP_SCALE_MODE,
+      g_param_spec_enum ("scale-mode", "Scale mode",
+          "When downstream fixes the frame size: letterbox keeps the whole image and its aspect "
+          "ratio, with bars of letterbox-color; crop fills the frame and cuts the overflow from "
+          "both sides; stretch fills the frame and changes the aspect ratio. Applies from the "
+          "next image",
+          GST_TYPE_GEMINI_SCALE_MODE, DEFAULT_SCALE_MODE, playing));
+
+  g_object_class_install_property (gobject_class, PROP_LETTERBOX_COLOR,
+      g_param_spec_uint ("letterbox-color", "Letterbox color",
+          "Colour of the bars with scale-mode=letterbox, as 0xAARRGGBB (0xff000000 is opaque "
+          "black; alpha matters only in formats that have it). Applies from the next image",
+          0, G_MAXUINT32, DEFAULT_LETTERBOX_COLOR, playing));
 }
 
 std::string
@@ -599,6 +623,12 @@ settings_set (Settings & s, guint prop_id, const GValue * value)
       break;
     case PROP_HISTORY_MAX_TURNS:
       s.history_max_turns = g_value_get_uint (value);
+      break;
+    case PROP_SCALE_MODE:
+      s.scale_mode = (GstGeminiScaleMode) g_value_get_enum (value);
+      break;
+    case PROP_LETTERBOX_COLOR:
+      s.letterbox_color = g_value_get_uint (value);
       break;
     case PROP_CACHE_MAX_SIZE:
       s.cache_max_size = g_value_get_uint64 (value);
@@ -788,6 +818,12 @@ settings_get (const Settings & s, guint prop_id, GValue * value)
       break;
     case PROP_HISTORY_MAX_TURNS:
       g_value_set_uint (value, s.history_max_turns);
+      break;
+    case PROP_SCALE_MODE:
+      g_value_set_enum (value, s.scale_mode);
+      break;
+    case PROP_LETTERBOX_COLOR:
+      g_value_set_uint (value, s.letterbox_color);
       break;
     default:
       return false;

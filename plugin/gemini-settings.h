@@ -58,6 +58,8 @@
 #define DEFAULT_REFERENCE_INTERVAL 0
 #define DEFAULT_REFERENCE_EVERY 1
 #define DEFAULT_EDIT_MODE FALSE
+#define DEFAULT_SCALE_MODE GST_GEMINI_SCALE_MODE_LETTERBOX
+#define DEFAULT_LETTERBOX_COLOR 0xff000000u
 #define DEFAULT_HISTORY_MAX_TURNS 4
 
 enum
@@ -115,6 +117,10 @@ enum
   PROP_REFERENCE_EVERY,
   PROP_EDIT_MODE,
   PROP_HISTORY_MAX_TURNS,
+  PROP_SCALE_MODE,
+  PROP_LETTERBOX_COLOR,
+  /* One past the last: new properties go above. */
+  PROP_END,
 };
 
 namespace gemini {
@@ -173,6 +179,8 @@ struct Settings {
   guint reference_every = DEFAULT_REFERENCE_EVERY;
   gboolean edit_mode = DEFAULT_EDIT_MODE;
   guint history_max_turns = DEFAULT_HISTORY_MAX_TURNS;
+  GstGeminiScaleMode scale_mode = DEFAULT_SCALE_MODE;
+  guint letterbox_color = DEFAULT_LETTERBOX_COLOR;   /* ARGB */
 };
 /* *INDENT-ON* */
 

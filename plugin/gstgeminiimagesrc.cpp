@@ -86,10 +86,16 @@ using Clock = std::chrono::steady_clock;
 #define SRC_FORMATS "{ RGBA, RGB, BGRA, BGRx, RGBx, ARGB, ABGR, xRGB, xBGR, BGR, " \
     "I420, YV12, NV12, NV21, Y42B, Y444, AYUV, GRAY8 }"
 
+/* Raw video first: what a plain `! videoconvert !` or a fakesink gets.
+ * image/png and image/jpeg carry the model's bytes as they came when
+ * downstream asks for them (`! image/png ! filesink`). */
+#define SRC_ENCODED_FIELDS ", width = (int) [ 1, max ], height = (int) [ 1, max ], " \
+    "framerate = (fraction) [ 0, max ]"
 static GstStaticPadTemplate src_template = GST_STATIC_PAD_TEMPLATE ("src",
     GST_PAD_SRC,
     GST_PAD_ALWAYS,
-    GST_STATIC_CAPS (GST_VIDEO_CAPS_MAKE (SRC_FORMATS)));
+    GST_STATIC_CAPS (GST_VIDEO_CAPS_MAKE (SRC_FORMATS) "; "
+        "image/png" SRC_ENCODED_FIELDS "; image/jpeg" SRC_ENCODED_FIELDS));
 
 /* One prompt per buffer; when linked it takes over from the prompt
  * property (as textoverlay's text pad does). */
@@ -743,12 +749,6 @@ gst_gemini_image_src_prepare (GstGeminiImageSrc * self)
         "The prompt property is empty: set prompt=\"what to draw\", or prompt-file.");
     return false;
   }
-  if (s.is_live && s.fps_n == 0) {
-    post_settings_error (self, HERE, GST_RESOURCE_ERROR_SETTINGS, "framerate",
-        "is-live=true needs a framerate: set framerate=30/1 (or the rate your sink or encoder "
-        "expects).");
-    return false;
-  }
   if (!s.is_live && s.fps_n != 0) {
     post_settings_error (self, HERE, GST_RESOURCE_ERROR_SETTINGS, "framerate",
         "framerate is for live streams: set is-live=true with it, or leave framerate at 0/1 "
@@ -1108,6 +1108,8 @@ gst_gemini_image_src_set_flushing (GstGeminiImageSrc * self, bool flushing)
   /* Inputs waiting for room return FLUSHING; what waited is dropped (a
    * flush from upstream sends it again). */
   priv->pending.set_flushing (flushing);
+  /* A wait for a buffer of downstream's pool returns. */
+  priv->output->set_flushing (flushing);
   gst_gemini_image_src_wake (std::move (scheduler));
 }
 
@@ -1187,7 +1189,8 @@ gst_gemini_image_src_activate_mode (GstPad * pad, GstObject * parent,
   if (active) {
     gst_gemini_image_src_set_flushing (self, false);
     priv->output->start ();
-    priv->output->set_framerate (priv->live ? priv->fps_n : 0, priv->live ? priv->fps_d : 1);
+    priv->output->set_framerate (priv->live ? priv->fps_n : 0, priv->live ? priv->fps_d : 1, priv->live);
+    priv->output->set_keep_source (priv->live);
     priv->live_start = GST_CLOCK_TIME_NONE;
     priv->live_frames = 0;
     priv->live_due.clear ();
@@ -1737,17 +1740,23 @@ gst_gemini_image_src_mark_done (GstGeminiImageSrc * self, guint64 index)
 /* One image, made into a buffer in the negotiated caps. nullptr when the
  * error was posted (and the task must stop with `flow`). */
 static GstBuffer *
-gst_gemini_image_src_image_buffer (GstGeminiImageSrc * self, DecodedImage & image, GstFlowReturn & flow)
+gst_gemini_image_src_image_buffer (GstGeminiImageSrc * self, DecodedImage & image, GstFlowReturn & flow,
+    GBytes * encoded = nullptr)
 {
-  OutputStage & output = *self->priv->output;
+  auto priv = self->priv;
+  OutputStage & output = *priv->output;
+  {
+    std::lock_guard<std::mutex> lk (priv->lock);
+    output.set_scaling (priv->settings.scale_mode, priv->settings.letterbox_color);
+  }
   OutputError error;
-  if (!output.negotiate (image, error)) {
+  if (!output.negotiate (image, error, encoded)) {
     post_error (self, HERE, error.domain, error.code, error.text, error.debug, error.details);
     flow = GST_FLOW_NOT_NEGOTIATED;
     return nullptr;
   }
   const int width = image.width, height = image.height;
-  GstBuffer *buf = output.make_buffer (image);
+  GstBuffer *buf = output.make_buffer (image, encoded);
   if (!buf) {
     post_error (self, HERE, GST_CORE_ERROR, GST_CORE_ERROR_FAILED,
         "Could not convert the decoded image to the negotiated format.",
@@ -1832,7 +1841,7 @@ gst_gemini_image_src_still_iteration (GstGeminiImageSrc * self, Scheduler & sche
     GST_INFO_OBJECT (self, "Got a %dx%d %s image (%s) after %u attempts", g.image.width,
         g.image.height, image_format_name (g.image.source_format),
         g.response.model_version.c_str (), g.attempts);
-    GstBuffer *buf = gst_gemini_image_src_image_buffer (self, g.image, flow);
+    GstBuffer *buf = gst_gemini_image_src_image_buffer (self, g.image, flow, g.response.image.get ());
     if (!buf) {
       gst_gemini_image_src_pause (self, flow, true);
       return;
@@ -1852,7 +1861,7 @@ gst_gemini_image_src_still_iteration (GstGeminiImageSrc * self, Scheduler & sche
         if (auto next_pts = priv->pending.next_pts (job.generation); next_pts && *next_pts > job.pts)
           d = *next_pts - job.pts;
       }
-      flow = output.push_frame_at (buf, job.pts, d, keep);
+      flow = output.push_image (buf, job.pts, d, keep);
     } else {
       flow = output.push_frame (buf, duration, keep);
     }
@@ -1944,7 +1953,6 @@ gst_gemini_image_src_live_iteration (GstGeminiImageSrc * self, Scheduler & sched
     num_buffers = priv->num_buffers;
     latency = priv->latency;
   }
-  const GstClockTime frame = gst_util_uint64_scale_int (GST_SECOND, fps_d, fps_n);
   GstFlowReturn flow = GST_FLOW_OK;
   GstBuffer *fresh = nullptr;             /* a new image for this frame */
   bool end = false;
@@ -1985,7 +1993,8 @@ gst_gemini_image_src_live_iteration (GstGeminiImageSrc * self, Scheduler & sched
           scheduler.resume ();
           continue;
         }
-        fresh = gst_gemini_image_src_image_buffer (self, result.generated.image, flow);
+        fresh = gst_gemini_image_src_image_buffer (self, result.generated.image, flow,
+            result.generated.response.image.get ());
         if (!fresh) {
           gst_gemini_image_src_pause (self, flow, true);
           return;
@@ -1994,6 +2003,19 @@ gst_gemini_image_src_live_iteration (GstGeminiImageSrc * self, Scheduler & sched
         scheduler.resume ();
         break;
       }
+    }
+    /* The framerate the caps have: the property's, or downstream's choice
+     * when it was left at 0/1. The latency answer depends on it. */
+    gint neg_n, neg_d;
+    output.framerate (neg_n, neg_d);
+    if (neg_n > 0 && (neg_n != fps_n || neg_d != fps_d)) {
+      {
+        std::lock_guard<std::mutex> lk (priv->lock);
+        priv->fps_n = fps_n = neg_n;
+        priv->fps_d = fps_d = neg_d;
+      }
+      GST_INFO_OBJECT (self, "Live at %d/%d, downstream's framerate", neg_n, neg_d);
+      gst_element_post_message (GST_ELEMENT (self), gst_message_new_latency (GST_OBJECT (self)));
     }
     GstClockTime now = gst_element_get_current_running_time (GST_ELEMENT (self));
     /* Frame 0 is due now: minus the latency the wait adds back. */
@@ -2004,6 +2026,12 @@ gst_gemini_image_src_live_iteration (GstGeminiImageSrc * self, Scheduler & sched
     output.push_segment (segment);
   }
 
+  if (fps_n <= 0) {
+    /* Cannot happen: negotiation fixes a framerate for live streams. */
+    gst_gemini_image_src_pause (self, GST_FLOW_NOT_NEGOTIATED);
+    return;
+  }
+  const GstClockTime frame = gst_util_uint64_scale_int (GST_SECOND, fps_d, fps_n);
   bool resumed;
   {
     std::lock_guard<std::mutex> lk (priv->lock);
@@ -2072,7 +2100,8 @@ gst_gemini_image_src_live_iteration (GstGeminiImageSrc * self, Scheduler & sched
           "shown from the frame at %" GST_TIME_FORMAT "; consider increasing latency",
           result.job.spec.index, double (now - due - latency) / GST_SECOND, double (latency) / GST_SECOND,
           GST_TIME_ARGS (pts));
-    GstBuffer *buf = gst_gemini_image_src_image_buffer (self, result.generated.image, flow);
+    GstBuffer *buf = gst_gemini_image_src_image_buffer (self, result.generated.image, flow,
+        result.generated.response.image.get ());
     if (!buf) {
       gst_clear_buffer (&fresh);
       gst_gemini_image_src_pause (self, flow, true);

@@ -8,9 +8,12 @@
  * the caps, and the stream id of an element with several sink pads.
  * SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The check framework defines fail(): C++ headers go first. */
+#include <array>
+#include <cstdlib>
 #include <cstring>
 #include <vector>
 
+#include "gemini-image-encode.h"
 #include "gemini-output.h"
 
 #include <gst/check/gstcheck.h>
@@ -27,13 +30,16 @@ struct Sink {
   std::vector<GstBuffer *> buffers;
   std::vector<GstEvent *> events;
   GstCaps *accept = nullptr;
+  GstBufferPool *pool = nullptr;   /* offered in the ALLOCATION answer */
 
   explicit Sink (const char *accept_caps)
   {
     accept = gst_caps_from_string (accept_caps);
     /* As the element's: raw video in the formats it can convert to. */
     GstPadTemplate *templ = gst_pad_template_new ("src", GST_PAD_SRC, GST_PAD_ALWAYS,
-        gst_caps_from_string ("video/x-raw,format={RGBA,RGB,BGRA,BGRx,I420}"));
+        gst_caps_from_string ("video/x-raw,format={RGBA,RGB,BGRA,BGRx,I420}; "
+            "image/png,width=(int)[1,max],height=(int)[1,max],framerate=(fraction)[0,max]; "
+            "image/jpeg,width=(int)[1,max],height=(int)[1,max],framerate=(fraction)[0,max]"));
     src = gst_pad_new_from_template (templ, "src");
     gst_object_unref (templ);
     element = gst_element_factory_make ("fakesrc", nullptr);
@@ -64,6 +70,15 @@ struct Sink {
         gst_query_set_accept_caps_result (q, gst_caps_can_intersect (caps, self->accept));
         return TRUE;
       }
+      if (GST_QUERY_TYPE (q) == GST_QUERY_ALLOCATION && self->pool) {
+        GstCaps *caps;
+        gst_query_parse_allocation (q, &caps, nullptr);
+        GstVideoInfo info;
+        gst_video_info_from_caps (&info, caps);
+        gst_query_add_allocation_pool (q, self->pool, GST_VIDEO_INFO_SIZE (&info), 2, 0);
+        gst_query_add_allocation_meta (q, GST_VIDEO_META_API_TYPE, nullptr);
+        return TRUE;
+      }
       return gst_pad_query_default (pad, parent, q);
     });
     gst_pad_set_active (src, TRUE);
@@ -78,6 +93,8 @@ struct Sink {
       gst_event_unref (e);
     gst_caps_unref (accept);
     gst_pad_set_active (src, FALSE);
+    if (pool)
+      gst_object_unref (pool);
     gst_pad_set_active (sink, FALSE);
     gst_object_unref (src);
     gst_object_unref (sink);
@@ -174,18 +191,49 @@ GST_START_TEST (test_conversion_and_renegotiation)
 }
 GST_END_TEST;
 
-/* Downstream takes no raw video: an error to post, naming the fix. */
-GST_START_TEST (test_negotiation_error)
+namespace {
+
+/* Negotiation with a sink taking `accept` fails; the field it names. */
+std::string
+refused_field (const char *accept, std::string & text, bool live = false, gint fps_n = 0)
 {
-  Sink sink ("image/png");
+  Sink sink (accept);
   OutputStage out (sink.src);
   out.start ();
+  out.set_framerate (fps_n, 1, live);
   OutputError error;
   fail_if (out.negotiate (solid (8, 8, 1, 2, 3), error));
   fail_unless (error.domain == GST_CORE_ERROR && error.code == GST_CORE_ERROR_NEGOTIATION);
-  fail_unless (error.text.find ("videoconvert") != std::string::npos, "%s", error.text.c_str ());
   fail_unless (error.details != nullptr);
+  const char *field = gst_structure_get_string (error.details, "field");
+  std::string f = field ? field : "";
   gst_structure_free (error.details);
+  text = error.text;
+  return f;
+}
+
+}  // namespace
+
+/* A negotiation failure names the field that did not fit and the fix. */
+GST_START_TEST (test_negotiation_error)
+{
+  std::string text;
+  fail_unless_equals_string (refused_field ("image/gif", text).c_str (), "media-type");
+  fail_unless (text.find ("videoconvert") != std::string::npos, "%s", text.c_str ());
+  fail_unless (text.find ("image/gif") != std::string::npos, "%s", text.c_str ());
+  std::string field = refused_field ("video/x-raw,format=NV16", text);
+  fail_unless_equals_string (field.c_str (), "format");
+  fail_unless (text.find ("format") != std::string::npos && text.find ("videoconvert") != std::string::npos,
+      "%s", text.c_str ());
+  /* Live at the framerate property, downstream fixed at another. */
+  field = refused_field ("video/x-raw,format=RGB,framerate=25/1", text, true, 30);
+  fail_unless_equals_string (field.c_str (), "framerate");
+  fail_unless (text.find ("30/1") != std::string::npos && text.find ("framerate property") != std::string::npos,
+      "%s", text.c_str ());
+  /* GL memory only. */
+  field = refused_field ("video/x-raw(memory:GLMemory),format=RGBA", text);
+  fail_unless_equals_string (field.c_str (), "media-type");
+  fail_unless (text.find ("glupload") != std::string::npos, "%s", text.c_str ());
 }
 GST_END_TEST;
 
@@ -468,6 +516,297 @@ GST_START_TEST (test_framerate)
 }
 GST_END_TEST;
 
+namespace {
+
+/* A w x h RGB image: columns below w/4 blue, from 3w/4 green, red between. */
+DecodedImage
+bands (int w, int h)
+{
+  DecodedImage img = solid (w, h, 255, 0, 0);
+  for (int y = 0; y < h; y++) {
+    guint8 *row = img.pixels.get () + img.stride * y;
+    for (int x = 0; x < w; x++) {
+      guint8 *p = row + 3 * x;
+      if (x < w / 4) {
+        p[0] = 0; p[2] = 255;
+      } else if (x >= 3 * w / 4) {
+        p[0] = 0; p[1] = 255;
+      }
+    }
+  }
+  return img;
+}
+
+/* The RGB pixel at (x, y) of an RGB buffer w pixels wide. */
+std::array<int, 3>
+pixel (GstBuffer * buf, int w, int x, int y)
+{
+  GstMapInfo map;
+  fail_unless (gst_buffer_map (buf, &map, GST_MAP_READ));
+  const gsize stride = (gsize (w) * 3 + 3) & ~gsize (3);
+  const guint8 *p = map.data + stride * y + 3 * x;
+  std::array<int, 3> rgb {p[0], p[1], p[2]};
+  gst_buffer_unmap (buf, &map);
+  return rgb;
+}
+
+bool
+near (const std::array<int, 3> & got, int r, int g, int b)
+{
+  return std::abs (got[0] - r) <= 8 && std::abs (got[1] - g) <= 8 && std::abs (got[2] - b) <= 8;
+}
+
+/* A 64x32 bands image into a sink fixed at 32x32 RGB. */
+GstBuffer *
+scaled (GstGeminiScaleMode mode, guint32 argb = 0xff000000u)
+{
+  Sink sink ("video/x-raw,format=RGB,width=32,height=32");
+  OutputStage out (sink.src);
+  out.start ();
+  out.set_scaling (mode, argb);
+  out.push_stream_start (sink.element);
+  fail_unless_equals_int (push (out, bands (64, 32)), GST_FLOW_OK);
+  fail_unless_equals_int (sink.buffers.size (), 1);
+  return gst_buffer_ref (sink.buffers[0]);
+}
+
+}  // namespace
+
+/* Downstream fixes the size: letterbox keeps the whole image and its
+ * aspect ratio between bars of the colour asked for; crop fills the frame
+ * and cuts both sides equally; stretch fills it and squeezes. */
+GST_START_TEST (test_scale_modes)
+{
+  GstBuffer *b = scaled (GST_GEMINI_SCALE_MODE_LETTERBOX);
+  /* 64x32 into 32x32: 32x16 in the middle, bars of 8 rows above and below. */
+  fail_unless (near (pixel (b, 32, 16, 2), 0, 0, 0));
+  fail_unless (near (pixel (b, 32, 16, 29), 0, 0, 0));
+  fail_unless (near (pixel (b, 32, 16, 16), 255, 0, 0));
+  fail_unless (near (pixel (b, 32, 2, 16), 0, 0, 255));
+  fail_unless (near (pixel (b, 32, 29, 16), 0, 255, 0));
+  gst_buffer_unref (b);
+
+  b = scaled (GST_GEMINI_SCALE_MODE_LETTERBOX, 0xff808080u);
+  auto bar = pixel (b, 32, 16, 2);
+  fail_unless (near (bar, 128, 128, 128), "bar %d,%d,%d", bar[0], bar[1], bar[2]);
+  gst_buffer_unref (b);
+
+  /* Crop: the middle 32x32 of the image, red from edge to edge. */
+  b = scaled (GST_GEMINI_SCALE_MODE_CROP);
+  for (int x : {0, 16, 31})
+    for (int y : {0, 31})
+      fail_unless (near (pixel (b, 32, x, y), 255, 0, 0), "crop (%d,%d)", x, y);
+  gst_buffer_unref (b);
+
+  /* Stretch: every band, squeezed to half its width, top to bottom. */
+  b = scaled (GST_GEMINI_SCALE_MODE_STRETCH);
+  fail_unless (near (pixel (b, 32, 2, 0), 0, 0, 255));
+  fail_unless (near (pixel (b, 32, 16, 31), 255, 0, 0));
+  fail_unless (near (pixel (b, 32, 29, 16), 0, 255, 0));
+  gst_buffer_unref (b);
+}
+GST_END_TEST;
+
+/* Still images into a sink that fixes 10/1: each image fills its slot with
+ * one frame per tenth of a second, on the rate's grid; one image counts. */
+GST_START_TEST (test_fixed_framerate_fills_slot)
+{
+  Sink sink ("video/x-raw,format=RGB,framerate=10/1");
+  OutputStage out (sink.src);
+  out.start ();
+  out.push_stream_start (sink.element);
+  fail_unless_equals_int (push (out, solid (8, 8, 1, 2, 3)), GST_FLOW_OK);
+  fail_unless_equals_int (push (out, solid (8, 8, 4, 5, 6)), GST_FLOW_OK);
+  fail_unless_equals_int (sink.buffers.size (), 20);
+  for (guint i = 0; i < 20; i++) {
+    fail_unless_equals_uint64 (GST_BUFFER_PTS (sink.buffers[i]), i * 100 * GST_MSECOND);
+    fail_unless_equals_uint64 (GST_BUFFER_DURATION (sink.buffers[i]), 100 * GST_MSECOND);
+  }
+  fail_unless (near (pixel (sink.buffers[19], 8, 0, 0), 4, 5, 6));
+  fail_unless_equals_int (out.images_done (), 2);
+  gint n, d;
+  last_framerate (sink, n, d);
+  fail_unless (n == 10 && d == 1);
+}
+GST_END_TEST;
+
+/* Live with the framerate left to downstream: its rate; open: 30/1. */
+GST_START_TEST (test_live_framerate_from_downstream)
+{
+  const struct { const char *accept; gint n, d; } cases[] = {
+    {"video/x-raw,format=RGB,framerate=25/1", 25, 1},
+    {"video/x-raw,format=RGB", 30, 1},
+  };
+  for (const auto & c : cases) {
+    Sink sink (c.accept);
+    OutputStage out (sink.src);
+    out.start ();
+    out.set_framerate (0, 1, true);
+    OutputError error;
+    fail_unless (out.negotiate (solid (8, 8, 1, 2, 3), error), "%s", error.text.c_str ());
+    gint n, d;
+    out.framerate (n, d);
+    fail_unless (n == c.n && d == c.d, "%s: %d/%d", c.accept, n, d);
+  }
+}
+GST_END_TEST;
+
+namespace {
+
+GBytes *
+encoded (const DecodedImage & img, ImageFormat format)
+{
+  std::string error;
+  GBytes *b = encode_image (img, format, 90, error);
+  fail_unless (b != nullptr, "%s", error.c_str ());
+  return b;
+}
+
+std::string
+caps_name (const Sink & sink)
+{
+  std::string name;
+  for (GstEvent *e : sink.events)
+    if (GST_EVENT_TYPE (e) == GST_EVENT_CAPS) {
+      GstCaps *caps;
+      gst_event_parse_caps (e, &caps);
+      name = gst_structure_get_name (gst_caps_get_structure (caps, 0));
+    }
+  return name;
+}
+
+/* One image with its encoded bytes into a sink taking `accept`. */
+GstBuffer *
+push_encoded (Sink & sink, ImageFormat format, int w = 48, int h = 32)
+{
+  OutputStage out (sink.src);
+  out.start ();
+  out.push_stream_start (sink.element);
+  DecodedImage img = solid (w, h, 30, 60, 90);
+  GBytes *bytes = encoded (img, format);
+  OutputError error;
+  fail_unless (out.negotiate (img, error, bytes), "%s", error.text.c_str ());
+  out.push_segment (1, GST_SECOND);
+  GstBuffer *buf = out.make_buffer (img, bytes);
+  fail_unless (buf != nullptr);
+  fail_unless_equals_int (out.push_frame (buf, GST_SECOND, false), GST_FLOW_OK);
+  g_bytes_unref (bytes);
+  fail_unless_equals_int (sink.buffers.size (), 1);
+  return sink.buffers[0];
+}
+
+}  // namespace
+
+/* image/png downstream, PNG from the model: the same bytes, no re-encode;
+ * caps with the size. */
+GST_START_TEST (test_encoded_passthrough)
+{
+  DecodedImage img = solid (48, 32, 30, 60, 90);
+  GBytes *expected = encoded (img, ImageFormat::Png);
+  Sink sink ("image/png");
+  GstBuffer *buf = push_encoded (sink, ImageFormat::Png);
+  fail_unless_equals_string (caps_name (sink).c_str (), "image/png");
+  GstMapInfo map;
+  gst_buffer_map (buf, &map, GST_MAP_READ);
+  fail_unless_equals_uint64 (map.size, g_bytes_get_size (expected));
+  fail_unless (memcmp (map.data, g_bytes_get_data (expected, nullptr), map.size) == 0);
+  gst_buffer_unmap (buf, &map);
+  g_bytes_unref (expected);
+  for (GstEvent *e : sink.events)
+    if (GST_EVENT_TYPE (e) == GST_EVENT_CAPS) {
+      GstCaps *caps;
+      gst_event_parse_caps (e, &caps);
+      gint w = 0, h = 0;
+      gst_structure_get_int (gst_caps_get_structure (caps, 0), "width", &w);
+      gst_structure_get_int (gst_caps_get_structure (caps, 0), "height", &h);
+      fail_unless (w == 48 && h == 32, "%dx%d", w, h);
+    }
+
+  /* Both taken: the model's own (JPEG here), still untouched. */
+  Sink both ("image/png; image/jpeg");
+  buf = push_encoded (both, ImageFormat::Jpeg);
+  fail_unless_equals_string (caps_name (both).c_str (), "image/jpeg");
+}
+GST_END_TEST;
+
+/* Only PNG taken, JPEG from the model: converted; it decodes to the
+ * image. A fixed size downstream: scaled, then encoded. */
+GST_START_TEST (test_encoded_conversion)
+{
+  Sink sink ("image/png");
+  GstBuffer *buf = push_encoded (sink, ImageFormat::Jpeg);
+  GstMapInfo map;
+  gst_buffer_map (buf, &map, GST_MAP_READ);
+  fail_unless (sniff_image_format (map.data, map.size) == ImageFormat::Png);
+  DecodedImage out;
+  std::string error;
+  fail_unless (decode_image (map.data, map.size, DecodeLimits (), out, error), "%s", error.c_str ());
+  gst_buffer_unmap (buf, &map);
+  fail_unless (out.width == 48 && out.height == 32);
+  const guint8 *p = out.pixels.get () + out.stride * 16 + 3 * 24;
+  fail_unless (std::abs (p[0] - 30) <= 6 && std::abs (p[1] - 60) <= 6 && std::abs (p[2] - 90) <= 6);
+
+  Sink fixed ("image/jpeg,width=24,height=16");
+  buf = push_encoded (fixed, ImageFormat::Jpeg);
+  gst_buffer_map (buf, &map, GST_MAP_READ);
+  DecodedImage small;
+  fail_unless (decode_image (map.data, map.size, DecodeLimits (), small, error), "%s", error.c_str ());
+  gst_buffer_unmap (buf, &map);
+  fail_unless (small.width == 24 && small.height == 16, "%dx%d", small.width, small.height);
+}
+GST_END_TEST;
+
+/* A conversion writes into the pool downstream offered; the decoder's own
+ * format goes out without any copy (not from the pool). */
+GST_START_TEST (test_downstream_pool)
+{
+  Sink sink ("video/x-raw,format=I420");
+  sink.pool = gst_video_buffer_pool_new ();
+  OutputStage out (sink.src);
+  out.start ();
+  out.push_stream_start (sink.element);
+  fail_unless_equals_int (push (out, solid (32, 32, 10, 200, 30)), GST_FLOW_OK);
+  fail_unless (sink.buffers[0]->pool == sink.pool);
+
+  Sink native ("video/x-raw,format=RGB");
+  native.pool = gst_video_buffer_pool_new ();
+  OutputStage out2 (native.src);
+  out2.start ();
+  out2.push_stream_start (native.element);
+  fail_unless_equals_int (push (out2, solid (32, 32, 10, 200, 30)), GST_FLOW_OK);
+  fail_unless (native.buffers[0]->pool == nullptr);
+}
+GST_END_TEST;
+
+/* Live: a RECONFIGURE between images (downstream now wants another size)
+ * renegotiates the repeated frame, from the kept image. */
+GST_START_TEST (test_reconfigure_repeat)
+{
+  Sink sink ("video/x-raw,format=RGB");
+  OutputStage out (sink.src);
+  out.start ();
+  out.set_framerate (10, 1, true);
+  out.set_keep_source (true);
+  out.push_stream_start (sink.element);
+  OutputError error;
+  DecodedImage img = solid (32, 32, 9, 9, 9);
+  fail_unless (out.negotiate (img, error), "%s", error.text.c_str ());
+  GstSegment seg;
+  gst_segment_init (&seg, GST_FORMAT_TIME);
+  out.push_segment (seg);
+  GstBuffer *buf = out.make_buffer (img);
+  fail_unless_equals_int (out.push_frame_at (buf, 0, 100 * GST_MSECOND, true), GST_FLOW_OK);
+  gst_caps_unref (sink.accept);
+  sink.accept = gst_caps_from_string ("video/x-raw,format=RGB,width=16,height=16");
+  gst_pad_push_event (sink.sink, gst_event_new_reconfigure ());
+  GstFlowReturn flow;
+  fail_unless (out.repeat_last_at (100 * GST_MSECOND, 100 * GST_MSECOND, flow));
+  fail_unless_equals_int (flow, GST_FLOW_OK);
+  fail_unless_equals_int (sink.count (GST_EVENT_CAPS), 2);
+  fail_unless_equals_uint64 (gst_buffer_get_size (sink.buffers[1]), 16 * 48);
+}
+GST_END_TEST;
+
 /* An element with two sink pads (prompt_sink and a reference pad): a
  * stream-start id of our own, "geminiimagesrc-...", without the critical
  * gst_pad_create_stream_id () gives then (GstCheck makes it fatal). */
@@ -520,6 +859,13 @@ output_suite (void)
   tcase_add_test (tc, test_growing_segment);
   tcase_add_test (tc, test_framerate);
   tcase_add_test (tc, test_stream_id_two_sink_pads);
+  tcase_add_test (tc, test_scale_modes);
+  tcase_add_test (tc, test_fixed_framerate_fills_slot);
+  tcase_add_test (tc, test_live_framerate_from_downstream);
+  tcase_add_test (tc, test_encoded_passthrough);
+  tcase_add_test (tc, test_encoded_conversion);
+  tcase_add_test (tc, test_downstream_pool);
+  tcase_add_test (tc, test_reconfigure_repeat);
   return s;
 }
 
