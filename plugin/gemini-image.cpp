@@ -533,14 +533,22 @@ jpeg_decode_plain (JpegJob * job)
 struct JpegPlan {
   const DecodeLimits *limits;
   std::string *error;
+  /* read_image_header: stop after planning; whether the plan passed. */
+  bool header_only = false;
+  bool planned = false;
 };
 
 bool
 jpeg_plan (JpegJob * job)
 {
   auto *plan = static_cast<JpegPlan *> (job->plan_data);
-  return plan_buffer (ImageFormat::Jpeg, job->width, job->height, false,
+  bool ok = plan_buffer (ImageFormat::Jpeg, job->width, job->height, false,
       *plan->limits, job->stride, job->bytes, job->over_limit, *plan->error);
+  if (plan->header_only) {
+    plan->planned = ok;
+    return false;
+  }
+  return ok;
 }
 
 bool
@@ -911,6 +919,41 @@ decode_format (ImageFormat format, const guint8 * data, gsize size,
   return decode (data, size, limits, interrupt, out, error);
 }
 
+/* The format of `data` when it is one we decode; otherwise Unknown and
+ * `error` says why. */
+ImageFormat
+supported_format (const guint8 * data, gsize size, std::string & error)
+{
+  ImageFormat format = sniff_image_format (data, size);
+  switch (format) {
+    case ImageFormat::Png:
+    case ImageFormat::Jpeg:
+    case ImageFormat::Webp:
+      break;
+    case ImageFormat::Gif:
+    case ImageFormat::Heif:
+      error = strprintf ("%s images are not supported; Gemini answers PNG or JPEG",
+          image_format_name (format));
+      return ImageFormat::Unknown;
+    case ImageFormat::Unknown:
+      /* A cut-off signature is more likely a truncated download than junk. */
+      if (size >= 2 && size < 8
+          && std::memcmp (data, "\x89PNG\r\n\x1a\n", size) == 0) {
+        error = strprintf ("PNG data is truncated (only %" G_GSIZE_FORMAT
+            " bytes)", size);
+        return ImageFormat::Unknown;
+      }
+      if (size == 2 && data[0] == 0xff && data[1] == 0xd8) {
+        error = "JPEG data is truncated (only 2 bytes)";
+        return ImageFormat::Unknown;
+      }
+      error = strprintf ("data is not a PNG, JPEG or WebP image (first bytes: %s)",
+          first_bytes_hex (data, size).c_str ());
+      return ImageFormat::Unknown;
+  }
+  return format;
+}
+
 bool
 decode_any (const guint8 * data, gsize size, GBytes * owner,
     const DecodeLimits & limits, DecodedImage & out, std::string & error)
@@ -928,33 +971,9 @@ decode_any (const guint8 * data, gsize size, GBytes * owner,
     return false;
   }
 
-  ImageFormat format = sniff_image_format (data, size);
-  switch (format) {
-    case ImageFormat::Png:
-    case ImageFormat::Jpeg:
-    case ImageFormat::Webp:
-      break;
-    case ImageFormat::Gif:
-    case ImageFormat::Heif:
-      error = strprintf ("%s images are not supported; Gemini answers PNG or JPEG",
-          image_format_name (format));
-      return false;
-    case ImageFormat::Unknown:
-      /* A cut-off signature is more likely a truncated download than junk. */
-      if (size >= 2 && size < 8
-          && std::memcmp (data, "\x89PNG\r\n\x1a\n", size) == 0) {
-        error = strprintf ("PNG data is truncated (only %" G_GSIZE_FORMAT
-            " bytes)", size);
-        return false;
-      }
-      if (size == 2 && data[0] == 0xff && data[1] == 0xd8) {
-        error = "JPEG data is truncated (only 2 bytes)";
-        return false;
-      }
-      error = strprintf ("data is not a PNG, JPEG or WebP image (first bytes: %s)",
-          first_bytes_hex (data, size).c_str ());
-      return false;
-  }
+  ImageFormat format = supported_format (data, size, error);
+  if (format == ImageFormat::Unknown)
+    return false;
 
   if (!decode_format (format, data, size, owner, limits, out, error)) {
     /* No pixels or sizes from a failed decode; only the reason flags. */
@@ -970,6 +989,79 @@ decode_any (const guint8 * data, gsize size, GBytes * owner,
 }
 
 }  // namespace
+
+bool
+read_image_header (const guint8 * data, gsize size, const DecodeLimits & limits,
+    DecodedImage & out, std::string & error)
+{
+  out = DecodedImage ();
+  error.clear ();
+  if (!data || size == 0) {
+    error = "image data is empty";
+    return false;
+  }
+  ImageFormat format = supported_format (data, size, error);
+  if (format == ImageFormat::Unknown)
+    return false;
+  guint64 width = 0, height = 0;
+  bool alpha = false;
+  if (format == ImageFormat::Png) {
+    png_image image;
+    std::memset (&image, 0, sizeof image);
+    image.version = PNG_IMAGE_VERSION;
+    PngImageFree guard{&image};
+    if (!png_image_begin_read_from_memory (&image, data, size)) {
+      error = strprintf ("PNG data is corrupt or truncated: %s", image.message);
+      return false;
+    }
+    width = image.width;
+    height = image.height;
+    alpha = (image.format & PNG_FORMAT_FLAG_ALPHA) != 0;
+  } else if (format == ImageFormat::Jpeg) {
+    JpegPlan plan{&limits, &error, true, false};
+    JpegJob job;
+    std::memset (&job, 0, sizeof job);
+    job.data = data;
+    job.size = size;
+    job.plan = jpeg_plan;
+    job.plan_data = &plan;
+    Interrupt interrupt (nullptr, 0, nullptr);
+    job.interrupt = &interrupt;
+    JpegStatus status = jpeg_decode_plain (&job);
+    out.over_limit = job.over_limit;
+    if (status != JpegStatus::Planned || !plan.planned) {
+      if (status == JpegStatus::LibError)
+        error = strprintf ("JPEG data is corrupt or truncated: %s", job.message);
+      return false;   /* else error set by plan_buffer */
+    }
+    width = job.width;
+    height = job.height;
+  } else {
+    WebPBitstreamFeatures features;
+    VP8StatusCode status = WebPGetFeatures (data, size, &features);
+    if (status != VP8_STATUS_OK) {
+      error = strprintf ("WebP data is corrupt or truncated: %s", webp_status_text (status));
+      return false;
+    }
+    if (features.has_animation) {
+      error = "animated WebP images are not supported";
+      return false;
+    }
+    width = guint64 (features.width);
+    height = guint64 (features.height);
+    alpha = features.has_alpha != 0;
+  }
+  gsize stride = 0, bytes = 0;
+  if (!plan_buffer (format, width, height, alpha, limits, stride, bytes, out.over_limit, error))
+    return false;
+  out.width = int (width);
+  out.height = int (height);
+  out.has_alpha = alpha;
+  out.stride = stride;
+  out.size = bytes;
+  out.source_format = format;
+  return true;
+}
 
 ImageFormat
 sniff_image_format (const guint8 * data, gsize size)

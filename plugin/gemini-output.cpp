@@ -463,7 +463,10 @@ OutputStage::make_buffer (DecodedImage & img, GBytes * encoded)
   src.has_alpha = img.has_alpha;
   src.stride = img.stride;
   const gsize size = img.size;
-  src.pixels = gst_buffer_new_wrapped (img.pixels.release (), size);
+  /* Without pixels (the attempt read only the header, for pass-through
+   * output) they are decoded here only if this frame needs them. */
+  if (img.pixels)
+    src.pixels = gst_buffer_new_wrapped (img.pixels.release (), size);
   if (encoded) {
     src.encoded = g_bytes_ref (encoded);
     src.format = sniff_image_format ((const guint8 *) g_bytes_get_data (encoded, nullptr),
@@ -502,12 +505,36 @@ OutputStage::scale_to_rgb (const Source & src)
   return out;
 }
 
+/* Decodes `src.encoded` when the pixels were left undecoded; false when
+ * there is nothing to decode or it fails. */
+bool
+OutputStage::ensure_pixels (Source & src)
+{
+  if (src.pixels)
+    return true;
+  if (!src.encoded)
+    return false;
+  DecodeLimits limits;
+  limits.max_pixels = guint64 (src.width) * guint64 (src.height);
+  DecodedImage img;
+  std::string error;
+  if (!decode_image (src.encoded, limits, img, error) || img.width != src.width || img.height != src.height
+      || img.has_alpha != src.has_alpha || img.stride != src.stride) {
+    GST_WARNING_OBJECT (pad_, "Could not decode the image for conversion: %s", error.c_str ());
+    return false;
+  }
+  src.pixels = gst_buffer_new_wrapped (img.pixels.release (), img.size);
+  return true;
+}
+
 GstBuffer *
-OutputStage::render (const Source & src)
+OutputStage::render (Source & src)
 {
   if (kind_ != Kind::Raw) {
     if (passthrough_ && src.encoded)
       return gst_buffer_new_wrapped_bytes (src.encoded);
+    if (!ensure_pixels (src))
+      return nullptr;
     /* Another format or size than the model's: decoded pixels, encoded. */
     GstBuffer *rgb = scale_to_rgb (src);
     if (!rgb)
@@ -537,6 +564,8 @@ OutputStage::render (const Source & src)
     return out;
   }
 
+  if (!ensure_pixels (src))
+    return nullptr;
   if (!converter_ && src.stride == (gsize) GST_VIDEO_INFO_PLANE_STRIDE (&out_info_, 0))
     return gst_buffer_ref (src.pixels);   /* no copy at all */
 
@@ -579,7 +608,7 @@ OutputStage::render (const Source & src)
 bool
 OutputStage::refresh_last (OutputError & error)
 {
-  if (!last_source_.pixels || !gst_pad_check_reconfigure (pad_))
+  if ((!last_source_.pixels && !last_source_.encoded) || !gst_pad_check_reconfigure (pad_))
     return true;
   /* Looked at again by negotiate_source: it must see the flag. */
   gst_pad_mark_reconfigure (pad_);

@@ -87,8 +87,9 @@ public:
    * differs from the last one sent or none was since the last flush. */
   void push_segment (const GstSegment & segment);
   bool segment_sent () const { return segment_sent_; }
-  /* The frame in the negotiated caps: the pixels wrapped without a copy
-   * when nothing needs converting; scaled or converted into a buffer of
+  /* The frame in the negotiated caps (`img` may have no pixels, only its
+   * header's size: they are decoded from `encoded` if needed): the pixels
+   * wrapped without a copy when nothing needs converting; scaled or converted into a buffer of
    * downstream's pool; or the model's bytes (`encoded`) as they came for
    * image/png and image/jpeg, re-encoded only when the format or size
    * differs. nullptr if the conversion could not run. */
@@ -133,7 +134,8 @@ private:
   };
 
   bool negotiate_source (const Source & src, OutputError & error);
-  GstBuffer *render (const Source & src);
+  GstBuffer *render (Source & src);
+  bool ensure_pixels (Source & src);
   GstBuffer *scale_to_rgb (const Source & src);
   bool configure_converter (const Source & src);
   void decide_allocation (GstCaps * caps);

@@ -1360,6 +1360,59 @@ GST_START_TEST (test_decode_time_bound)
 }
 GST_END_TEST;
 
+/* read_image_header agrees with a decode on size, alpha, stride and format
+ * for every format; refuses over-limit sizes and junk as decode does; and
+ * does not read past the header (a JPEG cut after it still passes). */
+GST_START_TEST (test_header_only)
+{
+  const Bytes inputs[] = {
+    small_png (),
+    encode_png ({19, 11, PNG_COLOR_TYPE_RGB, 8, pattern (19, 11, 3), {}, {}, true}),
+    small_jpeg (),
+    encode_webp_lossless_rgba (20, 6, pattern (20, 6, 4)),
+    encode_webp_lossy_rgb (16, 16, quadrants_rgb (16, 16)),
+  };
+  for (const Bytes & in : inputs) {
+    DecodedImage full, head;
+    std::string error;
+    fail_unless (decode (in, full, error), "%s", error.c_str ());
+    fail_unless (read_image_header (in.data (), in.size (), DecodeLimits (), head, error), "%s", error.c_str ());
+    fail_unless (head.pixels == nullptr);
+    fail_unless (head.width == full.width && head.height == full.height && head.has_alpha == full.has_alpha
+        && head.stride == full.stride && head.size == full.size && head.source_format == full.source_format,
+        "%s: header %dx%d alpha %d, decode %dx%d alpha %d", image_format_name (full.source_format),
+        head.width, head.height, head.has_alpha, full.width, full.height, full.has_alpha);
+  }
+
+  DecodeLimits limits;
+  limits.max_pixels = 100;
+  DecodedImage head;
+  std::string error;
+  Bytes jpeg = small_jpeg ();
+  fail_if (read_image_header (jpeg.data (), jpeg.size (), limits, head, error));
+  fail_unless (error.find ("over the limit of 100 pixels") != std::string::npos, "%s", error.c_str ());
+  fail_unless (head.over_limit);
+  Bytes png = small_png ();
+  limits.max_pixels = 10;
+  fail_if (read_image_header (png.data (), png.size (), limits, head, error));
+  fail_unless (error.find ("5x3") != std::string::npos, "%s", error.c_str ());
+
+  const guint8 junk[] = "GIF89a not an image we take";
+  fail_if (read_image_header (junk, sizeof junk, DecodeLimits (), head, error));
+  fail_unless (error.find ("GIF") != std::string::npos, "%s", error.c_str ());
+  fail_if (read_image_header (png.data (), 20, DecodeLimits (), head, error));
+
+  /* Only the header is read: up to the start-of-scan segment is enough. */
+  gsize sos = 2;
+  while (sos + 1 < jpeg.size () && !(jpeg[sos] == 0xff && jpeg[sos + 1] == 0xda))
+    sos++;
+  fail_unless (sos + 16 < jpeg.size ());
+  Bytes cut (jpeg.begin (), jpeg.begin () + sos + 16);
+  fail_unless (read_image_header (cut.data (), cut.size (), DecodeLimits (), head, error), "%s", error.c_str ());
+  fail_unless (head.width == 16 && head.height == 16);
+}
+GST_END_TEST;
+
 static Suite *
 gemini_image_suite (void)
 {
@@ -1414,6 +1467,10 @@ gemini_image_suite (void)
   tcase_add_test (tc, test_truncated);
   tcase_add_test (tc, test_unsupported);
   tcase_add_test (tc, test_corrupt);
+
+  tc = tcase_create ("header");
+  suite_add_tcase (s, tc);
+  tcase_add_test (tc, test_header_only);
 
   return s;
 }

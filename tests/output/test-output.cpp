@@ -756,6 +756,38 @@ GST_START_TEST (test_encoded_conversion)
 }
 GST_END_TEST;
 
+/* An image read only to its header (the attempt leaves pixels out for
+ * pass-through output): passed through as is, and decoded here when
+ * downstream turns out to want raw video after all. */
+GST_START_TEST (test_header_only_image)
+{
+  DecodedImage img = solid (48, 32, 30, 60, 90);
+  GBytes *bytes = encoded (img, ImageFormat::Jpeg);
+  for (const char *accept : {"image/jpeg", "video/x-raw,format=RGB"}) {
+    Sink sink (accept);
+    OutputStage out (sink.src);
+    out.start ();
+    out.push_stream_start (sink.element);
+    DecodedImage head;
+    std::string error;
+    fail_unless (read_image_header ((const guint8 *) g_bytes_get_data (bytes, nullptr), g_bytes_get_size (bytes),
+            DecodeLimits (), head, error), "%s", error.c_str ());
+    OutputError oe;
+    fail_unless (out.negotiate (head, oe, bytes), "%s", oe.text.c_str ());
+    out.push_segment (1, GST_SECOND);
+    GstBuffer *buf = out.make_buffer (head, bytes);
+    fail_unless (buf != nullptr, "%s", accept);
+    fail_unless_equals_int (out.push_frame (buf, GST_SECOND, false), GST_FLOW_OK);
+    if (g_str_has_prefix (accept, "image/")) {
+      fail_unless_equals_uint64 (gst_buffer_get_size (sink.buffers[0]), g_bytes_get_size (bytes));
+    } else {
+      fail_unless (near (pixel (sink.buffers[0], 48, 24, 16), 30, 60, 90));
+    }
+  }
+  g_bytes_unref (bytes);
+}
+GST_END_TEST;
+
 /* A conversion writes into the pool downstream offered; the decoder's own
  * format goes out without any copy (not from the pool). */
 GST_START_TEST (test_downstream_pool)
@@ -865,6 +897,7 @@ output_suite (void)
   tcase_add_test (tc, test_encoded_passthrough);
   tcase_add_test (tc, test_encoded_conversion);
   tcase_add_test (tc, test_downstream_pool);
+  tcase_add_test (tc, test_header_only_image);
   tcase_add_test (tc, test_reconfigure_repeat);
   return s;
 }
