@@ -182,7 +182,7 @@ AttemptRunner::try_cache (GBytes * body)
   limits.max_pixels = policy_.max_image_pixels;
   limits.cancel = &cancelled_;
   std::string error;
-  if (!decode_image (hit->image.get (), limits, image, error)) {
+  if (!decode_for_output (hit->image.get (), limits, image, error)) {
     GST_WARNING ("image %" G_GUINT64_FORMAT ": the cached image does not decode (%s): asking again",
         spec_.index, error.c_str ());
     return false;
@@ -208,6 +208,19 @@ AttemptRunner::try_cache (GBytes * body)
   GST_INFO ("image %" G_GUINT64_FORMAT ": from the cache", spec_.index);
   finish (std::move (g));
   return true;
+}
+
+/* The image's pixels, or with AttemptPolicy::header_only its size only
+ * (the same refusals up to the pixels). */
+bool
+AttemptRunner::decode_for_output (GBytes * bytes, const DecodeLimits & limits, DecodedImage & out,
+    std::string & error) const
+{
+  if (!policy_.header_only)
+    return decode_image (bytes, limits, out, error);
+  gsize size = 0;
+  const guint8 *data = bytes ? static_cast<const guint8 *> (g_bytes_get_data (bytes, &size)) : nullptr;
+  return read_image_header (data, size, limits, out, error);
 }
 
 /* On a worker, after an image decoded: kept for the next identical request.
@@ -399,7 +412,7 @@ AttemptRunner::on_response (const std::shared_ptr<HttpCall> & call)
       limits.max_pixels = self->policy_.max_image_pixels;
       limits.cancel = &self->cancelled_;
       std::string error;
-      if (!decode_image (work->response.image.get (), limits, work->image, error)) {
+      if (!self->decode_for_output (work->response.image.get (), limits, work->image, error)) {
         if (work->image.cancelled)
           return;
         mark_undecodable (work->response, error, work->image.over_limit);

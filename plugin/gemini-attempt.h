@@ -138,6 +138,8 @@ private:
   static constexpr gsize kSmallBody = 64 * 1024;
   double attempt_bound_s_ = 0;
 
+  bool decode_for_output (GBytes * bytes, const DecodeLimits & limits, DecodedImage & out,
+      std::string & error) const;
   void build_body ();
   void after_body (GBytesPtr body);
   bool try_cache (GBytes * body);

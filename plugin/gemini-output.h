@@ -121,6 +121,9 @@ public:
 
   enum class Kind { Raw, Png, Jpeg };
   Kind kind () const { return kind_; }
+  /* The negotiated caps take the model's bytes as they came: the next
+   * images need no pixels. */
+  bool passes_through () const { return have_caps_ && kind_ != Kind::Raw && passthrough_; }
 
 private:
   /* The image being output, as the decoder made it. */

@@ -45,6 +45,9 @@ struct AttemptPolicy {
   /* Hand back the answer's candidates[0].content (Generated::model_content)
    * for edit-mode's history. Off: megabytes of text nobody reads. */
   bool keep_model_content = false;
+  /* Read only the image's header, not its pixels: the output passes the
+   * model's bytes on (image/jpeg or image/png downstream). */
+  bool header_only = false;
 };
 
 }  // namespace gemini

@@ -114,6 +114,8 @@ static GstStaticPadTemplate reference_sink_template = GST_STATIC_PAD_TEMPLATE ("
 struct GstGeminiImageSrcPrivate
 {
   std::mutex lock;
+  /* The output passes the model's bytes on: jobs read only the image header. */
+  std::atomic<bool> header_only_output {false};
   Settings settings;
 
   /* Protected by lock: cancellation state shared with state changes. */
@@ -1191,6 +1193,7 @@ gst_gemini_image_src_activate_mode (GstPad * pad, GstObject * parent,
     priv->output->start ();
     priv->output->set_framerate (priv->live ? priv->fps_n : 0, priv->live ? priv->fps_d : 1, priv->live);
     priv->output->set_keep_source (priv->live);
+    priv->header_only_output = false;
     priv->live_start = GST_CLOCK_TIME_NONE;
     priv->live_frames = 0;
     priv->live_due.clear ();
@@ -1383,6 +1386,7 @@ gst_gemini_image_src_next_job (GstGeminiImageSrc * self)
   job.on_error = s.on_error;
   job.cache = priv->scheduler_config.cache;
   job.policy.keep_model_content = s.edit_mode;
+  job.policy.header_only = priv->header_only_output.load ();
 
   RequestSettings & r = job.spec.request;
   r.prompt = entry ? entry->prompt : gen && gen->prompt ? *gen->prompt : s.prompt;
@@ -1757,6 +1761,8 @@ gst_gemini_image_src_image_buffer (GstGeminiImageSrc * self, DecodedImage & imag
   }
   const int width = image.width, height = image.height;
   GstBuffer *buf = output.make_buffer (image, encoded);
+  /* Pass-through: later images need only their header read. */
+  priv->header_only_output = output.passes_through ();
   if (!buf) {
     post_error (self, HERE, GST_CORE_ERROR, GST_CORE_ERROR_FAILED,
         "Could not convert the decoded image to the negotiated format.",
