@@ -45,6 +45,10 @@ struct AttemptPolicy {
   /* Hand back the answer's candidates[0].content (Generated::model_content)
    * for edit-mode's history. Off: megabytes of text nobody reads. */
   bool keep_model_content = false;
+  /* Thought previews: ask with includeThoughts over
+   * streamGenerateContent?alt=sse and hand each draft image over as it
+   * arrives (AttemptRunner::Events::preview). The final image is the same. */
+  bool previews = false;
 };
 
 }  // namespace gemini
