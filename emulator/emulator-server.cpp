@@ -699,6 +699,8 @@ Server::Impl::record (SoupServerMessage * msg, const Exchange & ex, const Answer
   json_object_set_string_member (entry, "image_size", ex.req.image_size.c_str ());
   json_object_set_string_member (entry, "thinking_level", ex.req.thinking_level.c_str ());
   json_object_set_boolean_member (entry, "google_search", ex.req.google_search);
+  json_object_set_boolean_member (entry, "include_thoughts", ex.req.include_thoughts);
+  json_object_set_boolean_member (entry, "stream", ex.stream);
   json_object_set_string_member (entry, "answer", answer.kind.c_str ());
   json_object_set_int_member (entry, "status", sends_status (answer) ? answer.status : 0);
   log.emplace_back (node_take_object (entry));
