@@ -430,6 +430,23 @@ gemini_settings_install (GObjectClass * gobject_class)
           "edit-mode: earlier prompt-and-image turns sent with each request; older ones are "
           "dropped. Each turn carries its image, so requests grow with it",
           1, 64, DEFAULT_HISTORY_MAX_TURNS, ready));
+
+  /**
+   * GstGeminiImageSrc:previews:
+   *
+   * Requests go to streamGenerateContent (Server-Sent Events) with
+   * thinkingConfig.includeThoughts, and the model's draft images arrive
+   * while it thinks. The final image is the same. READY-only: it changes
+   * the endpoint method and the request body (and so the cache key).
+   *
+   * Since: 0.4
+   */
+  g_object_class_install_property (gobject_class, PROP_PREVIEWS,
+      g_param_spec_boolean ("previews", "Previews",
+          "Stream each request (streamGenerateContent?alt=sse) with includeThoughts, so that "
+          "the draft images a thinking model (Pro) makes arrive before the final image. The final "
+          "image does not change",
+          DEFAULT_PREVIEWS, ready));
 }
 
 std::string
@@ -599,6 +616,9 @@ settings_set (Settings & s, guint prop_id, const GValue * value)
       break;
     case PROP_HISTORY_MAX_TURNS:
       s.history_max_turns = g_value_get_uint (value);
+      break;
+    case PROP_PREVIEWS:
+      s.previews = g_value_get_boolean (value);
       break;
     case PROP_CACHE_MAX_SIZE:
       s.cache_max_size = g_value_get_uint64 (value);
@@ -788,6 +808,9 @@ settings_get (const Settings & s, guint prop_id, GValue * value)
       break;
     case PROP_HISTORY_MAX_TURNS:
       g_value_set_uint (value, s.history_max_turns);
+      break;
+    case PROP_PREVIEWS:
+      g_value_set_boolean (value, s.previews);
       break;
     default:
       return false;

@@ -59,6 +59,7 @@
 #define DEFAULT_REFERENCE_EVERY 1
 #define DEFAULT_EDIT_MODE FALSE
 #define DEFAULT_HISTORY_MAX_TURNS 4
+#define DEFAULT_PREVIEWS FALSE
 
 enum
 {
@@ -115,6 +116,7 @@ enum
   PROP_REFERENCE_EVERY,
   PROP_EDIT_MODE,
   PROP_HISTORY_MAX_TURNS,
+  PROP_PREVIEWS,
 };
 
 namespace gemini {
@@ -173,6 +175,7 @@ struct Settings {
   guint reference_every = DEFAULT_REFERENCE_EVERY;
   gboolean edit_mode = DEFAULT_EDIT_MODE;
   guint history_max_turns = DEFAULT_HISTORY_MAX_TURNS;
+  gboolean previews = DEFAULT_PREVIEWS;
 };
 /* *INDENT-ON* */
 
