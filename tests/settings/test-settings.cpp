@@ -114,7 +114,7 @@ GST_START_TEST (test_defaults)
   auto klass = (GObjectClass *) g_type_class_ref (test_holder_get_type ());
   guint n = 0;
   GParamSpec **pspecs = g_object_class_list_properties (klass, &n);
-  fail_unless_equals_int (n, PROP_HISTORY_MAX_TURNS);
+  fail_unless_equals_int (n, PROP_PREVIEWS);
   const Settings s;
   guint readable = 0;
   for (guint i = 0; i < n; i++) {
@@ -178,6 +178,14 @@ GST_START_TEST (test_round_trips)
   g_value_set_boolean (&in, TRUE);
   round_trip ("google-search", &in, &out);
   fail_unless (g_value_get_boolean (&out));
+  g_value_unset (&in);
+  g_value_unset (&out);
+
+  g_value_init (&in, G_TYPE_BOOLEAN);
+  g_value_set_boolean (&in, TRUE);
+  round_trip ("previews", &in, &out);
+  fail_unless (g_value_get_boolean (&out));
+  fail_unless (find ("previews")->flags & GST_PARAM_MUTABLE_READY);
   g_value_unset (&in);
   g_value_unset (&out);
 
@@ -267,8 +275,8 @@ GST_START_TEST (test_api_key_write_only)
   /* An id that is no property is neither set nor read. */
   GValue other = G_VALUE_INIT;
   g_value_init (&other, G_TYPE_UINT);
-  fail_if (settings_set (s, PROP_HISTORY_MAX_TURNS + 1, &other));
-  fail_if (settings_get (s, PROP_HISTORY_MAX_TURNS + 1, &other));
+  fail_if (settings_set (s, PROP_PREVIEWS + 1, &other));
+  fail_if (settings_get (s, PROP_PREVIEWS + 1, &other));
   fail_if (settings_get (s, PROP_0, &other));
   g_value_unset (&other);
 }
