@@ -162,15 +162,15 @@ GST_START_TEST (test_same_image_and_previews)
   emu->reset ();
   const DecodedImage reference = unary_image ();
   fail_unless (last_request ("path").ends_with (":generateContent"));
-  fail_unless_equals_string (last_request ("include_thoughts").c_str (), "false");
+  fail_unless (last_request ("include_thoughts") == "false");
 
   Rig rig;
   rig.run ();
   expect_image (rig, reference, 1);
   fail_unless (last_request ("path").ends_with (":streamGenerateContent"));
-  fail_unless_equals_string (last_request ("stream").c_str (), "true");
-  fail_unless_equals_string (last_request ("include_thoughts").c_str (), "true");
-  fail_unless_equals_string (last_request ("answer").c_str (), "sse:image");
+  fail_unless (last_request ("stream") == "true");
+  fail_unless (last_request ("include_thoughts") == "true");
+  fail_unless (last_request ("answer") == "sse:image");
   Generated & g = *rig.done;
   fail_unless_equals_string (g.response.finish_reason.c_str (), "STOP");
   fail_unless (g.response.usage.total_tokens > 0);
@@ -366,6 +366,37 @@ GST_START_TEST (test_cached)
 }
 GST_END_TEST;
 
+/* Hostile streams: an event that is not JSON is a malformed answer; an
+ * event larger than max-response-size is refused as too large (the read
+ * stops there), as the whole stream would be. */
+GST_START_TEST (test_hostile_events)
+{
+  emu->reset ();
+  AttemptPolicy p = Rig::policy ();
+  p.max_attempts = 1;
+  emu->set_script ("[{\"do\":\"malformed-json\"}]");
+  {
+    Rig rig;
+    rig.run (p);
+    Generated & g = rig.wait ();
+    fail_unless_equals_int ((int) g.response.outcome, (int) Outcome::MalformedResponse);
+    fail_unless (g.response.error_message.find ("event 1") != std::string::npos, "%s",
+        g.response.error_message.c_str ());
+  }
+  emu->set_script ("[{\"do\":\"stream\",\"signature_bytes\":3000000}]");
+  p.max_response_size = 2 * 1024 * 1024;
+  {
+    Rig rig;
+    rig.run (p);
+    Generated & g = rig.wait ();
+    fail_unless_equals_int ((int) g.response.outcome, (int) Outcome::TooLarge);
+    /* Drafts of an attempt that failed may or may not have gone out
+     * (their parsing is dropped with the attempt): never more than sent. */
+    fail_unless (rig.drafts.size () <= 2);
+  }
+}
+GST_END_TEST;
+
 static Suite *
 attempt_stream_suite (void)
 {
@@ -380,6 +411,7 @@ attempt_stream_suite (void)
   tcase_add_test (tc, test_cut_mid_event);
   tcase_add_test (tc, test_cancel_during_stream);
   tcase_add_test (tc, test_cached);
+  tcase_add_test (tc, test_hostile_events);
   return s;
 }
 
