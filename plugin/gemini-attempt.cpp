@@ -103,9 +103,9 @@ AttemptRunner::start (std::weak_ptr<HttpEngine> engine, RequestSpec spec, Target
   return r;
 }
 
-/* One streamed attempt: the splitter runs on the engine thread (a memchr
- * pass per piece); the events, up to megabytes of JSON each, are parsed in
- * order on one worker at a time. */
+/* One streamed attempt: the splitter runs on the engine thread (one linear
+ * scan of each piece); the events, up to megabytes of JSON each, are parsed
+ * in order on one worker at a time. */
 struct AttemptRunner::Stream {
   explicit Stream (gsize max_event) : splitter (max_event) {}
   SseSplitter splitter;           /* engine thread */
