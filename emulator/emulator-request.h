@@ -83,6 +83,7 @@ struct Exchange {
   std::string body_error;     /* why it did not parse */
   GenerateRequest req;
   std::optional<ApiError> invalid;
+  bool stream = false;        /* :streamGenerateContent?alt=sse */
 };
 
 /* Reads what the request carries; nothing is judged yet. */

@@ -43,6 +43,8 @@ constexpr ActionSpec kActions[] = {
   {"truncate", ScriptAction::Truncate, "bytes"},
   {"hang", ScriptAction::Hang, ""},
   {"endless", ScriptAction::Endless, "chunk_bytes interval_ms"},
+  {"stream", ScriptAction::Stream,
+   "first_event_ms gap_ms write_bytes write_gap_ms cut_at separator signature_bytes drafts"},
 };
 constexpr char kCommonKeys[] = "do delay_ms headers comment";
 
@@ -249,6 +251,42 @@ read_action_params (const StepReader & r, Step & s, const CassetteLoader & load,
         return false;
       s.chunk_bytes = guint (chunk);
       s.interval_ms = guint (interval);
+      return true;
+    }
+    case ScriptAction::Stream: {
+      guint64 first = 0, gap = 0, bytes = 0, write_gap = 0, signature = 0;
+      std::string sep = "crlf";
+      if (!r.number ("first_event_ms", 0, 3600000, first, error) || !r.number ("gap_ms", 0, 3600000, gap, error) ||
+          !r.number ("write_bytes", 0, 16 * 1024 * 1024, bytes, error) ||
+          !r.number ("write_gap_ms", 0, 60000, write_gap, error) ||
+          !r.number ("signature_bytes", 0, 64 * 1024 * 1024, signature, error) ||
+          !r.string ("separator", sep, error))
+        return false;
+      if (r.has ("cut_at")) {
+        if (!r.number ("cut_at", 0, 1000, v, error))
+          return false;
+        s.sse.cut_at = guint (v);
+      }
+      if (r.has ("drafts")) {
+        if (!r.number ("drafts", 0, 4, v, error))
+          return false;
+        s.sse.drafts = guint (v);
+      }
+      if (sep == "crlf") {
+        s.sse.separator = "\r\n";
+      } else if (sep == "lf") {
+        s.sse.separator = "\n";
+      } else if (sep == "cr") {
+        s.sse.separator = "\r";
+      } else {
+        error = r.where () + ": \"separator\" must be \"crlf\", \"lf\" or \"cr\"";
+        return false;
+      }
+      s.sse.first_event_ms = guint (first);
+      s.sse.gap_ms = guint (gap);
+      s.sse.write_bytes = guint (bytes);
+      s.sse.write_gap_ms = guint (write_gap);
+      s.sse.signature_bytes = signature;
       return true;
     }
     default:

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "cassette.h"
+#include "emulator-answer.h"
 #include "emulator-common.h"
 
 namespace gemini::emulator {
@@ -21,7 +22,7 @@ namespace gemini::emulator {
  * on an outcome. */
 enum class ScriptAction {
   Image, TextOnly, Finish, PromptBlocked, Error, ErrorIn200, Replay, Raw, MalformedJson,
-  BadBase64, BadImage, Bomb, Reset, Truncate, Hang, Endless,
+  BadBase64, BadImage, Bomb, Reset, Truncate, Hang, Endless, Stream,
 };
 
 using Cassette = std::vector<Interaction>;
@@ -43,6 +44,7 @@ struct Step {
   guint64 width = 100000, height = 100000;
   std::optional<guint64> bytes;
   guint chunk_bytes = 65536, interval_ms = 10;
+  SseShape sse;
 };
 
 /* What happens when the steps run out. */

@@ -39,6 +39,8 @@ namespace {
 constexpr char kModelsPath[] = "/v1beta/models";
 constexpr char kApiPrefix[] = "/v1beta/models/";
 constexpr char kGenerateSuffix[] = ":generateContent";
+constexpr char kStreamSuffix[] = ":streamGenerateContent";
+constexpr char kEventStreamType[] = "text/event-stream";
 constexpr guint kLogCapacity = 64;
 constexpr int kJpegQuality = 90;
 constexpr int kTokensPerReference = 258;
@@ -311,7 +313,7 @@ struct Server::Impl final : RawOwner {
       gpointer self);
   void route (SoupServerMessage * msg, const std::string & path, GHashTable * query);
   void handle_generate (SoupServerMessage * msg, const std::string & path, const std::string & model,
-      GHashTable * query);
+      GHashTable * query, bool stream = false);
   void handle_models (SoupServerMessage * msg, const std::string & path, const std::string & model,
       GHashTable * query);
   Answer list_models (GHashTable * query, std::string & detail) const;
@@ -321,9 +323,10 @@ struct Server::Impl final : RawOwner {
   Answer decide (const Exchange & ex, gsize & step_number);
   Answer answer_for (const Step & step, const Exchange & ex);
   Answer generate (const Step & step, const Exchange & ex);
-  Answer image_answer (const Exchange & ex, std::string & error_out);
+  Answer image_answer (const Exchange & ex, std::string & error_out, guint drafts = 1);
   Answer broken_image_answer (const Step & step, const Exchange & ex);
   Answer replay_answer (const Step & step) const;
+  static void to_sse (Answer & a, const std::string & seed);
 
   /* ---- replies ---- */
   void deliver (SoupServerMessage * msg, Answer answer, guint64 index);
@@ -477,6 +480,15 @@ Server::Impl::route (SoupServerMessage * msg, const std::string & path, GHashTab
     handle_models (msg, path, path.substr (prefix.size ()), query);
     return;
   }
+  const std::string stream_suffix = kStreamSuffix;
+  if (path.starts_with (prefix) && path.ends_with (stream_suffix) &&
+      path.size () > prefix.size () + stream_suffix.size ()) {
+    const std::string model = path.substr (prefix.size (), path.size () - prefix.size () - stream_suffix.size ());
+    if (model.find ('/') == std::string::npos) {
+      handle_generate (msg, path, model, query, true);
+      return;
+    }
+  }
   if (path.starts_with (prefix) && path.ends_with (suffix) && path.size () > prefix.size () + suffix.size ()) {
     const std::string model = path.substr (prefix.size (), path.size () - prefix.size () - suffix.size ());
     if (model.find ('/') == std::string::npos) {
@@ -547,19 +559,31 @@ Server::Impl::decide (const Exchange & ex, gsize & step_number)
   static const Step kDefaultStep;
   const Step *step = consume_step (step_number);
   Answer a = answer_for (step ? *step : kDefaultStep, ex);
-  if (step)
+  if (step) {
     a.headers.insert (a.headers.end (), step->headers.begin (), step->headers.end ());
+    a.sse = step->sse;
+  }
   a.delay_ms = step && step->delay_ms ? *step->delay_ms : opts.latency_ms;
   return a;
 }
 
 void
 Server::Impl::handle_generate (SoupServerMessage * msg, const std::string & path, const std::string & model,
-    GHashTable * query)
+    GHashTable * query, bool stream)
 {
   Exchange ex = read_exchange (msg, ++request_counter, path, model, query);
+  ex.stream = stream;
   gsize step_number = 0;
-  Answer answer = decide (ex, step_number);
+  Answer answer;
+  const char *alt = query ? static_cast<const char *> (g_hash_table_lookup (query, "alt")) : nullptr;
+  if (stream && (!alt || strcmp (alt, "sse") != 0)) {
+    /* Without alt=sse Google streams a JSON array; the emulator serves SSE only. */
+    answer = error_answer (invalid_argument ("The emulator serves streamGenerateContent with alt=sse only."));
+  } else {
+    answer = decide (ex, step_number);
+    if (stream)
+      to_sse (answer, std::string (ex.model ? ex.model->id : "") + "\x1f" + ex.body_text);
+  }
   record (msg, ex, answer);
 
   std::string line = "#" + std::to_string (ex.index) + " " + ex.method + " " + path + " model=" + model +
@@ -675,6 +699,8 @@ Server::Impl::record (SoupServerMessage * msg, const Exchange & ex, const Answer
   json_object_set_string_member (entry, "image_size", ex.req.image_size.c_str ());
   json_object_set_string_member (entry, "thinking_level", ex.req.thinking_level.c_str ());
   json_object_set_boolean_member (entry, "google_search", ex.req.google_search);
+  json_object_set_boolean_member (entry, "include_thoughts", ex.req.include_thoughts);
+  json_object_set_boolean_member (entry, "stream", ex.stream);
   json_object_set_string_member (entry, "answer", answer.kind.c_str ());
   json_object_set_int_member (entry, "status", sends_status (answer) ? answer.status : 0);
   log.emplace_back (node_take_object (entry));
@@ -903,7 +929,8 @@ Server::Impl::generate (const Step & step, const Exchange & ex)
       break;
   }
   std::string error;
-  Answer a = image_answer (ex, error);
+  /* A stream shows its drafts: two unless the step says otherwise. */
+  Answer a = image_answer (ex, error, step.sse.drafts.value_or (ex.stream ? 2 : 1));
   if (!error.empty ())
     return error_answer (invalid_argument (error));
   if (step.action == ScriptAction::MalformedJson) {
@@ -970,7 +997,7 @@ encode_picture (const DecodedImage & img, const ModelSpec & model, Picture & out
 }  // namespace
 
 Answer
-Server::Impl::image_answer (const Exchange & ex, std::string & error)
+Server::Impl::image_answer (const Exchange & ex, std::string & error, guint drafts)
 {
   const ModelSpec & model = *ex.model;
   const GenerateRequest & req = ex.req;
@@ -987,13 +1014,18 @@ Server::Impl::image_answer (const Exchange & ex, std::string & error)
 
   /* Pictures first: nothing to clean up if encoding fails. */
   const bool thoughts = model.thinks && req.include_thoughts;
-  Picture final_pic, draft;
+  Picture final_pic, draft, draft2;
   if (req.want_image) {
     RenderParams rp {req.prompt, model.id, w, h, refs, std::nullopt, ""};
     if (!encode_picture (render_image (rp), model, final_pic, error))
       return {};
     RenderParams dp {req.prompt, model.id, w / 2, h / 2, refs, inverse_color (prompt_color (req.prompt)), "draft"};
     if (thoughts && !encode_picture (render_image (dp), model, draft, error))
+      return {};
+    /* A stream's second draft: a quarter size, labelled apart. */
+    RenderParams dp2 {req.prompt, model.id, std::max (w / 4, 1), std::max (h / 4, 1), refs,
+        inverse_color (prompt_color (req.prompt)), "draft 2"};
+    if (thoughts && drafts > 1 && !encode_picture (render_image (dp2), model, draft2, error))
       return {};
   }
 
@@ -1002,8 +1034,10 @@ Server::Impl::image_answer (const Exchange & ex, std::string & error)
   if (thoughts) {
     json_array_add_object_element (parts, rb.text_part ("**Composing the image**\n\nI'm planning a " +
         std::to_string (w) + "x" + std::to_string (h) + " picture of: " + req.prompt, false, true));
-    if (req.want_image)
+    if (req.want_image && drafts > 0)
       json_array_add_object_element (parts, rb.image_part (draft.mime, draft.base64, false, true));
+    if (req.want_image && drafts > 1)
+      json_array_add_object_element (parts, rb.image_part (draft2.mime, draft2.base64, false, true));
   }
   if (req.want_text)
     json_array_add_object_element (parts, rb.text_part (req.want_image ? "Here is an emulated image of: " +
@@ -1093,6 +1127,103 @@ Server::Impl::replay_answer (const Step & step) const
   a.kind = "replay";
   a.detail = step.file + "[" + std::to_string (step.interaction) + "]";
   return a;
+}
+
+/* ----------------------------------------------------------- streams */
+
+namespace {
+
+/* One event of a stream: a partial GenerateContentResponse. */
+std::string
+stream_event (JsonObject * content_or_null, JsonObject * root, const char * finish_reason, const char * finish_message,
+    bool usage)
+{
+  JsonObject *cand = json_object_new ();
+  JsonObject *content = content_or_null ? content_or_null : json_object_new ();
+  if (!content_or_null)
+    json_object_set_string_member (content, "role", "model");
+  json_object_set_object_member (cand, "content", content);
+  if (finish_reason)
+    json_object_set_string_member (cand, "finishReason", finish_reason);
+  if (finish_message)
+    json_object_set_string_member (cand, "finishMessage", finish_message);
+  json_object_set_int_member (cand, "index", 0);
+  JsonArray *cands = json_array_new ();
+  json_array_add_object_element (cands, cand);
+  JsonObject *event = json_object_new ();
+  json_object_set_array_member (event, "candidates", cands);
+  JsonNode *u = json_object_get_member (root, "usageMetadata");
+  if (usage && u)
+    json_object_set_member (event, "usageMetadata", json_node_copy (u));
+  for (const char *name : {"modelVersion", "responseId"})
+    if (JsonNode *n = json_object_get_member (root, name))
+      json_object_set_member (event, name, json_node_copy (n));
+  JsonNodePtr node (node_take_object (event));
+  return to_json (node.get (), false);
+}
+
+}  // namespace
+
+/* A 200 JSON answer as streamGenerateContent?alt=sse sends it: one event
+ * per part (thoughts first, as they come), then one with the finishReason
+ * and usageMetadata. An answer without candidates (an error object, a
+ * blocked prompt) is one event. Errors and transport failures are left as
+ * they are: they happen before the stream starts. */
+void
+Server::Impl::to_sse (Answer & a, const std::string & seed)
+{
+  if (a.transport != Transport::Http || a.status != 200)
+    return;
+  std::string message;
+  JsonNodePtr root = parse_json (a.body.data (), a.body.size (), message);
+  JsonObject *obj = root && JSON_NODE_HOLDS_OBJECT (root.get ()) ? json_node_get_object (root.get ()) : nullptr;
+  JsonArray *cands = obj ? as_array (json_object_get_member (obj, "candidates")) : nullptr;
+  JsonObject *cand = cands && json_array_get_length (cands) > 0 ? as_object (json_array_get_element (cands, 0)) : nullptr;
+  if (!cand) {
+    /* Malformed on purpose, an error in the 200, a blocked prompt: as is. */
+    std::string line = obj ? to_json (root.get (), false) : a.body;
+    for (char & c : line)
+      if (c == '\n' || c == '\r')
+        c = ' ';
+    a.events.push_back (std::move (line));
+  } else {
+    JsonObject *content = as_object (json_object_get_member (cand, "content"));
+    JsonArray *parts = content ? as_array (json_object_get_member (content, "parts")) : nullptr;
+    const guint n = parts ? json_array_get_length (parts) : 0;
+    /* The final image: its signature may be made huge (one event of many MB). */
+    gint last_image = -1;
+    for (guint i = 0; i < n; i++) {
+      JsonObject *p = as_object (json_array_get_element (parts, i));
+      JsonNode *t = p ? json_object_get_member (p, "thought") : nullptr;
+      if (p && json_object_has_member (p, "inlineData") && !(t && holds_bool (t) && json_node_get_boolean (t)))
+        last_image = gint (i);
+    }
+    for (guint i = 0; i < n; i++) {
+      JsonObject *p = as_object (json_array_get_element (parts, i));
+      if (p && gint (i) == last_image && a.sse.signature_bytes > 0)
+        json_object_set_string_member (p, "thoughtSignature",
+            base64 (pseudo_random_bytes (seed + "\x1f" "big", a.sse.signature_bytes)).c_str ());
+      JsonArray *one = json_array_new ();
+      json_array_add_element (one, json_node_copy (json_array_get_element (parts, i)));
+      JsonObject *c = json_object_new ();
+      json_object_set_array_member (c, "parts", one);
+      json_object_set_string_member (c, "role", "model");
+      a.events.push_back (stream_event (c, obj, nullptr, nullptr, false));
+    }
+    JsonNode *fr = json_object_get_member (cand, "finishReason");
+    JsonNode *fm = json_object_get_member (cand, "finishMessage");
+    a.events.push_back (stream_event (nullptr, obj, holds_string (fr) ? json_node_get_string (fr) : "STOP",
+        holds_string (fm) ? json_node_get_string (fm) : nullptr, true));
+  }
+  gsize bytes = 0;
+  for (const std::string & e : a.events)
+    bytes += e.size ();
+  a.transport = Transport::Sse;
+  a.content_type = kEventStreamType;
+  a.body.clear ();
+  a.kind = "sse:" + a.kind;
+  a.detail += std::string (a.detail.empty () ? "" : ", ") + std::to_string (a.events.size ()) + " events, " +
+      std::to_string (bytes) + " B" + (a.sse.cut_at ? ", cut in event " + std::to_string (*a.sse.cut_at) : "");
 }
 
 /* ----------------------------------------------------------- replies */

@@ -39,9 +39,63 @@ RawConnection::start ()
           "\"parts\": [\n          {\n            \"text\": \""), false);
       timer_ = g_timeout_add (answer_.interval_ms, on_tick, this);
       break;
+    case Transport::Sse:
+      watch_client ();
+      plan_stream ();
+      write (head (0, true), false);
+      break;
     case Transport::Http:
       break;
   }
+}
+
+/* Each event as "data: JSON" and a blank line, in HTTP chunks of
+ * write_bytes, with the step's pauses; then the last chunk and the close
+ * (the stream's end), or, for cut_at, half the event and the close without
+ * a last chunk. */
+void
+RawConnection::plan_stream ()
+{
+  const SseShape & shape = answer_.sse;
+  for (gsize i = 0; i < answer_.events.size (); i++) {
+    std::string text = "data: " + answer_.events[i] + shape.separator + shape.separator;
+    const bool cut = shape.cut_at && *shape.cut_at == i;
+    if (cut)
+      text.resize (text.size () / 2);
+    const gsize step = shape.write_bytes ? shape.write_bytes : text.size ();
+    for (gsize at = 0; at < text.size (); at += step) {
+      const guint delay = at > 0 ? shape.write_gap_ms : i == 0 ? shape.first_event_ms : shape.gap_ms;
+      const bool last = at + step >= text.size ();
+      plan_.push_back (Piece {delay, chunk (text.substr (at, step)), cut && last});
+    }
+    if (cut)
+      return;
+  }
+  plan_.push_back (Piece {answer_.events.empty () ? shape.first_event_ms : 0, "0\r\n\r\n", true});
+}
+
+void
+RawConnection::next_piece ()
+{
+  if (closed_ || plan_.empty ())
+    return;
+  if (plan_.front ().delay_ms > 0) {
+    timer_ = g_timeout_add (plan_.front ().delay_ms, on_piece_due, this);
+    return;
+  }
+  Piece p = std::move (plan_.front ());
+  plan_.pop_front ();
+  write (std::move (p.data), p.close_after);
+}
+
+gboolean
+RawConnection::on_piece_due (gpointer data)
+{
+  auto *self = static_cast<RawConnection *> (data);
+  self->timer_ = 0;
+  self->plan_.front ().delay_ms = 0;
+  self->next_piece ();
+  return G_SOURCE_REMOVE;
 }
 
 void
@@ -109,6 +163,8 @@ RawConnection::on_written (GObject * source, GAsyncResult * res, gpointer data)
     self.close ();
   } else if (op->close_after) {
     self.close ();
+  } else if (!self.plan_.empty ()) {
+    self.next_piece ();
   }
 }
 

@@ -5,6 +5,7 @@
 
 #include <gio/gio.h>
 
+#include <deque>
 #include <memory>
 #include <string>
 
@@ -26,7 +27,8 @@ protected:
 };
 
 /* A connection taken over from libsoup for the transport-level actions
- * (reset, truncate, hang, endless): bytes are written by hand. Async
+ * (reset, truncate, hang, endless) and for event streams (alt=sse, whose
+ * pauses and cuts need control of each write): bytes are written by hand. Async
  * callbacks hold a shared_ptr so the object outlives them; once closed,
  * callbacks touch nothing but the object itself. */
 class RawConnection : public std::enable_shared_from_this<RawConnection> {
@@ -56,6 +58,16 @@ private:
   void watch_client ();
   static void on_read (GObject * source, GAsyncResult * res, gpointer data);
   static gboolean on_tick (gpointer data);
+  /* Sse: the writes still to come, each after its pause. */
+  struct Piece {
+    guint delay_ms;
+    std::string data;
+    bool close_after;
+  };
+  void plan_stream ();
+  void next_piece ();
+  static gboolean on_piece_due (gpointer data);
+  std::deque<Piece> plan_;
 
   RawOwner *owner_;
   GObjectPtr<GIOStream> stream_;

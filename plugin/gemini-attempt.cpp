@@ -7,9 +7,11 @@
 
 #include <algorithm>
 #include <cmath>
+#include <deque>
 
 #include "gemini-endpoint.h"
 #include "gemini-models.h"
+#include "gemini-sse.h"
 #include "gemini-worker.h"
 
 GST_DEBUG_CATEGORY_STATIC (gemini_attempt_debug);
@@ -85,6 +87,10 @@ std::shared_ptr<AttemptRunner>
 AttemptRunner::start (std::weak_ptr<HttpEngine> engine, RequestSpec spec, Target target,
     AttemptPolicy policy, Events events, std::shared_ptr<ResponseCache> cache)
 {
+  /* Previews are the thought parts: asked for in the body (and so in the
+   * cache key). */
+  if (policy.previews)
+    spec.request.include_thoughts = true;
   auto r = std::make_shared<AttemptRunner> (std::move (engine), std::move (spec), std::move (target),
       policy, std::move (events));
   r->cache_ = std::move (cache);
@@ -92,10 +98,26 @@ AttemptRunner::start (std::weak_ptr<HttpEngine> engine, RequestSpec spec, Target
   r->deadline_ = r->start_ + std::chrono::seconds (r->policy_.deadline);
   r->model_ = r->spec_.model;
   r->g_.model = r->model_;
-  r->url_ = build_request_url (r->target_.endpoint, r->model_);
+  r->url_ = build_request_url (r->target_.endpoint, r->model_, r->policy_.previews);
   r->build_body ();
   return r;
 }
+
+/* One streamed attempt: the splitter runs on the engine thread (one linear
+ * scan of each piece); the events, up to megabytes of JSON each, are parsed
+ * in order on one worker at a time. */
+struct AttemptRunner::Stream {
+  explicit Stream (gsize max_event) : splitter (max_event) {}
+  SseSplitter splitter;           /* engine thread */
+  bool too_large = false;         /* engine thread */
+  std::atomic<bool> abandoned {false};  /* the attempt ended otherwise */
+  std::mutex lock;
+  std::deque<std::string> queue;  /* events not parsed yet */
+  bool ended = false;             /* the body ended: classify after the queue */
+  bool busy = false;              /* a worker drains the queue */
+  StreamAnswer answer;            /* the draining worker's */
+  guint previews = 0;             /* the draining worker's */
+};
 
 void
 AttemptRunner::cancel ()
@@ -300,10 +322,21 @@ AttemptRunner::on_admitted ()
   req.url = url_;
   req.headers.emplace_back ("x-goog-api-key", target_.api_key);
   req.body.reset (g_bytes_ref (body_.get ()));
+  auto self = shared_from_this ();
+  if (stream_)
+    stream_->abandoned.store (true);
+  stream_.reset ();
+  if (policy_.previews) {
+    /* One event is bounded by what a whole answer may be. */
+    auto stream = std::make_shared<Stream> (policy_.max_response_size);
+    stream_ = stream;
+    req.on_body_chunk = [self, stream] (const guint8 * data, gsize size) {
+      return self->on_stream_bytes (stream, data, size);
+    };
+  }
 
   /* The attempt's own bound: request-timeout, or what is left of the
    * deadline. Armed first: the send may complete at once. */
-  auto self = shared_from_this ();
   if (!arm_timeout (attempt_bound_s_)) {
     release_admission ();
     return;
@@ -368,18 +401,49 @@ AttemptRunner::on_response (const std::shared_ptr<HttpCall> & call)
   }
   if (timer)
     timer->cancel ();
+  std::shared_ptr<Stream> stream = std::move (stream_);
+  /* Only a stream that ended whole is classified from its events. */
+  if (stream && !(http.streamed && !cancelled_.load () && !timed_out_ && !http.too_large && !http.error))
+    stream->abandoned.store (true);
   if (cancelled_.load ())
     return;
   if (timed_out_) {
     handle (make_timeout_response (attempt_bound_s_));
     return;
   }
-  if (http.too_large) {
+  if (http.too_large || (stream && stream->too_large)) {
     handle (make_too_large_response (policy_.max_response_size));
     return;
   }
   if (http.error) {
     handle (classify_transport_error (http.error.get (), target_.server.c_str ()));
+    return;
+  }
+  if (stream && http.streamed) {
+    if (!g_str_has_prefix (http.content_type.c_str (), "text/event-stream")) {
+      stream->abandoned.store (true);
+      Response r;
+      r.http_status = http.status;
+      r.outcome = Outcome::MalformedResponse;
+      r.error_message = "the stream's answer is \"" + http.content_type.substr (0, 60) +
+          "\", not text/event-stream";
+      r.action = action_for (r.outcome);
+      handle (std::move (r));
+      return;
+    }
+    if (stream->splitter.pending ()) {
+      /* The connection closed in the middle of an event. */
+      stream->abandoned.store (true);
+      Response r;
+      r.outcome = Outcome::Transport;
+      r.server = target_.server;
+      r.error_message = "the stream was cut off in the middle of an event (" +
+          std::to_string (stream->splitter.held ()) + " bytes of it had come)";
+      r.action = action_for (r.outcome);
+      handle (std::move (r));
+      return;
+    }
+    stream_post (stream, std::string (), true);
     return;
   }
 
@@ -407,27 +471,140 @@ AttemptRunner::on_response (const std::shared_ptr<HttpCall> & call)
         self->policy_.keep_model_content ? ModelContent::Keep : ModelContent::Drop);
     /* The body is not needed any more: free it before decoding. */
     work->body.reset ();
-    if (work->response.outcome == Outcome::Image) {
-      DecodeLimits limits;
-      limits.max_pixels = self->policy_.max_image_pixels;
-      limits.cancel = &self->cancelled_;
-      std::string error;
-      if (!self->decode_for_output (work->response.image.get (), limits, work->image, error)) {
-        if (work->image.cancelled)
-          return;
-        mark_undecodable (work->response, error, work->image.over_limit);
+    self->finish_response (std::move (work->response));
+  });
+}
+
+/* On a worker: decodes an Image answer, caches it, and hands the result to
+ * the engine thread. The unary and the streamed answers end here alike. */
+void
+AttemptRunner::finish_response (Response response)
+{
+  auto work = std::make_shared<std::pair<Response, DecodedImage>> (std::move (response), DecodedImage ());
+  Response & r = work->first;
+  if (r.outcome == Outcome::Image) {
+    DecodeLimits limits;
+    limits.max_pixels = policy_.max_image_pixels;
+    limits.cancel = &cancelled_;
+    std::string error;
+    if (!decode_for_output (r.image.get (), limits, work->second, error)) {
+      if (work->second.cancelled)
+        return;
+      mark_undecodable (r, error, work->second.over_limit);
+    } else {
+      store_in_cache (r);
+    }
+  }
+  /* Only an image continues a conversation. */
+  if (r.outcome != Outcome::Image)
+    r.model_content.clear ();
+  schedule (0, [work] (AttemptRunner & runner) {
+    runner.g_.image = std::move (work->second);
+    runner.handle (std::move (work->first));
+  }, false);
+}
+
+/* ------------------------------------------------------------- streaming */
+
+/* Engine thread: a piece of a 2xx stream. false stops the read. */
+bool
+AttemptRunner::on_stream_bytes (const std::shared_ptr<Stream> & stream, const guint8 * data, gsize size)
+{
+  if (cancelled_.load () || stream->abandoned.load ())
+    return false;
+  std::vector<std::string> events;
+  if (stream->splitter.feed (reinterpret_cast<const char *> (data), size, events) != SseSplitter::Status::Ok) {
+    stream->too_large = true;
+    return false;
+  }
+  for (std::string & e : events)
+    stream_post (stream, std::move (e), false);
+  return true;
+}
+
+/* Any thread: queues an event (or the end) for the stream's worker and
+ * starts one unless one is draining already. */
+void
+AttemptRunner::stream_post (const std::shared_ptr<Stream> & stream, std::string event, bool end)
+{
+  {
+    std::lock_guard<std::mutex> lk (stream->lock);
+    if (end)
+      stream->ended = true;
+    else
+      stream->queue.push_back (std::move (event));
+    if (stream->busy)
+      return;
+    stream->busy = true;
+  }
+  auto self = shared_from_this ();
+  run_detached ([self, stream] { self->stream_drain (stream); });
+}
+
+/* On a worker: parses the queued events in order; the drafts they carry are
+ * decoded and go to the engine thread; after the end, the answer. */
+void
+AttemptRunner::stream_drain (const std::shared_ptr<Stream> & stream)
+{
+  for (;;) {
+    std::string data;
+    bool end = false;
+    {
+      std::lock_guard<std::mutex> lk (stream->lock);
+      if (!stream->queue.empty ()) {
+        data = std::move (stream->queue.front ());
+        stream->queue.pop_front ();
+      } else if (stream->ended) {
+        stream->ended = false;
+        end = true;
       } else {
-        self->store_in_cache (work->response);
+        stream->busy = false;
+        return;
       }
     }
-    /* Only an image continues a conversation. */
-    if (work->response.outcome != Outcome::Image)
-      work->response.model_content.clear ();
-    self->schedule (0, [work] (AttemptRunner & r) {
-      r.g_.image = std::move (work->image);
-      r.handle (std::move (work->response));
-    }, false);
-  });
+    if (cancelled_.load () || stream->abandoned.load ())
+      continue;   /* drops the queue */
+    if (end) {
+      stream_finish (stream);
+      continue;
+    }
+    std::vector<GBytesPtr> drafts;
+    stream->answer.add_event (data.data (), data.size (), event (&Events::preview) ? &drafts : nullptr);
+    data = std::string ();
+    for (GBytesPtr & bytes : drafts) {
+      if (stream->previews >= kMaxPreviewsPerAttempt || cancelled_.load ())
+        break;
+      stream->previews++;
+      auto image = std::make_shared<DecodedImage> ();
+      DecodeLimits limits;
+      limits.max_pixels = policy_.max_image_pixels;
+      limits.cancel = &cancelled_;
+      std::string error;
+      if (!decode_image (bytes.get (), limits, *image, error)) {
+        GST_INFO ("image %" G_GUINT64_FORMAT ": a draft image does not decode (%s): skipped", spec_.index,
+            error.c_str ());
+        continue;
+      }
+      const guint index = previews_.fetch_add (1);
+      GST_DEBUG ("image %" G_GUINT64_FORMAT ": draft %u, %dx%d", spec_.index, index, image->width, image->height);
+      schedule (0, [image, index] (AttemptRunner & r) {
+        if (auto cb = r.event (&Events::preview))
+          cb (std::move (*image), index);
+      }, false);
+    }
+  }
+}
+
+/* On the stream's worker, after its last event: the merged answer. */
+void
+AttemptRunner::stream_finish (const std::shared_ptr<Stream> & stream)
+{
+  Response r = stream->answer.result (policy_.keep_model_content ? ModelContent::Keep : ModelContent::Drop);
+  if (r.outcome == Outcome::Transport)
+    r.server = target_.server;
+  GST_DEBUG ("image %" G_GUINT64_FORMAT ": stream of %u events: %s", spec_.index, stream->answer.events (),
+      outcome_name (r.outcome));
+  finish_response (std::move (r));
 }
 
 void
@@ -612,7 +789,7 @@ AttemptRunner::after_list (bool complete, const std::string & error, const std::
         cb (spec_.alias, m.id);
       model_ = m.id;
       g_.model = model_;
-      url_ = build_request_url (target_.endpoint, model_);
+      url_ = build_request_url (target_.endpoint, model_, policy_.previews);
       send_attempt ();
       return;
     }

@@ -78,6 +78,10 @@ public:
     std::function<void (const std::string & model)> release;
     /* A 429, with the delay the server asked for. */
     std::function<void (const std::string & model, std::optional<double> retry_delay_s)> rate_limited;
+    /* With AttemptPolicy::previews: each draft (thought) image of a
+     * stream, decoded, numbered from 0 across the image's attempts, on the
+     * engine thread, before `done`. Drafts that do not decode are skipped. */
+    std::function<void (DecodedImage, guint index_of_preview)> preview;
     /* Exactly once, on any thread: the result, or a Cancelled response. */
     std::function<void (Generated)> done;
   };
@@ -136,6 +140,12 @@ private:
   bool timed_out_ = false;
   bool reported_rate_limit_ = false;    /* this answer's 429 already went to the limiter */
   static constexpr gsize kSmallBody = 64 * 1024;
+  /* Drafts decoded per attempt: a hostile stream could send thousands. */
+  static constexpr guint kMaxPreviewsPerAttempt = 8;
+  /* The stream of the attempt in flight (previews). */
+  struct Stream;
+  std::shared_ptr<Stream> stream_;
+  std::atomic<guint> previews_ {0};
   double attempt_bound_s_ = 0;
 
   bool decode_for_output (GBytes * bytes, const DecodeLimits & limits, DecodedImage & out,
@@ -148,6 +158,11 @@ private:
   void on_admitted ();
   void on_response (const std::shared_ptr<HttpCall> & call);
   void on_classified (Response r, DecodedImage image);
+  bool on_stream_bytes (const std::shared_ptr<Stream> & stream, const guint8 * data, gsize size);
+  void stream_post (const std::shared_ptr<Stream> & stream, std::string event, bool end);
+  void stream_drain (const std::shared_ptr<Stream> & stream);
+  void stream_finish (const std::shared_ptr<Stream> & stream);
+  void finish_response (Response r);
   void handle (Response r);
   void list_models (std::string token, std::shared_ptr<std::vector<ListedModel>> models, guint page);
   void after_list (bool complete, const std::string & error, const std::vector<ListedModel> & models);

@@ -274,6 +274,7 @@ HttpCall::complete ()
   g_free (body_);
   body_ = nullptr;
   body_size_ = body_used_ = 0;
+  request_.on_body_chunk = nullptr;
 
   const double seconds = double (g_get_monotonic_time () - started_us_) / G_USEC_PER_SEC;
   if (response_.error)
@@ -672,9 +673,13 @@ HttpEngine::on_sent (GObject * source, GAsyncResult * res, gpointer user_data)
     return;
   }
   /* Pre-size from the announced length (+ room for the read that sees the
-   * end), but never allocate much on the server's word alone. */
+   * end), but never allocate much on the server's word alone. A stream
+   * reuses one read's buffer. */
   const gsize max_total = max_body_bytes (limit);
+  call->streaming_ = call->request_.on_body_chunk && SOUP_STATUS_IS_SUCCESSFUL (call->response_.status);
   gsize initial = announced >= 0 ? std::min<guint64> (guint64 (announced) + kMinRead, kMaxPresize) : kReadChunk;
+  if (call->streaming_)
+    initial = kReadChunk;
   initial = std::min (initial, max_total);
   call->body_ = static_cast<guint8 *> (g_try_malloc (initial));
   if (!call->body_) {
@@ -698,6 +703,13 @@ HttpEngine::read_next (std::shared_ptr<HttpCall> *holder)
    * bytes past the limit, and never targets memory past the buffer. */
   const gsize max_total = max_body_bytes (call->engine_->config_.max_response_bytes);
   const gsize used = call->body_used_;
+  if (call->streaming_) {
+    /* Each piece goes to the reader before the next read: one buffer. */
+    const gsize count = std::min (call->body_size_, max_total - used);
+    g_input_stream_read_async (call->stream_.get (), call->body_, count,
+        G_PRIORITY_DEFAULT, call->cancellable_.get (), on_read, holder);
+    return;
+  }
   if (call->body_size_ - used < kMinRead) {
     /* Full: grow now, while no read targets the buffer. */
     gsize size = grown_size (call->body_size_, max_total);
@@ -754,6 +766,21 @@ HttpEngine::on_read (GObject * source, GAsyncResult * res, gpointer user_data)
     g_cancellable_cancel (call->cancellable_.get ());
     call->complete ();
     return;
+  }
+  if (call->streaming_) {
+    call->response_.streamed_bytes = call->body_used_;
+    /* The reader may cancel the call (or drop its own last reference to
+     * it: `holder` keeps it alive). */
+    const bool go_on = call->request_.on_body_chunk (call->body_, gsize (n));
+    if (call->finished_)
+      return;
+    if (!go_on) {
+      call->response_.error.reset (g_error_new_literal (G_IO_ERROR, G_IO_ERROR_FAILED,
+              "the stream's reader stopped reading"));
+      g_cancellable_cancel (call->cancellable_.get ());
+      call->complete ();
+      return;
+    }
   }
   read_next (holder.release ());
 }
@@ -812,6 +839,12 @@ HttpEngine::finish_body (HttpCall * call)
     return;
   }
 
+  if (call->streaming_) {
+    call->response_.streamed = true;
+    call->response_.streamed_bytes = call->body_used_;
+    call->complete ();
+    return;
+  }
   guint8 *data = call->body_;
   const gsize size = call->body_used_;
   const gsize allocated = call->body_size_;

@@ -43,6 +43,14 @@ struct HttpRequest {
   std::string content_type = "application/json";
   /* Sent as a POST; no body: a GET. */
   GBytesPtr body;
+  /* Streaming (streamGenerateContent?alt=sse): when set, a 2xx body is not
+   * kept but handed over piece by piece as it arrives, on the engine thread,
+   * where it must not block. The size limit, the cancellation and the
+   * checks for a cut-off body apply as for a whole body; a non-2xx answer
+   * is read whole into HttpResponse::body as usual. Returning false stops
+   * the read: the call completes with G_IO_ERROR_FAILED. Dropped when the
+   * call completes (it may hold whoever holds the call). */
+  std::function<bool (const guint8 *data, gsize size)> on_body_chunk;
 };
 
 struct HttpResponse {
@@ -63,6 +71,10 @@ struct HttpResponse {
    * buffer cannot be allocated, the libsoup/GIO error otherwise. */
   GErrorPtr error;
   bool too_large = false;    /* body exceeded HttpEngine::Config::max_response_bytes */
+  /* The body went to HttpRequest::on_body_chunk (`body` is empty), this many
+   * bytes of it. */
+  bool streamed = false;
+  gsize streamed_bytes = 0;
 };
 
 class HttpEngine;
@@ -110,6 +122,8 @@ private:
   guint8 *body_ = nullptr;
   gsize body_size_ = 0;
   gsize body_used_ = 0;
+  /* Streaming: body_ is one read's buffer, body_used_ counts every byte. */
+  bool streaming_ = false;
   HttpRequest request_;
   GMainContextPtr context_;       /* the engine's, for cancel() */
   std::string host_port_;         /* "host:port" of the URL, for messages */

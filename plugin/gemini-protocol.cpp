@@ -342,6 +342,16 @@ build_request_body (const RequestSettings & s)
     json_builder_set_member_name (b, "thinkingConfig");
     json_builder_begin_object (b);
     add_string_member (b, "thinkingLevel", s.thinking_level.c_str ());
+    if (s.include_thoughts) {
+      json_builder_set_member_name (b, "includeThoughts");
+      json_builder_add_boolean_value (b, TRUE);
+    }
+    json_builder_end_object (b);
+  } else if (s.include_thoughts) {
+    json_builder_set_member_name (b, "thinkingConfig");
+    json_builder_begin_object (b);
+    json_builder_set_member_name (b, "includeThoughts");
+    json_builder_add_boolean_value (b, TRUE);
     json_builder_end_object (b);
   }
   json_builder_end_object (b);
@@ -385,9 +395,10 @@ build_api_base (const std::string & endpoint)
 }
 
 std::string
-build_request_url (const std::string & endpoint, const std::string & model)
+build_request_url (const std::string & endpoint, const std::string & model, bool stream)
 {
-  return build_api_base (endpoint) + "/models/" + model + ":generateContent";
+  return build_api_base (endpoint) + "/models/" + model +
+      (stream ? ":streamGenerateContent?alt=sse" : ":generateContent");
 }
 
 /* --------------------------------------------------------------- outcomes */
@@ -718,6 +729,19 @@ classify_generate_content (JsonObject * root, Response & r, ModelContent keep)
     r.outcome = Outcome::OtherFinish;
 }
 
+/* A 2xx answer's JSON object, unary or merged from a stream. */
+void
+classify_ok_object (JsonObject * obj, Response & r, ModelContent model_content)
+{
+  classify_generate_content (obj, r, model_content);
+  r.action = action_for (r.outcome);
+  /* An error object inside a 200 is treated like that HTTP status. */
+  if (r.outcome == Outcome::ErrorInBody)
+    r.action = action_for (outcome_for_status (r.http_status));
+  if (r.action == Action::Retry && r.quota_exhausted_for_day)
+    r.action = Action::Fail;
+}
+
 }  // namespace
 
 Response
@@ -770,13 +794,174 @@ classify_http_response (guint status, const char *retry_after, GBytes * body, co
     r.action = action_for (r.outcome);
     return r;
   }
-  classify_generate_content (obj, r, model_content);
-  r.action = action_for (r.outcome);
-  /* An error object inside a 200 is treated like that HTTP status. */
-  if (r.outcome == Outcome::ErrorInBody)
-    r.action = action_for (outcome_for_status (r.http_status));
-  if (r.action == Action::Retry && r.quota_exhausted_for_day)
-    r.action = Action::Fail;
+  classify_ok_object (obj, r, model_content);
+  return r;
+}
+
+/* ------------------------------------------------------------ streaming */
+
+struct StreamAnswer::Merged {
+  std::vector<JsonNodePtr> parts;      /* candidates[0].content.parts, in order */
+  JsonNodePtr usage, feedback;         /* the last usageMetadata, promptFeedback */
+  std::string model_version, response_id, finish_reason, finish_message, role;
+  bool candidate = false;              /* an event had a candidates[0] */
+};
+
+StreamAnswer::StreamAnswer () : merged_ (std::make_unique<Merged> ()) {}
+StreamAnswer::~StreamAnswer () = default;
+
+namespace {
+
+/* A part that is text and nothing else (thought or not): a stream cuts the
+ * model's text into pieces, joined back as one part, as the unary answer
+ * has it. */
+bool
+plain_text_part (JsonNode * node, bool & thought)
+{
+  if (!JSON_NODE_HOLDS_OBJECT (node))
+    return false;
+  JsonObject *o = json_node_get_object (node);
+  const guint size = json_object_get_size (o);
+  if (!member_string (o, "text"))
+    return false;
+  thought = member_true (o, "thought");
+  return size == 1 || (size == 2 && json_object_has_member (o, "thought"));
+}
+
+}  // namespace
+
+void
+StreamAnswer::add_event (const char *data, gsize size, std::vector<GBytesPtr> *thought_images)
+{
+  if (settled_)
+    return;
+  events_++;
+  std::string message;
+  JsonError kind = JsonError::None;
+  JsonNodePtr root = parse_json (data, size, message, &kind);
+  if (!root || !JSON_NODE_HOLDS_OBJECT (root.get ())) {
+    Response r;
+    r.http_status = 200;
+    r.outcome = Outcome::MalformedResponse;
+    r.error_message = "event " + std::to_string (events_) + " of the stream is not a JSON object" +
+        (message.empty () ? std::string () : ": " + message);
+    r.action = action_for (r.outcome);
+    settled_ = std::move (r);
+    return;
+  }
+  JsonObject *obj = json_node_get_object (root.get ());
+  if (member_object (obj, "error")) {
+    /* After the 200 the error comes as an event: classified like that
+     * status in a unary body, with the same retry rules. */
+    Response r;
+    r.http_status = 200;
+    classify_ok_object (obj, r, ModelContent::Drop);
+    settled_ = std::move (r);
+    return;
+  }
+  Merged & m = *merged_;
+  if (const char *s = member_string (obj, "modelVersion"))
+    m.model_version = s;
+  if (const char *s = member_string (obj, "responseId"))
+    m.response_id = s;
+  if (JsonNode *u = json_object_get_member (obj, "usageMetadata"); u && JSON_NODE_HOLDS_OBJECT (u))
+    m.usage.reset (json_node_ref (u));
+  if (JsonNode *f = json_object_get_member (obj, "promptFeedback"); f && JSON_NODE_HOLDS_OBJECT (f))
+    m.feedback.reset (json_node_ref (f));
+  JsonArray *candidates = member_array (obj, "candidates");
+  JsonNode *cn = candidates && json_array_get_length (candidates) > 0
+      ? json_array_get_element (candidates, 0) : nullptr;
+  if (!cn || !JSON_NODE_HOLDS_OBJECT (cn))
+    return;
+  JsonObject *cand = json_node_get_object (cn);
+  m.candidate = true;
+  if (const char *s = member_string (cand, "finishReason"))
+    m.finish_reason = s;
+  if (const char *s = member_string (cand, "finishMessage"))
+    m.finish_message = s;
+  JsonObject *content = member_object (cand, "content");
+  if (const char *s = member_string (content, "role"))
+    m.role = s;
+  JsonArray *parts = member_array (content, "parts");
+  const guint np = parts ? json_array_get_length (parts) : 0;
+  for (guint i = 0; i < np; i++) {
+    JsonNode *pn = json_array_get_element (parts, i);
+    bool thought = false, last_thought = false;
+    if (!m.parts.empty () && plain_text_part (pn, thought) && plain_text_part (m.parts.back ().get (), last_thought)
+        && thought == last_thought) {
+      JsonObject *last = json_node_get_object (m.parts.back ().get ());
+      std::string joined = std::string (member_string (last, "text")) +
+          member_string (json_node_get_object (pn), "text");
+      json_object_set_string_member (last, "text", joined.c_str ());
+      continue;
+    }
+    m.parts.emplace_back (json_node_ref (pn));
+    if (!thought_images || !JSON_NODE_HOLDS_OBJECT (pn))
+      continue;
+    JsonObject *part = json_node_get_object (pn);
+    JsonObject *inline_data = member_object_any (part, "inlineData", "inline_data");
+    const char *mime = inline_data ? member_string_any (inline_data, "mimeType", "mime_type") : nullptr;
+    if (!member_true (part, "thought") || !inline_data || (mime && !g_str_has_prefix (mime, "image/")))
+      continue;
+    gsize len = 0;
+    const char *b64 = member_string (inline_data, "data", &len);
+    GBytesPtr bytes (b64 ? decode_base64_strict (b64, len) : nullptr);
+    if (bytes && g_bytes_get_size (bytes.get ()) > 0)
+      thought_images->push_back (std::move (bytes));
+  }
+}
+
+Response
+StreamAnswer::result (ModelContent model_content)
+{
+  if (settled_)
+    return std::move (*settled_);
+  Merged & m = *merged_;
+  Response r;
+  r.http_status = 200;
+  if (events_ == 0) {
+    r.outcome = Outcome::MalformedResponse;
+    r.error_message = "the stream ended without an event";
+    r.action = action_for (r.outcome);
+    return r;
+  }
+  JsonObjectPtr root (json_object_new ());
+  if (m.candidate) {
+    JsonArray *parts = json_array_new ();
+    for (JsonNodePtr & p : m.parts)
+      json_array_add_element (parts, json_node_ref (p.get ()));
+    JsonObject *content = json_object_new ();
+    json_object_set_array_member (content, "parts", parts);
+    json_object_set_string_member (content, "role", m.role.empty () ? "model" : m.role.c_str ());
+    JsonObject *cand = json_object_new ();
+    json_object_set_object_member (cand, "content", content);
+    if (!m.finish_reason.empty ())
+      json_object_set_string_member (cand, "finishReason", m.finish_reason.c_str ());
+    if (!m.finish_message.empty ())
+      json_object_set_string_member (cand, "finishMessage", m.finish_message.c_str ());
+    JsonArray *cands = json_array_new ();
+    json_array_add_object_element (cands, cand);
+    json_object_set_array_member (root.get (), "candidates", cands);
+  }
+  if (m.usage)
+    json_object_set_member (root.get (), "usageMetadata", json_node_ref (m.usage.get ()));
+  if (m.feedback)
+    json_object_set_member (root.get (), "promptFeedback", json_node_ref (m.feedback.get ()));
+  if (!m.model_version.empty ())
+    json_object_set_string_member (root.get (), "modelVersion", m.model_version.c_str ());
+  if (!m.response_id.empty ())
+    json_object_set_string_member (root.get (), "responseId", m.response_id.c_str ());
+  classify_ok_object (root.get (), r, model_content);
+  /* The last event carries the finishReason: without it the stream was cut
+   * between events (a proxy, a reset that looked like an end). */
+  if (m.finish_reason.empty () && r.block_reason.empty () && r.outcome != Outcome::ErrorInBody) {
+    Response cut;
+    cut.outcome = Outcome::Transport;
+    cut.error_message = "the stream ended after " + std::to_string (events_) +
+        (events_ == 1 ? " event" : " events") + " without a finishReason: it was cut off";
+    cut.action = action_for (cut.outcome);
+    return cut;
+  }
   return r;
 }
 

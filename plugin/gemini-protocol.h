@@ -10,6 +10,7 @@
 
 #include <glib.h>
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <utility>
@@ -73,6 +74,9 @@ struct RequestSettings {
   std::string aspect_ratio;       /* "16:9"; "" = server default */
   std::string image_size;         /* "512" | "1K" | "2K" | "4K"; "" = server default */
   std::string thinking_level;     /* "MINIMAL" ... "HIGH"; "" = server default */
+  /* thinkingConfig.includeThoughts: the model's thought text and draft
+   * images come back as thought parts (the previews of a stream). */
+  bool include_thoughts = false;
   bool text_and_image = false;    /* responseModalities ["TEXT","IMAGE"] vs ["IMAGE"] */
   bool google_search = false;     /* tools [{"googleSearch": {}}] */
   std::optional<double> temperature;
@@ -94,9 +98,11 @@ GBytes *build_request_body (const RequestSettings & settings);
  * unless it already ends in a version segment ("/v1beta", "/v1"). */
 std::string build_api_base (const std::string & endpoint);
 
-/* "https://host/v1beta/models/MODEL:generateContent". An endpoint that
- * already ends in a version segment ("/v1beta", "/v1") is used as is. */
-std::string build_request_url (const std::string & endpoint, const std::string & model);
+/* "https://host/v1beta/models/MODEL:generateContent", or with `stream`
+ * ".../MODEL:streamGenerateContent?alt=sse" (Server-Sent Events). An
+ * endpoint that already ends in a version segment ("/v1beta", "/v1") is
+ * used as is. */
+std::string build_request_url (const std::string & endpoint, const std::string & model, bool stream = false);
 
 /* Checks a model id before it goes into a URL path. */
 bool model_id_is_valid (const std::string & model);
@@ -229,6 +235,41 @@ enum class ModelContent { Drop, Keep };
  * scheme://host[:port] is kept. */
 Response classify_http_response (guint status, const char *retry_after, GBytes * body,
     const char *redirect_target = nullptr, ModelContent model_content = ModelContent::Drop);
+
+/* A streamGenerateContent answer (HTTP 200, text/event-stream), put
+ * together from its events' data as they come: each event is a partial
+ * GenerateContentResponse whose parts continue the ones before
+ * (https://ai.google.dev/api/generate-content#method:-models.streamgeneratecontent).
+ * result () classifies the merged answer exactly as classify_http_response ()
+ * classifies a unary one, so every outcome and action is the same. Not
+ * thread-safe: one thread at a time (the attempt's serial worker). */
+class StreamAnswer {
+public:
+  StreamAnswer ();
+  ~StreamAnswer ();
+  StreamAnswer (const StreamAnswer &) = delete;
+  StreamAnswer & operator= (const StreamAnswer &) = delete;
+
+  /* One event's data. An event that is an error object ({"error": ...},
+   * sent after the 200) or not a JSON object settles the answer: later
+   * events are ignored and result () gives it. Each draft (thought) image
+   * the event carries is appended to `thought_images` as its bytes; data
+   * that is not valid base64 is skipped. */
+  void add_event (const char *data, gsize size, std::vector<GBytesPtr> *thought_images = nullptr);
+  bool settled () const { return settled_.has_value (); }
+  guint events () const { return events_; }
+
+  /* The answer once the stream ended. A stream that ended without a
+   * finishReason (and without a prompt block or an error) was cut off
+   * between two events: a Transport failure. */
+  Response result (ModelContent model_content = ModelContent::Drop);
+
+private:
+  struct Merged;
+  std::unique_ptr<Merged> merged_;
+  std::optional<Response> settled_;
+  guint events_ = 0;
+};
 
 /* Classifies a failure before or while the body arrived. `server`, if not
  * nullptr, is the endpoint's URL: its scheme://host[:port] is named in the

@@ -48,6 +48,10 @@ struct AttemptPolicy {
   /* Read only the image's header, not its pixels: the output passes the
    * model's bytes on (image/jpeg or image/png downstream). */
   bool header_only = false;
+  /* Thought previews: ask with includeThoughts over
+   * streamGenerateContent?alt=sse and hand each draft image over as it
+   * arrives (AttemptRunner::Events::preview). The final image is the same. */
+  bool previews = false;
 };
 
 }  // namespace gemini

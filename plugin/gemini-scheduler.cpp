@@ -134,6 +134,23 @@ Scheduler::launch (const Job & job, bool hedge)
   ev.acquire = events_.acquire;
   ev.release = events_.release;
   ev.rate_limited = events_.rate_limited;
+  if (events_.preview) {
+    ev.preview = [weak, index] (DecodedImage image, guint) {
+      auto self = weak.lock ();
+      if (!self)
+        return;
+      std::optional<Job> job;
+      {
+        std::lock_guard<std::mutex> lk (self->lock_);
+        auto it = self->flights_.find (index);
+        if (it != self->flights_.end ())
+          job = it->second.job;
+      }
+      /* The image's result is taken already (or it was cancelled): late. */
+      if (job)
+        self->events_.preview (*job, std::move (image));
+    };
+  }
   /* The runner is not known yet when the callback is made: a shared slot. */
   auto slot = std::make_shared<AttemptRunner *> (nullptr);
   ev.done = [weak, index, slot] (Generated g) {

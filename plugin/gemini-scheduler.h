@@ -98,6 +98,10 @@ public:
     std::function<void (const std::string & model, std::function<void ()> go)> acquire;
     std::function<void (const std::string & model)> release;
     std::function<void (const std::string & model, std::optional<double>)> rate_limited;
+    /* A draft (thought) image of the job's stream (AttemptPolicy::previews),
+     * decoded, on the engine thread, before the job's result; never from
+     * the cache. Must not block. */
+    std::function<void (const Job & job, DecodedImage image)> preview;
   };
 
   struct Result {

@@ -454,6 +454,23 @@ gemini_settings_install (GObjectClass * gobject_class)
           "Colour of the bars with scale-mode=letterbox, as 0xAARRGGBB (0xff000000 is opaque "
           "black; alpha matters only in formats that have it). Applies from the next image",
           0, G_MAXUINT32, DEFAULT_LETTERBOX_COLOR, playing));
+
+  /**
+   * GstGeminiImageSrc:previews:
+   *
+   * Requests go to streamGenerateContent (Server-Sent Events) with
+   * thinkingConfig.includeThoughts, and the model's draft images arrive
+   * while it thinks. The final image is the same. READY-only: it changes
+   * the endpoint method and the request body (and so the cache key).
+   *
+   * Since: 0.4
+   */
+  g_object_class_install_property (gobject_class, PROP_PREVIEWS,
+      g_param_spec_boolean ("previews", "Previews",
+          "Stream each request (streamGenerateContent?alt=sse) with includeThoughts, so that "
+          "the draft images a thinking model (Pro) makes arrive before the final image. The final "
+          "image does not change",
+          DEFAULT_PREVIEWS, ready));
 }
 
 std::string
@@ -629,6 +646,9 @@ settings_set (Settings & s, guint prop_id, const GValue * value)
       break;
     case PROP_LETTERBOX_COLOR:
       s.letterbox_color = g_value_get_uint (value);
+      break;
+    case PROP_PREVIEWS:
+      s.previews = g_value_get_boolean (value);
       break;
     case PROP_CACHE_MAX_SIZE:
       s.cache_max_size = g_value_get_uint64 (value);
@@ -824,6 +844,9 @@ settings_get (const Settings & s, guint prop_id, GValue * value)
       break;
     case PROP_LETTERBOX_COLOR:
       g_value_set_uint (value, s.letterbox_color);
+      break;
+    case PROP_PREVIEWS:
+      g_value_set_boolean (value, s.previews);
       break;
     default:
       return false;

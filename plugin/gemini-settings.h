@@ -61,6 +61,7 @@
 #define DEFAULT_SCALE_MODE GST_GEMINI_SCALE_MODE_LETTERBOX
 #define DEFAULT_LETTERBOX_COLOR 0xff000000u
 #define DEFAULT_HISTORY_MAX_TURNS 4
+#define DEFAULT_PREVIEWS FALSE
 
 enum
 {
@@ -119,6 +120,7 @@ enum
   PROP_HISTORY_MAX_TURNS,
   PROP_SCALE_MODE,
   PROP_LETTERBOX_COLOR,
+  PROP_PREVIEWS,
   /* One past the last: new properties go above. */
   PROP_END,
 };
@@ -181,6 +183,7 @@ struct Settings {
   guint history_max_turns = DEFAULT_HISTORY_MAX_TURNS;
   GstGeminiScaleMode scale_mode = DEFAULT_SCALE_MODE;
   guint letterbox_color = DEFAULT_LETTERBOX_COLOR;   /* ARGB */
+  gboolean previews = DEFAULT_PREVIEWS;
 };
 /* *INDENT-ON* */
 

@@ -1387,6 +1387,7 @@ gst_gemini_image_src_next_job (GstGeminiImageSrc * self)
   job.cache = priv->scheduler_config.cache;
   job.policy.keep_model_content = s.edit_mode;
   job.policy.header_only = priv->header_only_output.load ();
+  job.policy.previews = s.previews;
 
   RequestSettings & r = job.spec.request;
   r.prompt = entry ? entry->prompt : gen && gen->prompt ? *gen->prompt : s.prompt;
@@ -1698,6 +1699,10 @@ gst_gemini_image_src_make_scheduler (GstGeminiImageSrc * self)
   };
   events.hedged = [self] (guint64 index, double waited) {
     GST_INFO_OBJECT (self, "Image %" G_GUINT64_FORMAT " unanswered after %.2f s: sent a hedge", index, waited);
+  };
+  /* previews: the drafts are only logged for now (no preview frames yet). */
+  events.preview = [self] (const Job & job, DecodedImage image) {
+    GST_DEBUG_OBJECT (self, "Image %" G_GUINT64_FORMAT ": draft %dx%d", job.spec.index, image.width, image.height);
   };
   if (gate) {
     /* Shared with every element that spends the same quota. */

@@ -40,6 +40,10 @@
  * brackets through as "text"; at 8 the fuzzer finds it in seconds, where
  * 512 would need it to build half a megabyte).
  *
+ * Then the body as an event stream (the previews path): SseSplitter,
+ * StreamAnswer over its events and result (), with describe ()'s promise;
+ * the draft images it hands out go through decode_image ().
+ *
  * Deterministic apart from parse_retry_after ()'s HTTP-date branch, whose
  * result depends on the clock but whose control flow does not. Leak-free:
  * libFuzzer's -detect_leaks (on by default under ASan) checks every input.
@@ -61,6 +65,7 @@
 #include "gemini-json.h"
 #include "gemini-model-list.h"
 #include "gemini-protocol.h"
+#include "gemini-sse.h"
 
 namespace {
 
@@ -292,6 +297,33 @@ fuzz_model_list (const guint8 * body, gsize size)
   consume (gemini::describe_image_models (models));
 }
 
+/* The body as a streamGenerateContent?alt=sse stream: split into events
+ * (SseSplitter), merged (StreamAnswer) and classified as the streaming path
+ * does, with describe ()'s promise; each draft's bytes are decoded like a
+ * preview. */
+void
+fuzz_stream (const guint8 * body, gsize size)
+{
+  gemini::SseSplitter splitter (1024 * 1024);
+  std::vector<std::string> events;
+  splitter.feed (reinterpret_cast<const char *> (body), size, events);
+  gemini::StreamAnswer answer;
+  std::vector<gemini::GBytesPtr> drafts;
+  for (const std::string & e : events)
+    answer.add_event (e.data (), e.size (), &drafts);
+  gemini::Response r = answer.result (gemini::ModelContent::Keep);
+  check_description (r);
+  if (r.outcome == gemini::Outcome::Image && !r.image)
+    abort ();
+  for (const gemini::GBytesPtr & d : drafts) {
+    gemini::DecodedImage image;
+    gemini::DecodeLimits limits;
+    limits.max_pixels = 4096ull * 4096ull;
+    std::string error;
+    sink = sink + gemini::decode_image (d.get (), limits, image, error);
+  }
+}
+
 }  // namespace
 
 extern "C" int
@@ -336,5 +368,6 @@ LLVMFuzzerTestOneInput (const uint8_t * data, size_t size)
   fuzz_parsers (body, body_size);
   fuzz_model_list (body, body_size);
   fuzz_nesting_check (body, body_size);
+  fuzz_stream (body, body_size);
   return 0;
 }

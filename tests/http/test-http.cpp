@@ -1015,6 +1015,82 @@ GST_START_TEST (test_async_api)
 }
 GST_END_TEST;
 
+/* Streaming (HttpRequest::on_body_chunk): a 2xx body comes piece by piece
+ * on the engine thread, every byte once and in order, nothing kept; a
+ * non-2xx body is read whole as usual; a cut-off body, the size limit and a
+ * reader that stops end the call as they would a whole body. */
+GST_START_TEST (test_streaming_read)
+{
+  const std::string events = pattern_bytes (100000, 7);
+  const std::string sse_head = RawServer::head (200, "Content-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n");
+  const std::string error_body = "{\"error\":{\"code\":503,\"status\":\"UNAVAILABLE\"}}";
+  const std::string whole = chunked (events, 4096);
+  std::vector<std::string> answers {
+    sse_head + whole,
+    RawServer::head (503, "Content-Type: application/json\r\nContent-Length: " + std::to_string (error_body.size ()) +
+        "\r\n") + error_body,
+    sse_head + whole.substr (0, whole.size () / 2),
+    sse_head + chunked (pattern_bytes (300000, 8), 65536),
+    sse_head + whole,
+  };
+  auto server = serve ([&answers] (int i) { return Reply {answers[gsize (i)], true}; });
+  HttpEngine engine;
+  HttpEngine::Config config;
+  config.max_response_bytes = 200000;
+  start_engine (engine, std::move (config));
+  for (gsize i = 0; i < answers.size (); i++) {
+    auto got = std::make_shared<std::string> ();
+    auto pieces = std::make_shared<std::atomic<int>> (0);
+    auto on_thread = std::make_shared<std::atomic<bool>> (true);
+    HttpRequest req = raw_request (*server, "/v1beta/models/m:streamGenerateContent?alt=sse");
+    HttpEngine *e = &engine;
+    const bool stop = i == 4;
+    req.on_body_chunk = [got, pieces, on_thread, e, stop] (const guint8 * data, gsize size) {
+      got->append (reinterpret_cast<const char *> (data), size);
+      (*pieces)++;
+      if (!e->on_engine_thread ())
+        *on_thread = false;
+      return !stop;
+    };
+    auto call = engine.send (std::move (req));
+    HttpResponse & r = wait_done (call);
+    fail_unless (on_thread->load (), "answer %zu: a piece off the engine thread", i);
+    switch (i) {
+      case 0:
+        fail_if (r.error, "%s", r.error ? r.error->message : "");
+        fail_unless (r.streamed);
+        fail_unless (!r.body);
+        fail_unless_equals_uint64 (r.streamed_bytes, events.size ());
+        fail_unless (*got == events, "the pieces differ from the body");
+        fail_unless_equals_string (r.content_type.c_str (), "text/event-stream");
+        break;
+      case 1:
+        fail_if (r.error);
+        fail_if (r.streamed);
+        fail_unless_equals_int (r.status, 503);
+        fail_unless_equals_int (pieces->load (), 0);
+        fail_unless (body_of (r) == error_body);
+        break;
+      case 2:
+        fail_unless (r.error && g_error_matches (r.error.get (), G_IO_ERROR, G_IO_ERROR_PARTIAL_INPUT),
+            "a cut-off stream: %s", r.error ? r.error->message : "no error");
+        fail_unless (!got->empty () && events.starts_with (*got));
+        break;
+      case 3:
+        fail_unless (r.too_large);
+        fail_unless (got->size () <= 200000);
+        break;
+      default:
+        fail_unless (r.error && g_error_matches (r.error.get (), G_IO_ERROR, G_IO_ERROR_FAILED),
+            "a reader that stops: %s", r.error ? r.error->message : "no error");
+        fail_unless_equals_int (pieces->load (), 1);
+        break;
+    }
+  }
+  engine.stop ();
+}
+GST_END_TEST;
+
 static Suite *
 http_suite (void)
 {
@@ -1036,6 +1112,7 @@ http_suite (void)
   tcase_add_test (tc, test_broken_framing);
   tcase_add_test (tc, test_debug_category);
   tcase_add_test (tc, test_async_api);
+  tcase_add_test (tc, test_streaming_read);
   return s;
 }
 

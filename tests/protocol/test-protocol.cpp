@@ -1027,6 +1027,125 @@ GST_START_TEST (test_recorded_vertex_jpeg)
 }
 GST_END_TEST;
 
+/* The streaming request: its URL, and includeThoughts with or without a
+ * thinking level. */
+GST_START_TEST (test_request_stream)
+{
+  const std::string url = build_request_url ("http://127.0.0.1:8080/", "m", true);
+  fail_unless_equals_string (url.c_str (), "http://127.0.0.1:8080/v1beta/models/m:streamGenerateContent?alt=sse");
+  RequestSettings s;
+  s.prompt = "p";
+  s.include_thoughts = true;
+  GBytesPtr body (build_request_body (s));
+  JsonNode *root = parse_body (body.get ());
+  std::string json = to_json (root);
+  json_node_unref (root);
+  fail_unless_equals_string (json.c_str (), "{\"contents\":[{\"parts\":[{\"text\":\"p\"}],\"role\":\"user\"}],"
+      "\"generationConfig\":{\"responseModalities\":[\"IMAGE\"],\"thinkingConfig\":{\"includeThoughts\":true}}}");
+  s.thinking_level = "HIGH";
+  body.reset (build_request_body (s));
+  root = parse_body (body.get ());
+  json = to_json (root);
+  json_node_unref (root);
+  fail_unless (json.find ("\"thinkingConfig\":{\"thinkingLevel\":\"HIGH\",\"includeThoughts\":true}") !=
+      std::string::npos, "%s", json.c_str ());
+}
+GST_END_TEST;
+
+/* StreamAnswer: the unary answer of test_classify_image_last_non_thought
+ * cut into events (text in pieces, each image alone, the finish last)
+ * classifies the same; the draft's bytes are handed out; the text pieces
+ * join into one part. */
+GST_START_TEST (test_stream_answer)
+{
+  const std::string tail = "],\"role\":\"model\"},\"index\":0}],\"modelVersion\":\"v\",\"responseId\":\"abc\"}";
+  const std::string head = "{\"candidates\":[{\"content\":{\"parts\":[";
+  StreamAnswer a;
+  std::vector<GBytesPtr> drafts;
+  for (const std::string & part : {std::string ("{\"text\":\"**Compo\",\"thought\":true}"),
+           std::string ("{\"text\":\"sing**\",\"thought\":true}"),
+           std::string ("{\"inlineData\":{\"mimeType\":\"image/jpeg\",\"data\":\"/9j/\"},\"thought\":true}"),
+           std::string ("{\"text\":\"Here \"}"), std::string ("{\"text\":\"you go\"}"),
+           std::string (kImagePart)}) {
+    const std::string e = head + part + tail;
+    a.add_event (e.data (), e.size (), &drafts);
+  }
+  const std::string last = "{\"candidates\":[{\"content\":{\"role\":\"model\"},\"finishReason\":\"STOP\"}],"
+      "\"usageMetadata\":{\"totalTokenCount\":1297}}";
+  a.add_event (last.data (), last.size (), &drafts);
+  fail_if (a.settled ());
+  Response r = a.result (ModelContent::Keep);
+  fail_unless_equals_int ((int) r.outcome, (int) Outcome::Image);
+  fail_unless_equals_int ((int) r.action, (int) Action::Deliver);
+  fail_unless_equals_int (r.thought_image_parts, 1);
+  fail_unless_equals_int (r.image_parts, 1);
+  fail_unless_equals_string (r.model_text.c_str (), "Here you go");
+  fail_unless_equals_string (r.finish_reason.c_str (), "STOP");
+  fail_unless_equals_int (r.usage.total_tokens, 1297);
+  fail_unless_equals_string (r.response_id.c_str (), "abc");
+  fail_unless_equals_int (drafts.size (), 1);
+  fail_unless_equals_int (g_bytes_get_size (drafts[0].get ()), 3);
+  fail_unless (r.model_content.find ("\"text\":\"**Composing**\"") != std::string::npos, "%s", r.model_content.c_str ());
+}
+GST_END_TEST;
+
+/* Hostile or unfinished streams: an error event settles the answer like
+ * that status (later events ignored); an event that is not JSON is
+ * malformed; no finishReason is a cut (Transport); no event at all is
+ * malformed; a prompt block needs no finishReason. */
+GST_START_TEST (test_stream_answer_hostile)
+{
+  const std::string text = "{\"candidates\":[{\"content\":{\"parts\":[{\"text\":\"hi\"}]}}]}";
+  const std::string stop = "{\"candidates\":[{\"finishReason\":\"STOP\"}]}";
+  const std::string error = "{\"error\":{\"code\":503,\"message\":\"overloaded\",\"status\":\"UNAVAILABLE\"}}";
+  {
+    StreamAnswer a;
+    a.add_event (text.data (), text.size ());
+    a.add_event (error.data (), error.size ());
+    a.add_event (stop.data (), stop.size ());
+    fail_unless (a.settled ());
+    Response r = a.result ();
+    fail_unless_equals_int ((int) r.outcome, (int) Outcome::ErrorInBody);
+    fail_unless_equals_int ((int) r.action, (int) Action::Retry);
+    fail_unless_equals_int (r.http_status, 503);
+    fail_unless_equals_string (r.error_message.c_str (), "overloaded");
+  }
+  {
+    StreamAnswer a;
+    a.add_event ("{\"candidates\":[", 15);
+    Response r = a.result ();
+    fail_unless_equals_int ((int) r.outcome, (int) Outcome::MalformedResponse);
+  }
+  {
+    StreamAnswer a;
+    a.add_event (text.data (), text.size ());
+    Response r = a.result ();
+    fail_unless_equals_int ((int) r.outcome, (int) Outcome::Transport);
+    fail_unless_equals_int ((int) r.action, (int) Action::Retry);
+  }
+  {
+    StreamAnswer a;
+    a.add_event (text.data (), text.size ());
+    a.add_event (stop.data (), stop.size ());
+    Response r = a.result ();
+    fail_unless_equals_int ((int) r.outcome, (int) Outcome::TextOnly);
+    fail_unless_equals_string (r.model_text.c_str (), "hi");
+  }
+  {
+    StreamAnswer a;
+    Response r = a.result ();
+    fail_unless_equals_int ((int) r.outcome, (int) Outcome::MalformedResponse);
+  }
+  {
+    StreamAnswer a;
+    const std::string blocked = "{\"promptFeedback\":{\"blockReason\":\"PROHIBITED_CONTENT\"}}";
+    a.add_event (blocked.data (), blocked.size ());
+    Response r = a.result ();
+    fail_unless_equals_int ((int) r.outcome, (int) Outcome::PromptBlocked);
+  }
+}
+GST_END_TEST;
+
 static Suite *
 protocol_suite (void)
 {
@@ -1036,6 +1155,9 @@ protocol_suite (void)
   tcase_add_test (tc, test_request_minimal);
   tcase_add_test (tc, test_request_full);
   tcase_add_test (tc, test_request_url);
+  tcase_add_test (tc, test_request_stream);
+  tcase_add_test (tc, test_stream_answer);
+  tcase_add_test (tc, test_stream_answer_hostile);
   tcase_add_test (tc, test_request_history);
   tcase_add_test (tc, test_request_empty_history);
   tcase_add_test (tc, test_request_history_invalid_turns);

@@ -584,6 +584,53 @@ GST_START_TEST (test_supersede_origin)
 }
 GST_END_TEST;
 
+/* previews: each draft of a job's stream is forwarded as
+ * Events::preview (job, image) before the job's result comes out. */
+GST_START_TEST (test_previews)
+{
+  emu->reset ();
+  auto engine = std::make_shared<HttpEngine> ();
+  HttpEngine::Config c;
+  c.direct = true;
+  std::string error;
+  fail_unless (engine->start (c, error), "%s", error.c_str ());
+  std::mutex lock;
+  std::vector<std::pair<guint64, int>> drafts;
+  bool result_taken = false, late = false;
+  Scheduler::Events ev;
+  ev.preview = [&] (const Job & job, DecodedImage image) {
+    std::lock_guard<std::mutex> lk (lock);
+    late = late || result_taken;
+    drafts.emplace_back (job.spec.index, image.width);
+  };
+  bool given = false;
+  auto scheduler = std::make_shared<Scheduler> (engine, SchedulerConfig {}, [&] () -> std::optional<Job> {
+    if (given)
+      return std::nullopt;
+    given = true;
+    Job j = emulator_job (5);
+    j.policy.previews = true;
+    return j;
+  }, std::move (ev));
+  scheduler->start ();
+  Scheduler::Result r;
+  fail_unless (scheduler->next (r) == Scheduler::Next::Result);
+  {
+    std::lock_guard<std::mutex> lk (lock);
+    result_taken = true;
+    fail_unless_equals_int ((int) r.generated.response.outcome, (int) Outcome::Image);
+    fail_unless_equals_int (drafts.size (), 2);
+    for (const auto & [index, width] : drafts) {
+      fail_unless_equals_int (index, 5);
+      fail_unless (width < r.generated.image.width);
+    }
+  }
+  scheduler->cancel_all ();
+  engine->stop ();
+  fail_if (late);
+}
+GST_END_TEST;
+
 static Suite *
 scheduler_suite (void)
 {
@@ -599,6 +646,7 @@ scheduler_suite (void)
   tcase_add_test (tc, test_next_nonblocking);
   tcase_add_test (tc, test_supersede);
   tcase_add_test (tc, test_supersede_origin);
+  tcase_add_test (tc, test_previews);
   return s;
 }
 

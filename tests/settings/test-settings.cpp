@@ -181,6 +181,14 @@ GST_START_TEST (test_round_trips)
   g_value_unset (&in);
   g_value_unset (&out);
 
+  g_value_init (&in, G_TYPE_BOOLEAN);
+  g_value_set_boolean (&in, TRUE);
+  round_trip ("previews", &in, &out);
+  fail_unless (g_value_get_boolean (&out));
+  fail_unless (find ("previews")->flags & GST_PARAM_MUTABLE_READY);
+  g_value_unset (&in);
+  g_value_unset (&out);
+
   g_value_init (&in, G_TYPE_UINT);
   g_value_set_uint (&in, 7);
   round_trip ("num-images", &in, &out);
