@@ -348,8 +348,10 @@ Scheduler::next (Result & out, bool block)
       }
       if (source_done_ && flights_.empty () && ready_.empty ())
         return Next::End;
-      if (!block)
+      if (!block || nudged_) {
+        nudged_ = false;
         return Next::Empty;
+      }
       cond_.wait (lk);
     }
   }
@@ -360,6 +362,14 @@ void
 Scheduler::resume ()
 {
   pump ();
+}
+
+void
+Scheduler::nudge ()
+{
+  std::lock_guard<std::mutex> lk (lock_);
+  nudged_ = true;
+  cond_.notify_all ();
 }
 
 void

@@ -137,6 +137,10 @@ public:
   /* Room for more images: call when the result from next () has gone out,
    * so that settings changed meanwhile apply to the images started now. */
   void resume ();
+  /* The next (or current) blocking next () returns Empty once, without a
+   * result: the caller has something else to do first (a preview frame to
+   * push). Any thread. */
+  void nudge ();
   /* The source has something new after it said "later". */
   void poke () { pump (); }
   /* Latest wins: every image in flight now is cancelled and comes out of
@@ -177,6 +181,7 @@ private:
   bool pulling_ = false;
   bool source_done_ = false;
   bool cancelled_ = false;
+  bool nudged_ = false;       /* next () returns Empty once */
   std::vector<double> latencies_;         /* of images that got an image */
   Stats stats_;
 

@@ -485,6 +485,47 @@ GST_START_TEST (test_next_nonblocking)
 }
 GST_END_TEST;
 
+/* nudge (): a blocking next () that waits for an input returns Empty at
+ * once, without a result; a nudge before next () makes the next one return
+ * Empty; after that next () blocks again as before. */
+GST_START_TEST (test_nudge)
+{
+  emu->reset ();
+  SchedulerConfig config;
+  FeedRig rig (config);
+  rig.scheduler->start ();
+  std::promise<Scheduler::Next> done;
+  auto result = done.get_future ();
+  std::thread waiter ([&rig, &done] {
+    Scheduler::Result out;
+    done.set_value (rig.scheduler->next (out));
+  });
+  fail_unless (result.wait_for (std::chrono::milliseconds (200)) == std::future_status::timeout);
+  auto t0 = Clock::now ();
+  rig.scheduler->nudge ();
+  fail_unless (result.wait_for (std::chrono::seconds (2)) == std::future_status::ready);
+  fail_unless (seconds_since (t0) < 0.1, "nudge took %.3f s", seconds_since (t0));
+  waiter.join ();
+  fail_unless (result.get () == Scheduler::Next::Empty);
+
+  rig.scheduler->nudge ();
+  Scheduler::Result r;
+  fail_unless (rig.scheduler->next (r) == Scheduler::Next::Empty);
+  /* Once only: now it waits for the input again. */
+  std::promise<Scheduler::Next> again;
+  auto later = again.get_future ();
+  std::thread second ([&rig, &again] {
+    Scheduler::Result out;
+    again.set_value (rig.scheduler->next (out));
+  });
+  fail_unless (later.wait_for (std::chrono::milliseconds (200)) == std::future_status::timeout);
+  rig.end ();
+  fail_unless (later.wait_for (std::chrono::seconds (2)) == std::future_status::ready);
+  second.join ();
+  fail_unless (later.get () == Scheduler::Next::End);
+}
+GST_END_TEST;
+
 /* supersede (): the three images hanging on the wire are cancelled at once
  * (their connections close), each comes out as a superseded Result in its
  * place, at once; the image made before them goes out normally first; the
@@ -647,6 +688,7 @@ scheduler_suite (void)
   tcase_add_test (tc, test_supersede);
   tcase_add_test (tc, test_supersede_origin);
   tcase_add_test (tc, test_previews);
+  tcase_add_test (tc, test_nudge);
   return s;
 }
 
