@@ -59,6 +59,9 @@
 #define DEFAULT_REFERENCE_EVERY 1
 #define DEFAULT_EDIT_MODE FALSE
 #define DEFAULT_HISTORY_MAX_TURNS 4
+#define DEFAULT_PRICE_PER_IMAGE (-1.0)
+#define DEFAULT_MAX_COST 0.0
+#define DEFAULT_MAX_COST_ACTION GST_GEMINI_COST_ACTION_ERROR
 
 enum
 {
@@ -115,7 +118,16 @@ enum
   PROP_REFERENCE_EVERY,
   PROP_EDIT_MODE,
   PROP_HISTORY_MAX_TURNS,
+  PROP_PRICE_PER_IMAGE,
+  PROP_MAX_COST,
+  PROP_MAX_COST_ACTION,
+  /* Read-only state of the element, not settings
+   * (gemini_settings_install_status). */
+  PROP_ESTIMATED_COST,
+  PROP_TOTAL_TOKENS,
 };
+/* The last setting. */
+#define PROP_LAST_SETTING PROP_MAX_COST_ACTION
 
 namespace gemini {
 
@@ -173,12 +185,18 @@ struct Settings {
   guint reference_every = DEFAULT_REFERENCE_EVERY;
   gboolean edit_mode = DEFAULT_EDIT_MODE;
   guint history_max_turns = DEFAULT_HISTORY_MAX_TURNS;
+  gdouble price_per_image = DEFAULT_PRICE_PER_IMAGE;
+  gdouble max_cost = DEFAULT_MAX_COST;
+  GstGeminiCostAction max_cost_action = DEFAULT_MAX_COST_ACTION;
 };
 /* *INDENT-ON* */
 
 /* Installs every property of the element on `gobject_class`, with the ids
  * above (class_init). */
 void gemini_settings_install (GObjectClass * gobject_class);
+/* The read-only properties that report the element's state
+ * (estimated-cost, total-tokens); the element reads them itself. */
+void gemini_settings_install_status (GObjectClass * gobject_class);
 
 /* Copies `value` into the setting `prop_id` (set_property's switch). False
  * for an id that is not a setting: the caller warns with its object. */

@@ -114,7 +114,7 @@ GST_START_TEST (test_defaults)
   auto klass = (GObjectClass *) g_type_class_ref (test_holder_get_type ());
   guint n = 0;
   GParamSpec **pspecs = g_object_class_list_properties (klass, &n);
-  fail_unless_equals_int (n, PROP_HISTORY_MAX_TURNS);
+  fail_unless_equals_int (n, PROP_LAST_SETTING);
   const Settings s;
   guint readable = 0;
   for (guint i = 0; i < n; i++) {
