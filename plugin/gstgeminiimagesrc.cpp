@@ -207,8 +207,14 @@ struct GstGeminiImageSrcPrivate
   /* What this image cost, from when its result is taken until its message. */
   std::map<guint64, double> image_costs;
   /* max-cost stopped the requests: said once the images in flight went out. */
-  std::optional<std::string> cost_stop;
-  bool cost_stop_is_error = true;
+  struct CostStop {
+    std::string image;          /* "image 2 (model, size)" */
+    double price = 0;           /* kUnknownPrice: none known */
+    double max_cost = 0;
+    bool from_property = false; /* price-per-image, not the catalogue */
+    bool error = true;          /* max-cost-action */
+  };
+  std::optional<CostStop> cost_stop;
   /* Images whose PROGRESS START went out, and no end yet. */
   std::set<guint64> progress_open;
 };
@@ -1173,28 +1179,40 @@ static GstFlowReturn
 gst_gemini_image_src_cost_end (GstGeminiImageSrc * self)
 {
   auto priv = self->priv;
-  std::optional<std::string> text;
-  bool error;
+  std::optional<GstGeminiImageSrcPrivate::CostStop> stop;
   {
     std::lock_guard<std::mutex> lk (priv->lock);
-    text = priv->cost_stop;
-    error = priv->cost_stop_is_error;
+    stop = priv->cost_stop;
   }
-  if (!text)
+  if (!stop)
     return GST_FLOW_EOS;
+  /* Said now that the images in flight went out: what they cost counts. */
   const CostLedger::Totals t = priv->cost.totals ();
+  std::string spent = format_usd (t.spent) + " spent on " + std::to_string (t.images_billed)
+      + (t.images_billed == 1 ? " image" : " images");
+  std::string text;
+  if (stop->price < 0)
+    text = "max-cost=" + format_usd (stop->max_cost) + " is set but the price of " + stop->image
+        + " is not known: set price-per-image. " + spent + "; no more images are requested.";
+  else
+    text = "The spend cap max-cost=" + format_usd (stop->max_cost) + " is reached: " + spent + ", and "
+        + stop->image + " would cost " + format_usd (stop->price)
+        + (stop->from_property ? " (price-per-image)" : " (list price)") + ". No more images are requested.";
+  const bool error = stop->error;
   GstStructure *details = gst_structure_new ("gemini-error",
       "outcome", G_TYPE_STRING, "max-cost",
       "max-cost", G_TYPE_DOUBLE, priv->cost.max_cost (),
       "estimated-cost", G_TYPE_DOUBLE, t.spent,
       "images-billed", G_TYPE_UINT64, t.images_billed,
       nullptr);
-  GST_WARNING_OBJECT (self, "%s", text->c_str ());
+  if (stop->price >= 0)
+    gst_structure_set (details, "price", G_TYPE_DOUBLE, stop->price, nullptr);
+  GST_WARNING_OBJECT (self, "%s", text.c_str ());
   if (error) {
-    post_error (self, HERE, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_FAILED, *text, "max-cost", details);
+    post_error (self, HERE, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_FAILED, text, "max-cost", details);
     return GST_FLOW_ERROR;
   }
-  post_message (self, HERE, GST_MESSAGE_WARNING, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_FAILED, *text,
+  post_message (self, HERE, GST_MESSAGE_WARNING, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_FAILED, text,
       "max-cost", details);
   return GST_FLOW_EOS;
 }
@@ -1596,23 +1614,11 @@ gst_gemini_image_src_next_job (GstGeminiImageSrc * self)
   priv->cost.set_max_cost (s.max_cost);
   const CostLedger::Admit admit = priv->cost.reserve (job.spec.index, price);
   if (admit != CostLedger::Admit::Ok) {
-    const CostLedger::Totals t = priv->cost.totals ();
-    const std::string image = "image " + std::to_string (job.spec.index) + " (" + choice.id
-        + (r.image_size.empty () ? "" : ", " + r.image_size) + ")";
-    std::string text;
-    if (admit == CostLedger::Admit::UnknownPrice)
-      text = "max-cost=" + format_usd (s.max_cost) + " is set but the price of " + image
-          + " is not known; set price-per-image. No more images are requested.";
-    else
-      text = "The spend cap max-cost=" + format_usd (s.max_cost) + " is reached: "
-          + format_usd (t.spent) + " spent on " + std::to_string (t.images_billed) + " images"
-          + (t.reserved > 0 ? " and " + format_usd (t.reserved) + " reserved for the images in flight" : "")
-          + "; " + image + " would cost " + format_usd (price)
-          + (s.price_per_image >= 0 ? " (price-per-image)" : " (list price)")
-          + ". No more images are requested.";
-    GST_INFO_OBJECT (self, "%s", text.c_str ());
-    priv->cost_stop = text;
-    priv->cost_stop_is_error = s.max_cost_action == GST_GEMINI_COST_ACTION_ERROR;
+    GST_INFO_OBJECT (self, "max-cost: image %" G_GUINT64_FORMAT " is not requested", job.spec.index);
+    priv->cost_stop = GstGeminiImageSrcPrivate::CostStop {"image " + std::to_string (job.spec.index) + " ("
+        + choice.id + (r.image_size.empty () ? "" : ", " + r.image_size) + ")",
+        admit == CostLedger::Admit::UnknownPrice ? kUnknownPrice : price, s.max_cost,
+        s.price_per_image >= 0, s.max_cost_action == GST_GEMINI_COST_ACTION_ERROR};
     /* Inputs waiting for room stop waiting: nothing more is taken. */
     priv->pending.end ();
     return std::nullopt;
