@@ -151,6 +151,7 @@ Scheduler::on_done (guint64 index, AttemptRunner * runner, Generated g)
 {
   std::vector<std::shared_ptr<AttemptRunner>> losers;
   std::shared_ptr<HttpEngine::Timer> hedge_timer;
+  Outcome outcome;
   {
     std::lock_guard<std::mutex> lk (lock_);
     auto it = flights_.find (index);
@@ -182,12 +183,15 @@ Scheduler::on_done (guint64 index, AttemptRunner * runner, Generated g)
       if (other.get () != runner)
         losers.push_back (other);
     hedge_timer = std::move (f.hedge_timer);
+    outcome = g.response.outcome;
     r.generated = std::move (g);
     flights_.erase (it);
     ready_.emplace (index, std::move (r));
     completed_.push_back (index);
     cond_.notify_all ();
   }
+  if (events_.finished)
+    events_.finished (index, outcome, false);
   if (hedge_timer)
     hedge_timer->cancel ();
   /* The first good answer wins; the other request is cancelled. */
@@ -263,6 +267,7 @@ Scheduler::supersede (std::function<bool (const Job &)> which)
 {
   std::vector<std::shared_ptr<AttemptRunner>> runners;
   std::vector<std::shared_ptr<HttpEngine::Timer>> timers;
+  std::vector<guint64> superseded;
   guint count = 0;
   {
     std::lock_guard<std::mutex> lk (lock_);
@@ -286,12 +291,16 @@ Scheduler::supersede (std::function<bool (const Job &)> which)
       r.generated.response.action = Action::Stop;
       ready_.emplace (index, std::move (r));
       completed_.push_back (index);
+      superseded.push_back (index);
       count++;
       it = flights_.erase (it);
     }
     stats_.superseded += count;
     cond_.notify_all ();
   }
+  if (events_.finished)
+    for (guint64 index : superseded)
+      events_.finished (index, Outcome::Cancelled, true);
   for (auto & t : timers)
     t->cancel ();
   /* Their done callbacks find no flight and return. */

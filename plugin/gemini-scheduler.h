@@ -98,6 +98,11 @@ public:
     std::function<void (const std::string & model, std::function<void ()> go)> acquire;
     std::function<void (const std::string & model)> release;
     std::function<void (const std::string & model, std::optional<double>)> rate_limited;
+    /* Image `index` is decided: answered (an image or a failure), or
+     * `superseded`; it waits for next () now. Not called for images
+     * cancel_all () stops. Without the scheduler's lock, from the thread
+     * that decided it, possibly after next () handed the result out. */
+    std::function<void (guint64 index, Outcome outcome, bool superseded)> finished;
   };
 
   struct Result {
