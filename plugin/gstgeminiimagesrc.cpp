@@ -1879,6 +1879,9 @@ gst_gemini_image_src_handle_failure (GstGeminiImageSrc * self, const Job & job,
 
 /* The scheduler for a stream (or what is left of it after a flush): its
  * source is this element, its events become messages. */
+static void gst_gemini_image_src_image_finished (GstGeminiImageSrc * self, guint64 index, Outcome outcome,
+    bool superseded);
+
 static std::shared_ptr<Scheduler>
 gst_gemini_image_src_make_scheduler (GstGeminiImageSrc * self)
 {
@@ -1904,6 +1907,9 @@ gst_gemini_image_src_make_scheduler (GstGeminiImageSrc * self)
     std::lock_guard<std::mutex> lk (self->priv->lock);
     self->priv->alias_override_from = alias;
     self->priv->alias_override_to = model;
+  };
+  events.finished = [self] (guint64 index, Outcome outcome, bool superseded) {
+    gst_gemini_image_src_image_finished (self, index, outcome, superseded);
   };
   events.hedged = [self] (guint64 index, double waited) {
     GST_INFO_OBJECT (self, "Image %" G_GUINT64_FORMAT " unanswered after %.2f s: sent a hedge", index, waited);
@@ -1943,8 +1949,8 @@ gst_gemini_image_src_result_taken (GstGeminiImageSrc * self, const Scheduler::Re
   }
 }
 
-/* A result taken: its cost and tokens count, and a failed or superseded
- * image's progress ends (an image's ends when it went out). */
+/* A result taken: its cost and tokens count (the message that follows
+ * has them). */
 static void
 gst_gemini_image_src_result_settled (GstGeminiImageSrc * self, const Scheduler::Result & result)
 {
@@ -1953,8 +1959,6 @@ gst_gemini_image_src_result_settled (GstGeminiImageSrc * self, const Scheduler::
   const guint64 index = result.job.spec.index;
   if (result.superseded) {
     priv->cost.release (index);
-    gst_gemini_image_src_progress_end (self, index, GST_PROGRESS_TYPE_CANCELED,
-        "Image " + std::to_string (index) + " was cancelled: a newer input superseded it.");
     return;
   }
   const bool image = g.response.outcome == Outcome::Image;
@@ -1962,24 +1966,27 @@ gst_gemini_image_src_result_settled (GstGeminiImageSrc * self, const Scheduler::
   if (image) {
     std::lock_guard<std::mutex> lk (priv->lock);
     priv->image_costs[index] = cost;
-    return;
   }
-  gst_gemini_image_src_progress_end (self, index, GST_PROGRESS_TYPE_ERROR,
-      "Image " + std::to_string (index) + " failed: " + outcome_name (g.response.outcome) + ".");
 }
 
-/* Image `index`'s frame went out, or a flow ended it. */
+/* Image `index` is decided: its progress ends when its answer is in, not
+ * when its frame goes out. A frame waits for PLAYING in a prerolling sink,
+ * and gst-launch-1.0 waits for every PROGRESS START to end before it sets
+ * PLAYING. */
 static void
-gst_gemini_image_src_image_pushed (GstGeminiImageSrc * self, guint64 index, GstFlowReturn flow)
+gst_gemini_image_src_image_finished (GstGeminiImageSrc * self, guint64 index, Outcome outcome, bool superseded)
 {
   const std::string name = "Image " + std::to_string (index);
-  if (flow == GST_FLOW_OK)
-    gst_gemini_image_src_progress_end (self, index, GST_PROGRESS_TYPE_COMPLETE, name + " went out.");
-  else if (flow == GST_FLOW_FLUSHING)
-    gst_gemini_image_src_progress_end (self, index, GST_PROGRESS_TYPE_CANCELED, name + " was flushed.");
+  if (superseded)
+    gst_gemini_image_src_progress_end (self, index, GST_PROGRESS_TYPE_CANCELED,
+        name + " was cancelled: a newer input superseded it.");
+  else if (outcome == Outcome::Image)
+    gst_gemini_image_src_progress_end (self, index, GST_PROGRESS_TYPE_COMPLETE, name + " is in.");
+  else if (outcome == Outcome::Cancelled)
+    gst_gemini_image_src_progress_end (self, index, GST_PROGRESS_TYPE_CANCELED, name + " was cancelled.");
   else
     gst_gemini_image_src_progress_end (self, index, GST_PROGRESS_TYPE_ERROR,
-        name + " could not be pushed: " + gst_flow_get_name (flow) + ".");
+        name + " failed: " + outcome_name (outcome) + ".");
 }
 
 static void
@@ -2119,7 +2126,6 @@ gst_gemini_image_src_still_iteration (GstGeminiImageSrc * self, Scheduler & sche
     } else {
       flow = output.push_frame (buf, duration, keep);
     }
-    gst_gemini_image_src_image_pushed (self, job.spec.index, flow);
   }
 
   if (flow == GST_FLOW_OK)
@@ -2212,7 +2218,6 @@ gst_gemini_image_src_live_iteration (GstGeminiImageSrc * self, Scheduler & sched
   GstFlowReturn flow = GST_FLOW_OK;
   GstBuffer *fresh = nullptr;             /* a new image for this frame */
   std::optional<FrameInfo> fresh_info;    /* its meta and tags (none: the placeholder) */
-  std::vector<guint64> shown;             /* images this frame shows or replaces */
   bool end = false;
 
   if (!GST_CLOCK_TIME_IS_VALID (priv->live_start)) {
@@ -2258,7 +2263,6 @@ gst_gemini_image_src_live_iteration (GstGeminiImageSrc * self, Scheduler & sched
         }
         fresh_info = frame_info_from (result);
         gst_gemini_image_src_attach_meta (fresh, *fresh_info);
-        shown.push_back (result.job.spec.index);
         gst_gemini_image_src_post_image_message (self, result, scheduler.stats ());
         scheduler.resume ();
         break;
@@ -2349,7 +2353,6 @@ gst_gemini_image_src_live_iteration (GstGeminiImageSrc * self, Scheduler & sched
     }
     fresh_info = frame_info_from (result);
     gst_gemini_image_src_attach_meta (buf, *fresh_info);
-    shown.push_back (result.job.spec.index);
     gst_gemini_image_src_post_image_message (self, result, scheduler.stats ());
     gst_clear_buffer (&fresh);
     fresh = buf;
@@ -2362,9 +2365,6 @@ gst_gemini_image_src_live_iteration (GstGeminiImageSrc * self, Scheduler & sched
     flow = output.push_frame_at (fresh, pts, frame, true);
   else if (!output.repeat_last_at (pts, frame, flow))
     flow = GST_FLOW_OK;   /* nothing to show yet */
-  /* An image replaced by a newer one within the same frame is done too. */
-  for (guint64 index : shown)
-    gst_gemini_image_src_image_pushed (self, index, flow);
   priv->live_frames++;
   if (flow != GST_FLOW_OK) {
     gst_gemini_image_src_pause (self, flow, flow == GST_FLOW_ERROR);

@@ -401,10 +401,12 @@ GST_START_TEST (test_progress_in_order)
   fail_unless_equals_string (seen.back ().kind.c_str (), "eos");
   for (guint64 i = 0; i < 2; i++) {
     const std::string code = "image-" + std::to_string (i);
+    /* COMPLETE when the answer is in: the image's message, from the
+     * streaming thread, may come before or after it. */
     const int start = find_seen (seen, "progress", 0, GST_PROGRESS_TYPE_START, code);
     const int image = find_seen (seen, "image", 0, GST_PROGRESS_TYPE_START, "", i);
     const int complete = find_seen (seen, "progress", 0, GST_PROGRESS_TYPE_COMPLETE, code);
-    fail_unless (start >= 0 && image > start && complete > image, "%s: %s", code.c_str (), all.c_str ());
+    fail_unless (start >= 0 && image > start && complete > start, "%s: %s", code.c_str (), all.c_str ());
     fail_unless_equals_int (count_progress (seen, GST_PROGRESS_TYPE_START, code), 1);
     fail_unless_equals_int (count_progress (seen, GST_PROGRESS_TYPE_COMPLETE, code), 1);
     fail_unless_equals_int (count_progress (seen, GST_PROGRESS_TYPE_ERROR, code), 0);
@@ -430,7 +432,7 @@ GST_START_TEST (test_progress_error)
   const int error = find_seen (seen, "progress", 0, GST_PROGRESS_TYPE_ERROR, "image-0");
   fail_unless (start >= 0 && error > start, "%s", all.c_str ());
   fail_unless_equals_int (count_progress (seen, GST_PROGRESS_TYPE_COMPLETE, "image-0"), 0);
-  fail_unless (find_seen (seen, "warning") > error, "%s", all.c_str ());
+  fail_unless (find_seen (seen, "warning") > start, "%s", all.c_str ());
   fail_unless (find_seen (seen, "progress", 0, GST_PROGRESS_TYPE_COMPLETE, "image-1") > 0, "%s", all.c_str ());
 }
 GST_END_TEST;
