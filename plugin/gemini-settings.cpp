@@ -443,9 +443,8 @@ gemini_settings_install (GObjectClass * gobject_class)
       g_param_spec_double ("max-cost", "Max cost",
           "Spend cap in US dollars for the stream (since READY->PAUSED): an image is "
           "requested only if what was spent, plus the price of the images in flight, plus "
-          "its own price stays within it. Then max-cost-action applies. An estimate from "
-          "list prices: retries without an image, hedges and the tokens of answers without "
-          "an image are not counted. 0 = no cap",
+          "its own price stays within it. Then max-cost-action applies. An estimate, a price "
+          "per image: hedges, retries and answers without an image add nothing. 0 = no cap",
           0, 1e9, DEFAULT_MAX_COST, playing));
 
   g_object_class_install_property (gobject_class, PROP_MAX_COST_ACTION,
