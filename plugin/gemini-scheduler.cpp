@@ -53,7 +53,7 @@ Scheduler::pump ()
       std::lock_guard<std::mutex> lk (lock_);
       const gsize max_in_flight = std::max (1u, config_.max_in_flight);
       if (cancelled_ || source_done_ || pulling_ || flights_.size () >= max_in_flight
-          || flights_.size () + ready_.size () >= max_in_flight + config_.reorder_cap)
+          || flights_.size () + ready_.size () + taken_ >= max_in_flight + config_.reorder_cap)
         return;
       pulling_ = true;
     }
@@ -190,14 +190,33 @@ Scheduler::on_done (guint64 index, AttemptRunner * runner, Generated g)
     completed_.push_back (index);
     cond_.notify_all ();
   }
-  if (events_.finished)
-    events_.finished (index, outcome, false);
   if (hedge_timer)
     hedge_timer->cancel ();
   /* The first good answer wins; the other request is cancelled. */
   for (auto & l : losers)
     l->cancel ();
   pump ();
+  /* Last: the result may be taken meanwhile, and a slow callback before
+   * pump () would let it start the next image before the taker's resume (). */
+  notify_finished (index, outcome, false);
+}
+
+void
+Scheduler::notify_finished (guint64 index, Outcome outcome, bool superseded)
+{
+  if (!events_.finished)
+    return;
+  {
+    std::lock_guard<std::mutex> lk (lock_);
+    if (cancelled_)
+      return;
+    notifying_++;
+  }
+  /* The caller may be gone once cancel_all () returned: it waits for this. */
+  events_.finished (index, outcome, superseded);
+  std::lock_guard<std::mutex> lk (lock_);
+  notifying_--;
+  cond_.notify_all ();
 }
 
 double
@@ -298,9 +317,8 @@ Scheduler::supersede (std::function<bool (const Job &)> which)
     stats_.superseded += count;
     cond_.notify_all ();
   }
-  if (events_.finished)
-    for (guint64 index : superseded)
-      events_.finished (index, Outcome::Cancelled, true);
+  for (guint64 index : superseded)
+    notify_finished (index, Outcome::Cancelled, true);
   for (auto & t : timers)
     t->cancel ();
   /* Their done callbacks find no flight and return. */
@@ -344,6 +362,7 @@ Scheduler::next (Result & out, bool block)
         return Next::Empty;
       cond_.wait (lk);
     }
+    taken_++;
   }
   return Next::Result;
 }
@@ -351,6 +370,11 @@ Scheduler::next (Result & out, bool block)
 void
 Scheduler::resume ()
 {
+  {
+    std::lock_guard<std::mutex> lk (lock_);
+    if (taken_ > 0)
+      taken_--;
+  }
   pump ();
 }
 
@@ -365,7 +389,7 @@ Scheduler::cancel_all ()
       return;
     cancelled_ = true;
     /* The source belongs to the caller, who may free it after this. */
-    cond_.wait (lk, [this] { return !pulling_; });
+    cond_.wait (lk, [this] { return !pulling_ && notifying_ == 0; });
     for (auto & [index, f] : flights_) {
       runners.insert (runners.end (), f.runners.begin (), f.runners.end ());
       if (f.hedge_timer)
