@@ -1201,7 +1201,7 @@ gst_gemini_image_src_cost_end (GstGeminiImageSrc * self)
   const bool error = stop->error;
   GstStructure *details = gst_structure_new ("gemini-error",
       "outcome", G_TYPE_STRING, "max-cost",
-      "max-cost", G_TYPE_DOUBLE, priv->cost.max_cost (),
+      "max-cost", G_TYPE_DOUBLE, stop->max_cost,
       "estimated-cost", G_TYPE_DOUBLE, t.spent,
       "images-billed", G_TYPE_UINT64, t.images_billed,
       nullptr);
@@ -1950,13 +1950,16 @@ gst_gemini_image_src_result_taken (GstGeminiImageSrc * self, const Scheduler::Re
 }
 
 /* A result taken: its cost and tokens count (the message that follows
- * has them). */
+ * has them), and its progress ends. */
 static void
 gst_gemini_image_src_result_settled (GstGeminiImageSrc * self, const Scheduler::Result & result)
 {
   auto priv = self->priv;
   const Generated & g = result.generated;
   const guint64 index = result.job.spec.index;
+  /* Its progress ends here at the latest: the scheduler's finished event,
+   * from another thread, may come after this image's frame and EOS. */
+  gst_gemini_image_src_image_finished (self, index, g.response.outcome, result.superseded);
   if (result.superseded) {
     priv->cost.release (index);
     return;

@@ -345,6 +345,27 @@ GST_START_TEST (test_meta_edited)
 }
 GST_END_TEST;
 
+/* Live: the frames that repeat an image are copies of its buffer, with its
+ * meta. */
+GST_START_TEST (test_meta_on_repeated_live_frames)
+{
+  emu->reset ();
+  RunResult r;
+  run_pipeline (src_desc ("prompt=\"a live banana\" is-live=true framerate=20/1 num-buffers=6") +
+      " ! appsink name=sink sync=false", r);
+  expect_eos (r);
+  fail_unless_equals_int (r.samples.size (), 6);
+  for (GstSample *sample : r.samples) {
+    const GstStructure *meta = gst_buffer_get_gemini_image_meta (gst_sample_get_buffer (sample));
+    fail_unless (meta != nullptr);
+    guint64 index = 99;
+    fail_unless (gst_structure_get_uint64 (meta, GST_GEMINI_IMAGE_META_INDEX, &index));
+    fail_unless_equals_uint64 (index, 0);
+    fail_unless_equals_string (gst_structure_get_string (meta, GST_GEMINI_IMAGE_META_PROMPT), "a live banana");
+  }
+}
+GST_END_TEST;
+
 /* The meta read from Python, as docs/geminiimagesrc.md shows it. */
 GST_START_TEST (test_meta_from_python)
 {
@@ -635,6 +656,7 @@ meta_suite (void)
   TCase *tc = add_emulator_tcase (s, "meta", 240);
   tcase_add_test (tc, test_meta_from_pad_probe);
   tcase_add_test (tc, test_meta_edited);
+  tcase_add_test (tc, test_meta_on_repeated_live_frames);
   tcase_add_test (tc, test_meta_from_python);
   tcase_add_test (tc, test_progress_in_order);
   tcase_add_test (tc, test_progress_error);
