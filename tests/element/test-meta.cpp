@@ -486,6 +486,44 @@ GST_START_TEST (test_progress_canceled)
 }
 GST_END_TEST;
 
+/* A flush during a request: CANCELED, and the image starts again after it. */
+GST_START_TEST (test_progress_canceled_by_flush)
+{
+  script (R"({"steps":[{"do":"image","delay_ms":30000},{"do":"image"}]})");
+  GstElement *pipeline = gst_parse_launch ((src_desc ("prompt=\"slow\"") + " ! fakesink").c_str (), nullptr);
+  fail_unless (pipeline != nullptr);
+  GstBus *bus = gst_element_get_bus (pipeline);
+  gst_element_set_state (pipeline, GST_STATE_PLAYING);
+  wait_requests (1);
+  GstElement *src = gst_bin_get_by_name (GST_BIN (pipeline), "src");
+  GstPad *pad = gst_element_get_static_pad (src, "src");
+  fail_unless (gst_pad_send_event (pad, gst_event_new_flush_start ()));
+  fail_unless (gst_pad_send_event (pad, gst_event_new_flush_stop (TRUE)));
+  gst_object_unref (pad);
+  gst_object_unref (src);
+  std::vector<Seen> seen;
+  const gint64 deadline = g_get_monotonic_time () + 20 * G_TIME_SPAN_SECOND;
+  bool done = false;
+  while (!done && g_get_monotonic_time () < deadline) {
+    if (GstMessage *msg = gst_bus_timed_pop (bus, 20 * GST_MSECOND)) {
+      done = note (msg, seen);
+      gst_message_unref (msg);
+    }
+  }
+  gst_element_set_state (pipeline, GST_STATE_NULL);
+  gst_object_unref (bus);
+  gst_object_unref (pipeline);
+  const std::string all = describe (seen);
+  fail_unless (done, "no EOS: %s", all.c_str ());
+  const int start = find_seen (seen, "progress", 0, GST_PROGRESS_TYPE_START, "image-0");
+  const int canceled = find_seen (seen, "progress", 0, GST_PROGRESS_TYPE_CANCELED, "image-0");
+  const int again = find_seen (seen, "progress", canceled + 1, GST_PROGRESS_TYPE_START, "image-0");
+  const int complete = find_seen (seen, "progress", 0, GST_PROGRESS_TYPE_COMPLETE, "image-0");
+  fail_unless (start >= 0 && canceled > start && again > canceled && complete > again, "%s", all.c_str ());
+  fail_unless_equals_string (seen.back ().kind.c_str (), "eos");
+}
+GST_END_TEST;
+
 static double
 field_double (const GstStructure * s, const char *field)
 {
@@ -661,6 +699,7 @@ meta_suite (void)
   tcase_add_test (tc, test_progress_in_order);
   tcase_add_test (tc, test_progress_error);
   tcase_add_test (tc, test_progress_canceled);
+  tcase_add_test (tc, test_progress_canceled_by_flush);
   tcase_add_test (tc, test_cost_totals);
   tcase_add_test (tc, test_cost_properties);
   tcase_add_test (tc, test_max_cost_error);
