@@ -12,6 +12,7 @@ packages=(
   libpng-dev libjpeg62-turbo-dev libwebp-dev
   libyaml-dev libcairo2-dev libpango1.0-dev fonts-dejavu-core
   ca-certificates
+  python3-gi gir1.2-gstreamer-1.0
 )
 if [ "${GST_GEMINI_EXTRA_PACKAGES:-}" ]; then
   read -r -a extra <<<"$GST_GEMINI_EXTRA_PACKAGES"

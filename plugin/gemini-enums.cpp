@@ -149,6 +149,25 @@ gst_gemini_scale_mode_get_type (void)
 }
 
 GType
+gst_gemini_cost_action_get_type (void)
+{
+  static GType type = 0;
+  static std::once_flag once;
+  std::call_once (once, [] {
+    static const GEnumValue values[] = {
+      {GST_GEMINI_COST_ACTION_ERROR,
+          "Post an error naming max-cost, the amount spent and the price, and stop", "error"},
+      {GST_GEMINI_COST_ACTION_SKIP,
+          "Post a warning, request no more images and end the stream (EOS) once the images "
+          "in flight went out", "skip"},
+      {0, nullptr, nullptr},
+    };
+    type = g_enum_register_static ("GstGeminiCostAction", values);
+  });
+  return type;
+}
+
+GType
 gst_gemini_error_policy_get_type (void)
 {
   static GType type = 0;

@@ -70,6 +70,14 @@ typedef enum {
 #define GST_TYPE_GEMINI_SCALE_MODE (gst_gemini_scale_mode_get_type ())
 GType gst_gemini_scale_mode_get_type (void);
 
+typedef enum {
+  GST_GEMINI_COST_ACTION_ERROR,
+  GST_GEMINI_COST_ACTION_SKIP,
+} GstGeminiCostAction;
+
+#define GST_TYPE_GEMINI_COST_ACTION (gst_gemini_cost_action_get_type ())
+GType gst_gemini_cost_action_get_type (void);
+
 #define GST_TYPE_GEMINI_STALE_POLICY (gst_gemini_stale_policy_get_type ())
 GType gst_gemini_stale_policy_get_type (void);
 

@@ -566,8 +566,12 @@ OutputStage::render (Source & src)
 
   if (!ensure_pixels (src))
     return nullptr;
-  if (!converter_ && src.stride == (gsize) GST_VIDEO_INFO_PLANE_STRIDE (&out_info_, 0))
-    return gst_buffer_ref (src.pixels);   /* no copy at all */
+  if (!converter_ && src.stride == (gsize) GST_VIDEO_INFO_PLANE_STRIDE (&out_info_, 0)) {
+    /* No copy of the pixels at all. When the source is kept, a buffer of
+     * its own sharing the memory, so that the frame stays writable (for
+     * its meta); a writer downstream gets a copy of the memory then. */
+    return keep_source_ ? gst_buffer_copy (src.pixels) : gst_buffer_ref (src.pixels);
+  }
 
   /* Written once, straight into downstream's buffer when it has a pool. */
   GstBuffer *out = nullptr;
@@ -612,11 +616,17 @@ OutputStage::refresh_last (OutputError & error)
     return true;
   /* Looked at again by negotiate_source: it must see the flag. */
   gst_pad_mark_reconfigure (pad_);
+  const GstVideoInfo before = out_info_;
+  const Kind kind_before = kind_;
   if (!negotiate_source (last_source_, error))
     return false;
+  if (kind_ == kind_before && gst_video_info_is_equal (&before, &out_info_))
+    return true;   /* the same caps: the frame stands */
   GstBuffer *fresh = render (last_source_);
   if (!fresh)
     return true;   /* keep showing the old frame */
+  /* The image's metadata (GstGeminiImageMeta) goes with it. */
+  gst_buffer_copy_into (fresh, last_buffer_, GST_BUFFER_COPY_META, 0, -1);
   gst_buffer_replace (&last_buffer_, fresh);
   gst_buffer_unref (fresh);
   return true;

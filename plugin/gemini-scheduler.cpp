@@ -53,7 +53,7 @@ Scheduler::pump ()
       std::lock_guard<std::mutex> lk (lock_);
       const gsize max_in_flight = std::max (1u, config_.max_in_flight);
       if (cancelled_ || source_done_ || pulling_ || flights_.size () >= max_in_flight
-          || flights_.size () + ready_.size () >= max_in_flight + config_.reorder_cap)
+          || flights_.size () + ready_.size () + taken_ >= max_in_flight + config_.reorder_cap)
         return;
       pulling_ = true;
     }
@@ -168,6 +168,7 @@ Scheduler::on_done (guint64 index, AttemptRunner * runner, Generated g)
 {
   std::vector<std::shared_ptr<AttemptRunner>> losers;
   std::shared_ptr<HttpEngine::Timer> hedge_timer;
+  Outcome outcome;
   {
     std::lock_guard<std::mutex> lk (lock_);
     auto it = flights_.find (index);
@@ -199,6 +200,7 @@ Scheduler::on_done (guint64 index, AttemptRunner * runner, Generated g)
       if (other.get () != runner)
         losers.push_back (other);
     hedge_timer = std::move (f.hedge_timer);
+    outcome = g.response.outcome;
     r.generated = std::move (g);
     flights_.erase (it);
     ready_.emplace (index, std::move (r));
@@ -211,6 +213,27 @@ Scheduler::on_done (guint64 index, AttemptRunner * runner, Generated g)
   for (auto & l : losers)
     l->cancel ();
   pump ();
+  /* Last: the result may be taken meanwhile, and a slow callback before
+   * pump () would let it start the next image before the taker's resume (). */
+  notify_finished (index, outcome, false);
+}
+
+void
+Scheduler::notify_finished (guint64 index, Outcome outcome, bool superseded)
+{
+  if (!events_.finished)
+    return;
+  {
+    std::lock_guard<std::mutex> lk (lock_);
+    if (cancelled_)
+      return;
+    notifying_++;
+  }
+  /* The caller may be gone once cancel_all () returned: it waits for this. */
+  events_.finished (index, outcome, superseded);
+  std::lock_guard<std::mutex> lk (lock_);
+  notifying_--;
+  cond_.notify_all ();
 }
 
 double
@@ -280,6 +303,7 @@ Scheduler::supersede (std::function<bool (const Job &)> which)
 {
   std::vector<std::shared_ptr<AttemptRunner>> runners;
   std::vector<std::shared_ptr<HttpEngine::Timer>> timers;
+  std::vector<guint64> superseded;
   guint count = 0;
   {
     std::lock_guard<std::mutex> lk (lock_);
@@ -303,12 +327,15 @@ Scheduler::supersede (std::function<bool (const Job &)> which)
       r.generated.response.action = Action::Stop;
       ready_.emplace (index, std::move (r));
       completed_.push_back (index);
+      superseded.push_back (index);
       count++;
       it = flights_.erase (it);
     }
     stats_.superseded += count;
     cond_.notify_all ();
   }
+  for (guint64 index : superseded)
+    notify_finished (index, Outcome::Cancelled, true);
   for (auto & t : timers)
     t->cancel ();
   /* Their done callbacks find no flight and return. */
@@ -354,6 +381,7 @@ Scheduler::next (Result & out, bool block)
       }
       cond_.wait (lk);
     }
+    taken_++;
   }
   return Next::Result;
 }
@@ -361,6 +389,11 @@ Scheduler::next (Result & out, bool block)
 void
 Scheduler::resume ()
 {
+  {
+    std::lock_guard<std::mutex> lk (lock_);
+    if (taken_ > 0)
+      taken_--;
+  }
   pump ();
 }
 
@@ -383,7 +416,7 @@ Scheduler::cancel_all ()
       return;
     cancelled_ = true;
     /* The source belongs to the caller, who may free it after this. */
-    cond_.wait (lk, [this] { return !pulling_; });
+    cond_.wait (lk, [this] { return !pulling_ && notifying_ == 0; });
     for (auto & [index, f] : flights_) {
       runners.insert (runners.end (), f.runners.begin (), f.runners.end ());
       if (f.hedge_timer)

@@ -102,6 +102,12 @@ public:
      * decoded, on the engine thread, before the job's result; never from
      * the cache. Must not block. */
     std::function<void (const Job & job, DecodedImage image)> preview;
+    /* Image `index` is decided: answered (an image or a failure), or
+     * `superseded`; it waits for next () now. Not called for images
+     * cancel_all () stops, nor after it returned (it waits for one in
+     * progress, as for the source). Without the scheduler's lock, from the
+     * thread that decided it, possibly after next () handed the result out. */
+    std::function<void (guint64 index, Outcome outcome, bool superseded)> finished;
   };
 
   struct Result {
@@ -179,6 +185,11 @@ private:
   std::deque<guint64> completed_;         /* completion order */
   std::optional<guint64> next_out_;       /* input order: the index due next */
   bool pulling_ = false;
+  guint notifying_ = 0;                   /* finished callbacks running */
+  /* Results next () handed out and resume () not called for yet: they hold
+   * their room until then, so that a slot freed by an answer on another
+   * thread does not start an image before the taker's resume (). */
+  guint taken_ = 0;
   bool source_done_ = false;
   bool cancelled_ = false;
   bool nudged_ = false;       /* next () returns Empty once */
@@ -186,6 +197,8 @@ private:
   Stats stats_;
 
   void pump ();
+  /* Events::finished, unless cancelled; cancel_all () waits for it. */
+  void notify_finished (guint64 index, Outcome outcome, bool superseded);
   std::shared_ptr<AttemptRunner> launch (const Job & job, bool hedge);
   void on_done (guint64 index, AttemptRunner * runner, Generated g);
   void on_hedge_timer (guint64 index);

@@ -471,6 +471,46 @@ gemini_settings_install (GObjectClass * gobject_class)
           "the draft images a thinking model (Pro) makes arrive before the final image. The final "
           "image does not change",
           DEFAULT_PREVIEWS, ready));
+
+  g_object_class_install_property (gobject_class, PROP_PRICE_PER_IMAGE,
+      g_param_spec_double ("price-per-image", "Price per image",
+          "US dollars one image costs, for estimated-cost and max-cost. -1 = the list price "
+          "of the model and image size from the model catalogue (docs/models.md); set it "
+          "for a model or tier the catalogue does not price, or for your own rates. "
+          "Images answered from cache-dir cost nothing",
+          -1, 1e6, DEFAULT_PRICE_PER_IMAGE, playing));
+
+  g_object_class_install_property (gobject_class, PROP_MAX_COST,
+      g_param_spec_double ("max-cost", "Max cost",
+          "Spend cap in US dollars for the stream (since READY->PAUSED): an image is "
+          "requested only if what was spent, plus the price of the images in flight, plus "
+          "its own price stays within it. Then max-cost-action applies. An estimate, a price "
+          "per image: hedges, retries and answers without an image add nothing. 0 = no cap",
+          0, 1e9, DEFAULT_MAX_COST, playing));
+
+  g_object_class_install_property (gobject_class, PROP_MAX_COST_ACTION,
+      g_param_spec_enum ("max-cost-action", "Max cost action",
+          "What happens when max-cost stops the requests: an error, or a warning and EOS "
+          "after the images in flight",
+          GST_TYPE_GEMINI_COST_ACTION, DEFAULT_MAX_COST_ACTION, playing));
+}
+
+void
+gemini_settings_install_status (GObjectClass * gobject_class)
+{
+  auto status = (GParamFlags) (G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+
+  g_object_class_install_property (gobject_class, PROP_ESTIMATED_COST,
+      g_param_spec_double ("estimated-cost", "Estimated cost",
+          "US dollars spent by this stream so far (since READY->PAUSED), at price-per-image "
+          "or the catalogue's list prices; images from the cache cost nothing",
+          0, G_MAXDOUBLE, 0, status));
+
+  g_object_class_install_property (gobject_class, PROP_TOTAL_TOKENS,
+      g_param_spec_int64 ("total-tokens", "Total tokens",
+          "Tokens billed to this stream so far (totalTokenCount of every answer from the "
+          "network, since READY->PAUSED)",
+          0, G_MAXINT64, 0, status));
 }
 
 std::string
@@ -649,6 +689,15 @@ settings_set (Settings & s, guint prop_id, const GValue * value)
       break;
     case PROP_PREVIEWS:
       s.previews = g_value_get_boolean (value);
+      break;
+    case PROP_PRICE_PER_IMAGE:
+      s.price_per_image = g_value_get_double (value);
+      break;
+    case PROP_MAX_COST:
+      s.max_cost = g_value_get_double (value);
+      break;
+    case PROP_MAX_COST_ACTION:
+      s.max_cost_action = (GstGeminiCostAction) g_value_get_enum (value);
       break;
     case PROP_CACHE_MAX_SIZE:
       s.cache_max_size = g_value_get_uint64 (value);
@@ -847,6 +896,15 @@ settings_get (const Settings & s, guint prop_id, GValue * value)
       break;
     case PROP_PREVIEWS:
       g_value_set_boolean (value, s.previews);
+      break;
+    case PROP_PRICE_PER_IMAGE:
+      g_value_set_double (value, s.price_per_image);
+      break;
+    case PROP_MAX_COST:
+      g_value_set_double (value, s.max_cost);
+      break;
+    case PROP_MAX_COST_ACTION:
+      g_value_set_enum (value, s.max_cost_action);
       break;
     default:
       return false;

@@ -62,6 +62,9 @@
 #define DEFAULT_LETTERBOX_COLOR 0xff000000u
 #define DEFAULT_HISTORY_MAX_TURNS 4
 #define DEFAULT_PREVIEWS FALSE
+#define DEFAULT_PRICE_PER_IMAGE (-1.0)
+#define DEFAULT_MAX_COST 0.0
+#define DEFAULT_MAX_COST_ACTION GST_GEMINI_COST_ACTION_ERROR
 
 enum
 {
@@ -121,9 +124,16 @@ enum
   PROP_SCALE_MODE,
   PROP_LETTERBOX_COLOR,
   PROP_PREVIEWS,
-  /* One past the last: new properties go above. */
-  PROP_END,
+  PROP_PRICE_PER_IMAGE,
+  PROP_MAX_COST,
+  PROP_MAX_COST_ACTION,
+  /* Read-only state of the element, not settings
+   * (gemini_settings_install_status). */
+  PROP_ESTIMATED_COST,
+  PROP_TOTAL_TOKENS,
 };
+/* The last setting. */
+#define PROP_LAST_SETTING PROP_MAX_COST_ACTION
 
 namespace gemini {
 
@@ -184,12 +194,18 @@ struct Settings {
   GstGeminiScaleMode scale_mode = DEFAULT_SCALE_MODE;
   guint letterbox_color = DEFAULT_LETTERBOX_COLOR;   /* ARGB */
   gboolean previews = DEFAULT_PREVIEWS;
+  gdouble price_per_image = DEFAULT_PRICE_PER_IMAGE;
+  gdouble max_cost = DEFAULT_MAX_COST;
+  GstGeminiCostAction max_cost_action = DEFAULT_MAX_COST_ACTION;
 };
 /* *INDENT-ON* */
 
 /* Installs every property of the element on `gobject_class`, with the ids
  * above (class_init). */
 void gemini_settings_install (GObjectClass * gobject_class);
+/* The read-only properties that report the element's state
+ * (estimated-cost, total-tokens); the element reads them itself. */
+void gemini_settings_install_status (GObjectClass * gobject_class);
 
 /* Copies `value` into the setting `prop_id` (set_property's switch). False
  * for an id that is not a setting: the caller warns with its object. */

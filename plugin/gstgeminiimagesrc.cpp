@@ -54,7 +54,9 @@
 #include "gemini-admission.h"
 #include "gemini-attempt.h"
 #include "gemini-cache.h"
+#include "gemini-cost.h"
 #include "gemini-enums.h"
+#include "gemini-frame-info.h"
 #include "gemini-model-list.h"
 #include "gemini-models.h"
 #include "gemini-output.h"
@@ -69,6 +71,7 @@
 #include "gemini-scheduler.h"
 #include "gemini-settings.h"
 #include "gemini-worker.h"
+#include "gstgeminimeta.h"
 
 /* Not static: the output stage logs in it too. */
 GST_DEBUG_CATEGORY (gst_gemini_image_src_debug);
@@ -205,6 +208,23 @@ struct GstGeminiImageSrcPrivate
    * being made (with latency, an image can come before its time). At most
    * what arrives within `latency`. */
   std::deque<Scheduler::Result> live_due;
+
+  /* Tokens and estimated cost of the stream, and the spend cap (the ledger
+   * has its own lock). */
+  CostLedger cost;
+  /* What this image cost, from when its result is taken until its message. */
+  std::map<guint64, double> image_costs;
+  /* max-cost stopped the requests: said once the images in flight went out. */
+  struct CostStop {
+    std::string image;          /* "image 2 (model, size)" */
+    double price = 0;           /* kUnknownPrice: none known */
+    double max_cost = 0;
+    bool from_property = false; /* price-per-image, not the catalogue */
+    bool error = true;          /* max-cost-action */
+  };
+  std::optional<CostStop> cost_stop;
+  /* Images whose PROGRESS START went out, and no end yet. */
+  std::set<guint64> progress_open;
 };
 /* *INDENT-ON* */
 
@@ -258,6 +278,7 @@ gst_gemini_image_src_class_init (GstGeminiImageSrcClass * klass)
   gobject_class->get_property = gst_gemini_image_src_get_property;
 
   gemini_settings_install (gobject_class);
+  gemini_settings_install_status (gobject_class);
 
   element_class->set_context = GST_DEBUG_FUNCPTR (gst_gemini_image_src_set_context);
   element_class->request_new_pad = GST_DEBUG_FUNCPTR (gst_gemini_image_src_request_new_pad);
@@ -279,6 +300,7 @@ gst_gemini_image_src_class_init (GstGeminiImageSrcClass * klass)
   gst_type_mark_as_plugin_api (GST_TYPE_GEMINI_RESPONSE_MODALITIES, (GstPluginAPIFlags) 0);
   gst_type_mark_as_plugin_api (GST_TYPE_GEMINI_ERROR_POLICY, (GstPluginAPIFlags) 0);
   gst_type_mark_as_plugin_api (GST_TYPE_GEMINI_STALE_POLICY, (GstPluginAPIFlags) 0);
+  gst_type_mark_as_plugin_api (GST_TYPE_GEMINI_COST_ACTION, (GstPluginAPIFlags) 0);
 }
 
 static void
@@ -477,6 +499,14 @@ gst_gemini_image_src_get_property (GObject * object, guint prop_id,
 {
   auto self = GST_GEMINI_IMAGE_SRC (object);
   auto priv = self->priv;
+  if (prop_id == PROP_ESTIMATED_COST) {
+    g_value_set_double (value, priv->cost.totals ().spent);
+    return;
+  }
+  if (prop_id == PROP_TOTAL_TOKENS) {
+    g_value_set_int64 (value, priv->cost.totals ().total_tokens);
+    return;
+  }
   std::lock_guard<std::mutex> lk (priv->lock);
   const Settings & s = priv->settings;
 
@@ -928,6 +958,11 @@ gst_gemini_image_src_prepare (GstGeminiImageSrc * self)
   priv->alias_override_from.clear ();
   priv->alias_override_to.clear ();
   priv->eos_pending = false;
+  /* Totals are the stream's: they start again with it. */
+  priv->cost.reset ();
+  priv->image_costs.clear ();
+  priv->cost_stop.reset ();
+  priv->progress_open.clear ();
   return true;
 }
 
@@ -1066,6 +1101,142 @@ gst_gemini_image_src_change_state (GstElement * element, GstStateChange transiti
 
 /* -------------------------------------------------------------- streaming */
 
+/* --------------------------------------------------- progress and cost */
+
+/* "image-N": the code of image N's PROGRESS messages, the same from START
+ * to its end. */
+static std::string
+progress_code (guint64 index)
+{
+  return "image-" + std::to_string (index);
+}
+
+static void
+post_progress (GstGeminiImageSrc * self, GstProgressType type, guint64 index, const std::string & text)
+{
+  const std::string code = progress_code (index);
+  gst_element_post_message (GST_ELEMENT (self),
+      gst_message_new_progress (GST_OBJECT (self), type, code.c_str (), text.c_str ()));
+}
+
+/* Ends image `index`'s progress with `type`, unless it ended already (a
+ * flush cancels everything open at once). */
+static void
+gst_gemini_image_src_progress_end (GstGeminiImageSrc * self, guint64 index, GstProgressType type,
+    const std::string & text)
+{
+  auto priv = self->priv;
+  {
+    std::lock_guard<std::mutex> lk (priv->lock);
+    if (!priv->progress_open.erase (index))
+      return;
+  }
+  post_progress (self, type, index, text);
+}
+
+/* A flush, a state change or an application EOS cancelled every image in
+ * flight: CANCELED for each, and their reservations go back. */
+static void
+gst_gemini_image_src_progress_cancel_all (GstGeminiImageSrc * self, const char *why)
+{
+  auto priv = self->priv;
+  std::set<guint64> open;
+  {
+    std::lock_guard<std::mutex> lk (priv->lock);
+    open.swap (priv->progress_open);
+    priv->image_costs.clear ();
+  }
+  priv->cost.release_all ();
+  for (guint64 index : open)
+    post_progress (self, GST_PROGRESS_TYPE_CANCELED, index,
+        "Image " + std::to_string (index) + " was cancelled (" + why + ").");
+}
+
+static std::string
+format_usd (double usd)
+{
+  char text[G_ASCII_DTOSTR_BUF_SIZE];
+  g_ascii_formatd (text, sizeof text, "%.4f", usd);
+  /* $0.1000 -> $0.10: cents always, more digits only when they say something. */
+  std::string t = text;
+  while (t.size () > 4 && t.back () == '0' && t[t.size () - 3] != '.')
+    t.pop_back ();
+  return "$" + t;
+}
+
+/* The price image `job` is reserved at: price-per-image, else the
+ * catalogue's for its model and size. */
+static double
+job_price (const Settings & s, const Job & job)
+{
+  if (s.price_per_image >= 0)
+    return s.price_per_image;
+  return catalogue_price (find_model_spec (job.spec.model), job.spec.request.image_size);
+}
+
+/* The end of the stream the scheduler reported: EOS, unless max-cost
+ * stopped the requests; then its error (GST_FLOW_ERROR, posted) or its
+ * warning (then EOS). */
+static GstFlowReturn
+gst_gemini_image_src_cost_end (GstGeminiImageSrc * self)
+{
+  auto priv = self->priv;
+  std::optional<GstGeminiImageSrcPrivate::CostStop> stop;
+  {
+    std::lock_guard<std::mutex> lk (priv->lock);
+    stop = priv->cost_stop;
+  }
+  if (!stop)
+    return GST_FLOW_EOS;
+  /* Said now that the images in flight went out: what they cost counts. */
+  const CostLedger::Totals t = priv->cost.totals ();
+  std::string spent = format_usd (t.spent) + " spent on " + std::to_string (t.images_billed)
+      + (t.images_billed == 1 ? " image" : " images");
+  std::string text;
+  if (stop->price < 0)
+    text = "max-cost=" + format_usd (stop->max_cost) + " is set but the price of " + stop->image
+        + " is not known: set price-per-image. " + spent + "; no more images are requested.";
+  else
+    text = "The spend cap max-cost=" + format_usd (stop->max_cost) + " is reached: " + spent + ", and "
+        + stop->image + " would cost " + format_usd (stop->price)
+        + (stop->from_property ? " (price-per-image)" : " (list price)") + ". No more images are requested.";
+  const bool error = stop->error;
+  GstStructure *details = gst_structure_new ("gemini-error",
+      "outcome", G_TYPE_STRING, "max-cost",
+      "max-cost", G_TYPE_DOUBLE, stop->max_cost,
+      "estimated-cost", G_TYPE_DOUBLE, t.spent,
+      "images-billed", G_TYPE_UINT64, t.images_billed,
+      nullptr);
+  if (stop->price >= 0)
+    gst_structure_set (details, "price", G_TYPE_DOUBLE, stop->price, nullptr);
+  GST_WARNING_OBJECT (self, "%s", text.c_str ());
+  if (error) {
+    post_error (self, HERE, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_FAILED, text, "max-cost", details);
+    return GST_FLOW_ERROR;
+  }
+  post_message (self, HERE, GST_MESSAGE_WARNING, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_FAILED, text,
+      "max-cost", details);
+  return GST_FLOW_EOS;
+}
+
+/* Image `info`'s tags, as a stream tag event before its buffer. From the
+ * streaming thread, with no lock held. */
+static void
+gst_gemini_image_src_push_tags (GstGeminiImageSrc * self, const FrameInfo & info)
+{
+  gst_pad_push_event (self->srcpad, gst_event_new_tag (frame_info_tags (info)));
+}
+
+/* The meta of `info` on `buf`, which is new (writable). Frames that repeat
+ * it are copies (gst_buffer_copy copies metas): they carry it too. */
+static void
+gst_gemini_image_src_attach_meta (GstBuffer * buf, const FrameInfo & info)
+{
+  GstStructure *fields = frame_info_structure (info, GST_GEMINI_IMAGE_META_NAME);
+  gst_buffer_add_gemini_image_meta (buf, fields);
+  gst_structure_free (fields);
+}
+
 /* When the stream must stop (a flush, a state change, an application EOS):
  * the scheduler to cancel, taken out under the lock, so that the next
  * iteration of the task starts afresh. Called with priv->lock held. */
@@ -1113,6 +1284,8 @@ gst_gemini_image_src_set_flushing (GstGeminiImageSrc * self, bool flushing)
   /* A wait for a buffer of downstream's pool returns. */
   priv->output->set_flushing (flushing);
   gst_gemini_image_src_wake (std::move (scheduler));
+  if (flushing)
+    gst_gemini_image_src_progress_cancel_all (self, "flush or state change");
 }
 
 /* A flush of the stream: from downstream (a FLUSH_START sent into the src
@@ -1174,6 +1347,7 @@ gst_gemini_image_src_send_event (GstElement * element, GstEvent * event)
     scheduler = gst_gemini_image_src_interrupt_locked (self);
   }
   gst_gemini_image_src_wake (std::move (scheduler));
+  gst_gemini_image_src_progress_cancel_all (self, "end of stream");
   gst_event_unref (event);
   return TRUE;
 }
@@ -1441,6 +1615,23 @@ gst_gemini_image_src_next_job (GstGeminiImageSrc * self)
   }
   for (OptionChange & c : fit_to_model (choice.spec, choice.id, r))
     warnings.emplace_back (c.property, std::move (c.text));
+  /* The spend cap: the price is reserved now, so that images in flight
+   * together cannot pass it. Refused: no more images; the loop says why
+   * once those in flight went out. */
+  const double price = job_price (s, job);
+  priv->cost.set_max_cost (s.max_cost);
+  const CostLedger::Admit admit = priv->cost.reserve (job.spec.index, price);
+  if (admit != CostLedger::Admit::Ok) {
+    GST_INFO_OBJECT (self, "max-cost: image %" G_GUINT64_FORMAT " is not requested", job.spec.index);
+    priv->cost_stop = GstGeminiImageSrcPrivate::CostStop {"image " + std::to_string (job.spec.index) + " ("
+        + choice.id + (r.image_size.empty () ? "" : ", " + r.image_size) + ")",
+        admit == CostLedger::Admit::UnknownPrice ? kUnknownPrice : price, s.max_cost,
+        s.price_per_image >= 0, s.max_cost_action == GST_GEMINI_COST_ACTION_ERROR};
+    /* Inputs waiting for room stop waiting: nothing more is taken. */
+    priv->pending.end ();
+    return std::nullopt;
+  }
+  priv->progress_open.insert (job.spec.index);
   /* Once per change of model or options, not once per image. */
   std::string all;
   for (const auto & w : warnings)
@@ -1452,6 +1643,9 @@ gst_gemini_image_src_next_job (GstGeminiImageSrc * self)
   }
   for (const auto & [property, text] : warnings)
     post_settings_warning (self, HERE, property.c_str (), text);
+  /* The scheduler starts the job as soon as this returns. */
+  post_progress (self, GST_PROGRESS_TYPE_START, job.spec.index,
+      "Requesting image " + std::to_string (job.spec.index) + " from " + job.spec.model + ".");
   return job;
 }
 
@@ -1468,6 +1662,10 @@ gst_gemini_image_src_post_retry (GstGeminiImageSrc * self, guint64 index, const 
       "reason", G_TYPE_STRING, n.reason.c_str (),
       nullptr);
   gst_element_post_message (GST_ELEMENT (self), gst_message_new_element (GST_OBJECT (self), s));
+  char delay[G_ASCII_DTOSTR_BUF_SIZE];
+  g_ascii_formatd (delay, sizeof delay, "%.2f", n.delay);
+  post_progress (self, GST_PROGRESS_TYPE_CONTINUE, index, "Image " + std::to_string (index) + ": attempt "
+      + std::to_string (n.attempt) + " failed (" + outcome_name (n.outcome) + "); retrying in " + delay + " s.");
 }
 
 /* Error domain and code for a failed outcome, following souphttpsrc. */
@@ -1580,6 +1778,9 @@ gst_gemini_image_src_post_image_message (GstGeminiImageSrc * self,
       "prompt", G_TYPE_STRING, job.spec.request.prompt.c_str (),
       "generation", G_TYPE_UINT64, job.generation,
       nullptr);
+  /* Every field of the buffer's GstGeminiImageMeta. */
+  frame_info_fill (frame_info_from (result), s);
+  double image_cost = 0;
   {
     /* Inputs: images dropped before they were sent and cancelled in flight
      * by stale-policy=latest or a released pad, so far. */
@@ -1587,7 +1788,22 @@ gst_gemini_image_src_post_image_message (GstGeminiImageSrc * self,
     std::lock_guard<std::mutex> lk (priv->lock);
     gst_structure_set (s, "dropped", G_TYPE_UINT64, priv->dropped,
         "superseded", G_TYPE_UINT64, priv->superseded, nullptr);
+    if (auto it = priv->image_costs.find (job.spec.index); it != priv->image_costs.end ()) {
+      image_cost = it->second;
+      priv->image_costs.erase (it);
+    }
   }
+  /* What this image cost, and the stream's running totals with it. */
+  const CostLedger::Totals t = self->priv->cost.totals ();
+  gst_structure_set (s,
+      "estimated-cost", G_TYPE_DOUBLE, image_cost,
+      "estimated-cost-so-far", G_TYPE_DOUBLE, t.spent,
+      "images-billed-so-far", G_TYPE_UINT64, t.images_billed,
+      "prompt-tokens-so-far", G_TYPE_INT64, t.prompt_tokens,
+      "candidates-tokens-so-far", G_TYPE_INT64, t.candidates_tokens,
+      "thoughts-tokens-so-far", G_TYPE_INT64, t.thoughts_tokens,
+      "total-tokens-so-far", G_TYPE_INT64, t.total_tokens,
+      nullptr);
   if (GST_CLOCK_TIME_IS_VALID (job.pts))
     gst_structure_set (s, "pts", G_TYPE_UINT64, job.pts, nullptr);
   gst_element_post_message (GST_ELEMENT (self),
@@ -1671,6 +1887,9 @@ gst_gemini_image_src_handle_failure (GstGeminiImageSrc * self, const Job & job,
 
 /* The scheduler for a stream (or what is left of it after a flush): its
  * source is this element, its events become messages. */
+static void gst_gemini_image_src_image_finished (GstGeminiImageSrc * self, guint64 index, Outcome outcome,
+    bool superseded);
+
 static std::shared_ptr<Scheduler>
 gst_gemini_image_src_make_scheduler (GstGeminiImageSrc * self)
 {
@@ -1697,6 +1916,9 @@ gst_gemini_image_src_make_scheduler (GstGeminiImageSrc * self)
     self->priv->alias_override_from = alias;
     self->priv->alias_override_to = model;
   };
+  events.finished = [self] (guint64 index, Outcome outcome, bool superseded) {
+    gst_gemini_image_src_image_finished (self, index, outcome, superseded);
+  };
   events.hedged = [self] (guint64 index, double waited) {
     GST_INFO_OBJECT (self, "Image %" G_GUINT64_FORMAT " unanswered after %.2f s: sent a hedge", index, waited);
   };
@@ -1720,10 +1942,13 @@ gst_gemini_image_src_make_scheduler (GstGeminiImageSrc * self)
 
 /* A result taken from the scheduler: the image counts as done (a restart
  * after a flush does not make it again), and edit-mode keeps its turn. */
+static void gst_gemini_image_src_result_settled (GstGeminiImageSrc * self, const Scheduler::Result & result);
+
 static void
 gst_gemini_image_src_result_taken (GstGeminiImageSrc * self, const Scheduler::Result & result)
 {
   auto priv = self->priv;
+  gst_gemini_image_src_result_settled (self, result);
   std::lock_guard<std::mutex> lk (priv->lock);
   priv->edit_outstanding = false;
   const Generated & g = result.generated;
@@ -1734,6 +1959,49 @@ gst_gemini_image_src_result_taken (GstGeminiImageSrc * self, const Scheduler::Re
     while (priv->history.size () > priv->settings.history_max_turns)
       priv->history.erase (priv->history.begin ());
   }
+}
+
+/* A result taken: its cost and tokens count (the message that follows
+ * has them), and its progress ends. */
+static void
+gst_gemini_image_src_result_settled (GstGeminiImageSrc * self, const Scheduler::Result & result)
+{
+  auto priv = self->priv;
+  const Generated & g = result.generated;
+  const guint64 index = result.job.spec.index;
+  /* Its progress ends here at the latest: the scheduler's finished event,
+   * from another thread, may come after this image's frame and EOS. */
+  gst_gemini_image_src_image_finished (self, index, g.response.outcome, result.superseded);
+  if (result.superseded) {
+    priv->cost.release (index);
+    return;
+  }
+  const bool image = g.response.outcome == Outcome::Image;
+  const double cost = priv->cost.settle (index, g.response.usage, image, g.from_cache);
+  if (image) {
+    std::lock_guard<std::mutex> lk (priv->lock);
+    priv->image_costs[index] = cost;
+  }
+}
+
+/* Image `index` is decided: its progress ends when its answer is in, not
+ * when its frame goes out. A frame waits for PLAYING in a prerolling sink,
+ * and gst-launch-1.0 waits for every PROGRESS START to end before it sets
+ * PLAYING. */
+static void
+gst_gemini_image_src_image_finished (GstGeminiImageSrc * self, guint64 index, Outcome outcome, bool superseded)
+{
+  const std::string name = "Image " + std::to_string (index);
+  if (superseded)
+    gst_gemini_image_src_progress_end (self, index, GST_PROGRESS_TYPE_CANCELED,
+        name + " was cancelled: a newer input superseded it.");
+  else if (outcome == Outcome::Image)
+    gst_gemini_image_src_progress_end (self, index, GST_PROGRESS_TYPE_COMPLETE, name + " is in.");
+  else if (outcome == Outcome::Cancelled)
+    gst_gemini_image_src_progress_end (self, index, GST_PROGRESS_TYPE_CANCELED, name + " was cancelled.");
+  else
+    gst_gemini_image_src_progress_end (self, index, GST_PROGRESS_TYPE_ERROR,
+        name + " failed: " + outcome_name (outcome) + ".");
 }
 
 static void
@@ -1817,7 +2085,8 @@ gst_gemini_image_src_still_iteration (GstGeminiImageSrc * self, Scheduler & sche
   Scheduler::Next next = scheduler.next (result);
   Generated & g = result.generated;
   if (next == Scheduler::Next::End) {
-    gst_gemini_image_src_pause (self, GST_FLOW_EOS);
+    /* max-cost may have ended it. */
+    gst_gemini_image_src_pause (self, gst_gemini_image_src_cost_end (self), true);
     return;
   }
   if (next == Scheduler::Next::Result && result.superseded) {
@@ -1857,7 +2126,11 @@ gst_gemini_image_src_still_iteration (GstGeminiImageSrc * self, Scheduler & sche
       gst_gemini_image_src_pause (self, flow, true);
       return;
     }
+    const FrameInfo info = frame_info_from (result);
+    gst_gemini_image_src_attach_meta (buf, info);
     gst_gemini_image_src_push_segment (self);
+    /* After the segment (sticky event order), before the frame. */
+    gst_gemini_image_src_push_tags (self, info);
     gst_gemini_image_src_post_image_message (self, result, scheduler.stats ());
     GstClockTime duration;
     {
@@ -1966,6 +2239,7 @@ gst_gemini_image_src_live_iteration (GstGeminiImageSrc * self, Scheduler & sched
   }
   GstFlowReturn flow = GST_FLOW_OK;
   GstBuffer *fresh = nullptr;             /* a new image for this frame */
+  std::optional<FrameInfo> fresh_info;    /* its meta and tags (none: the placeholder) */
   bool end = false;
 
   if (!GST_CLOCK_TIME_IS_VALID (priv->live_start)) {
@@ -2010,6 +2284,8 @@ gst_gemini_image_src_live_iteration (GstGeminiImageSrc * self, Scheduler & sched
           gst_gemini_image_src_pause (self, flow, true);
           return;
         }
+        fresh_info = frame_info_from (result);
+        gst_gemini_image_src_attach_meta (fresh, *fresh_info);
         gst_gemini_image_src_post_image_message (self, result, scheduler.stats ());
         scheduler.resume ();
         break;
@@ -2118,12 +2394,16 @@ gst_gemini_image_src_live_iteration (GstGeminiImageSrc * self, Scheduler & sched
       gst_gemini_image_src_pause (self, flow, true);
       return;
     }
+    fresh_info = frame_info_from (result);
+    gst_gemini_image_src_attach_meta (buf, *fresh_info);
     gst_gemini_image_src_post_image_message (self, result, scheduler.stats ());
     gst_clear_buffer (&fresh);
     fresh = buf;
     priv->live_due.pop_front ();
   }
 
+  if (fresh && fresh_info)
+    gst_gemini_image_src_push_tags (self, *fresh_info);
   if (fresh)
     flow = output.push_frame_at (fresh, pts, frame, true);
   else if (!output.repeat_last_at (pts, frame, flow))
@@ -2133,8 +2413,10 @@ gst_gemini_image_src_live_iteration (GstGeminiImageSrc * self, Scheduler & sched
     gst_gemini_image_src_pause (self, flow, flow == GST_FLOW_ERROR);
     return;
   }
-  /* The end of the input: once the images it made are shown. */
-  if ((end && priv->live_due.empty ()) || (num_buffers >= 0 && priv->live_frames >= guint64 (num_buffers)))
+  /* The end of the input (or max-cost): once the images it made are shown. */
+  if (end && priv->live_due.empty ())
+    gst_gemini_image_src_pause (self, gst_gemini_image_src_cost_end (self), true);
+  else if (num_buffers >= 0 && priv->live_frames >= guint64 (num_buffers))
     gst_gemini_image_src_pause (self, GST_FLOW_EOS);
 }
 

@@ -8,6 +8,7 @@
 
 #include "config.h"
 #include "gstgeminiimagesrc.h"
+#include "gstgeminimeta.h"
 
 /**
  * plugin-gemini:
@@ -17,6 +18,8 @@
 static gboolean
 plugin_init (GstPlugin * plugin)
 {
+  /* The meta and the tag before any element can use them. */
+  gst_gemini_image_meta_register ();
   return GST_ELEMENT_REGISTER (geminiimagesrc, plugin);
 }
 

@@ -210,7 +210,7 @@ GST_START_TEST (test_harness_timestamps_and_eos)
     gst_buffer_unref (buf);
   }
 
-  /* stream-start, caps, segment, then EOS after the third image. */
+  /* stream-start, caps, segment, tags, then EOS after the third image. */
   GstEvent *ev = gst_harness_pull_event (h);
   fail_unless_equals_int (GST_EVENT_TYPE (ev), GST_EVENT_STREAM_START);
   gst_event_unref (ev);
@@ -230,6 +230,12 @@ GST_START_TEST (test_harness_timestamps_and_eos)
   gst_event_parse_segment (ev, &seg);
   fail_unless_equals_int (seg->format, GST_FORMAT_TIME);
   gst_event_unref (ev);
+  /* A tag event before each image (title, comment, model). */
+  for (guint i = 0; i < 3; i++) {
+    ev = gst_harness_pull_event (h);
+    fail_unless_equals_int (GST_EVENT_TYPE (ev), GST_EVENT_TAG);
+    gst_event_unref (ev);
+  }
   ev = gst_harness_pull_event (h);
   fail_unless_equals_int (GST_EVENT_TYPE (ev), GST_EVENT_EOS);
   gst_event_unref (ev);

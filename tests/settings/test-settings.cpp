@@ -114,7 +114,7 @@ GST_START_TEST (test_defaults)
   auto klass = (GObjectClass *) g_type_class_ref (test_holder_get_type ());
   guint n = 0;
   GParamSpec **pspecs = g_object_class_list_properties (klass, &n);
-  fail_unless_equals_int (n, PROP_END - 1);
+  fail_unless_equals_int (n, PROP_LAST_SETTING);
   const Settings s;
   guint readable = 0;
   for (guint i = 0; i < n; i++) {
@@ -204,6 +204,23 @@ GST_START_TEST (test_round_trips)
   g_value_unset (&out);
 
   g_value_init (&in, G_TYPE_DOUBLE);
+  g_value_set_double (&in, 0.04);
+  round_trip ("price-per-image", &in, &out);
+  fail_unless_equals_float (g_value_get_double (&out), 0.04);
+  g_value_unset (&out);
+  round_trip ("max-cost", &in, &out);
+  fail_unless_equals_float (g_value_get_double (&out), 0.04);
+  g_value_unset (&in);
+  g_value_unset (&out);
+
+  g_value_init (&in, GST_TYPE_GEMINI_COST_ACTION);
+  g_value_set_enum (&in, GST_GEMINI_COST_ACTION_SKIP);
+  round_trip ("max-cost-action", &in, &out);
+  fail_unless_equals_int (g_value_get_enum (&out), GST_GEMINI_COST_ACTION_SKIP);
+  g_value_unset (&in);
+  g_value_unset (&out);
+
+  g_value_init (&in, G_TYPE_DOUBLE);
   g_value_set_double (&in, 0.5);
   round_trip ("temperature", &in, &out);
   fail_unless_equals_float (g_value_get_double (&out), 0.5);
@@ -275,8 +292,8 @@ GST_START_TEST (test_api_key_write_only)
   /* An id that is no property is neither set nor read. */
   GValue other = G_VALUE_INIT;
   g_value_init (&other, G_TYPE_UINT);
-  fail_if (settings_set (s, PROP_END, &other));
-  fail_if (settings_get (s, PROP_END, &other));
+  fail_if (settings_set (s, PROP_LAST_SETTING + 1, &other));
+  fail_if (settings_get (s, PROP_LAST_SETTING + 1, &other));
   fail_if (settings_get (s, PROP_0, &other));
   g_value_unset (&other);
 }
