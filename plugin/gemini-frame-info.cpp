@@ -33,6 +33,23 @@ frame_info_from (const Scheduler::Result & result)
   return f;
 }
 
+FrameInfo
+frame_info_for_draft (const Job & job, const DecodedImage & image)
+{
+  FrameInfo f;
+  f.index = job.spec.index;
+  f.pts = job.pts;
+  f.prompt = job.spec.request.prompt;
+  f.model = job.spec.model;
+  f.preview = true;
+  f.edited = !job.spec.request.references.empty () || !job.spec.request.history.empty ();
+  f.width = image.width;
+  f.height = image.height;
+  const char *mime = image_format_mime_type (image.source_format);
+  f.mime_type = mime ? mime : "";
+  return f;
+}
+
 void
 frame_info_fill (const FrameInfo & f, GstStructure * s)
 {

@@ -105,6 +105,15 @@ public:
   /* As push_frame, at a given time: frames from the pipeline's inputs
    * and live frames. */
   GstFlowReturn push_frame_at (GstBuffer * buf, GstClockTime pts, GstClockTime duration, bool keep);
+  /* A draft image (previews=true) at `pts`: pushed, but not an image (it
+   * does not count, and is not kept for repeat-last unless `keep`). */
+  GstFlowReturn push_preview (GstBuffer * buf, GstClockTime pts, GstClockTime duration, bool keep)
+  {
+    GstFlowReturn flow = push_frame_at (buf, pts, duration, keep);
+    if (flow == GST_FLOW_OK)
+      images_done_--;
+    return flow;
+  }
   /* Live: the last frame kept, again at `pts`. False when there is none. */
   bool repeat_last_at (GstClockTime pts, GstClockTime duration, GstFlowReturn & flow);
   /* A GAP at a given time (when a segment was sent). */

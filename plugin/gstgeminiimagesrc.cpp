@@ -208,6 +208,15 @@ struct GstGeminiImageSrcPrivate
    * being made (with latency, an image can come before its time). At most
    * what arrives within `latency`. */
   std::deque<Scheduler::Result> live_due;
+  /* previews=true: draft images waiting for the streaming thread, newest
+   * last, at most one per image (kDraftsKept in all). */
+  struct Draft {
+    Job job;
+    DecodedImage image;
+  };
+  std::deque<Draft> drafts;
+  /* Live: the index of the last final image shown (its drafts are stale). */
+  std::optional<guint64> live_shown;
 
   /* Tokens and estimated cost of the stream, and the spend cap (the ledger
    * has its own lock). */
@@ -1276,6 +1285,7 @@ gst_gemini_image_src_set_flushing (GstGeminiImageSrc * self, bool flushing)
       priv->live_cond.notify_all ();
       priv->current.reset ();
       priv->edit_outstanding = false;
+      priv->drafts.clear ();
     }
   }
   /* Inputs waiting for room return FLUSHING; what waited is dropped (a
@@ -1371,6 +1381,7 @@ gst_gemini_image_src_activate_mode (GstPad * pad, GstObject * parent,
     priv->live_start = GST_CLOCK_TIME_NONE;
     priv->live_frames = 0;
     priv->live_due.clear ();
+    priv->live_shown.reset ();
     {
       std::lock_guard<std::mutex> lk (priv->lock);
       priv->done_low = 0;
@@ -1885,6 +1896,64 @@ gst_gemini_image_src_handle_failure (GstGeminiImageSrc * self, const Job & job,
   return GST_FLOW_OK;
 }
 
+/* Drafts kept for the streaming thread: a newer draft of the same image
+ * replaces the older, and a slow downstream cannot make them pile up. */
+static constexpr gsize kDraftsKept = 4;
+
+/* previews=true, on the engine thread: a draft of `job`'s image. Kept for
+ * the streaming thread, which a blocking wait for a result would hold:
+ * nudged. */
+static void
+gst_gemini_image_src_add_draft (GstGeminiImageSrc * self, const Job & job, DecodedImage image)
+{
+  auto priv = self->priv;
+  GST_DEBUG_OBJECT (self, "Image %" G_GUINT64_FORMAT ": draft %dx%d", job.spec.index, image.width, image.height);
+  std::shared_ptr<Scheduler> scheduler;
+  {
+    std::lock_guard<std::mutex> lk (priv->lock);
+    if (priv->flushing)
+      return;
+    auto & drafts = priv->drafts;
+    for (auto it = drafts.begin (); it != drafts.end (); ++it)
+      if (it->job.spec.index == job.spec.index) {
+        drafts.erase (it);
+        break;
+      }
+    drafts.push_back ({job, std::move (image)});
+    while (drafts.size () > kDraftsKept)
+      drafts.pop_front ();
+    scheduler = priv->scheduler;
+  }
+  if (scheduler)
+    scheduler->nudge ();
+}
+
+/* The newest draft the streaming thread can show: of an image not shown
+ * yet (index above `after`), and when `only` is set, of that image. */
+static std::optional<GstGeminiImageSrcPrivate::Draft>
+gst_gemini_image_src_take_draft (GstGeminiImageSrc * self, std::optional<guint64> after,
+    std::optional<guint64> only)
+{
+  auto priv = self->priv;
+  std::lock_guard<std::mutex> lk (priv->lock);
+  std::optional<GstGeminiImageSrcPrivate::Draft> out;
+  auto & drafts = priv->drafts;
+  for (auto it = drafts.begin (); it != drafts.end ();) {
+    const guint64 index = it->job.spec.index;
+    if ((after && index <= *after) || index < priv->done_low) {
+      it = drafts.erase (it);   /* its image went out already */
+      continue;
+    }
+    if (!only || index == *only) {
+      out = std::move (*it);
+      it = drafts.erase (it);
+      continue;   /* a later one is newer */
+    }
+    ++it;
+  }
+  return out;
+}
+
 /* The scheduler for a stream (or what is left of it after a flush): its
  * source is this element, its events become messages. */
 static void gst_gemini_image_src_image_finished (GstGeminiImageSrc * self, guint64 index, Outcome outcome,
@@ -1924,7 +1993,7 @@ gst_gemini_image_src_make_scheduler (GstGeminiImageSrc * self)
   };
   /* previews: the drafts are only logged for now (no preview frames yet). */
   events.preview = [self] (const Job & job, DecodedImage image) {
-    GST_DEBUG_OBJECT (self, "Image %" G_GUINT64_FORMAT ": draft %dx%d", job.spec.index, image.width, image.height);
+    gst_gemini_image_src_add_draft (self, job, std::move (image));
   };
   if (gate) {
     /* Shared with every element that spends the same quota. */
@@ -2074,6 +2143,59 @@ gst_gemini_image_src_push_segment (GstGeminiImageSrc * self)
   }
 }
 
+/* A draft made into a frame flagged as a preview in its meta; nullptr when
+ * it cannot be (the error was posted: the task stops with `flow`). */
+static GstBuffer *
+gst_gemini_image_src_draft_buffer (GstGeminiImageSrc * self, GstGeminiImageSrcPrivate::Draft & draft,
+    GstFlowReturn & flow)
+{
+  const FrameInfo info = frame_info_for_draft (draft.job, draft.image);
+  const bool header_only = self->priv->header_only_output.load ();
+  GstBuffer *buf = gst_gemini_image_src_image_buffer (self, draft.image, flow);
+  /* A draft has no bytes to pass through: that says nothing of the images. */
+  self->priv->header_only_output = header_only;
+  if (buf)
+    gst_gemini_image_src_attach_meta (buf, info);
+  return buf;
+}
+
+/* Not live, previews=true: the newest draft of the next image to go out, at
+ * that image's time, before the final image replaces it. Not with a fixed
+ * framerate downstream: the image then fills its frames from that time, and
+ * an encoder must not get a frame twice. */
+static GstFlowReturn
+gst_gemini_image_src_push_still_draft (GstGeminiImageSrc * self)
+{
+  auto priv = self->priv;
+  OutputStage & output = *priv->output;
+  std::optional<guint64> next;
+  GstClockTime duration;
+  bool completion_order;
+  {
+    std::lock_guard<std::mutex> lk (priv->lock);
+    next = priv->done_low;
+    duration = priv->image_duration;
+    completion_order = priv->scheduler_config.completion_order;
+  }
+  auto draft = gst_gemini_image_src_take_draft (self, std::nullopt,
+      completion_order ? std::nullopt : next);
+  gint fps_n, fps_d;
+  output.framerate (fps_n, fps_d);
+  if (!draft || fps_n > 0)
+    return GST_FLOW_OK;
+  GstFlowReturn flow = GST_FLOW_OK;
+  GstBuffer *buf = gst_gemini_image_src_draft_buffer (self, *draft, flow);
+  if (!buf)
+    return flow;
+  gst_gemini_image_src_push_segment (self);
+  const Job & job = draft->job;
+  const GstClockTime pts = GST_CLOCK_TIME_IS_VALID (job.pts) ? job.pts : output.images_done () * duration;
+  const GstClockTime d = GST_CLOCK_TIME_IS_VALID (job.pts) ? job.duration : duration;
+  GST_DEBUG_OBJECT (self, "Image %" G_GUINT64_FORMAT ": a draft at %" GST_TIME_FORMAT, job.spec.index,
+      GST_TIME_ARGS (pts));
+  return output.push_preview (buf, pts, d, false);
+}
+
 /* Not live: one frame per image, at its slot (N x image-duration) or at its
  * input's timestamp. */
 static void
@@ -2084,6 +2206,13 @@ gst_gemini_image_src_still_iteration (GstGeminiImageSrc * self, Scheduler & sche
   Scheduler::Result result;
   Scheduler::Next next = scheduler.next (result);
   Generated & g = result.generated;
+  if (next == Scheduler::Next::Empty) {
+    /* Nudged: a draft came (previews=true). */
+    GstFlowReturn flow = gst_gemini_image_src_push_still_draft (self);
+    if (flow != GST_FLOW_OK)
+      gst_gemini_image_src_pause (self, flow, flow == GST_FLOW_ERROR);
+    return;
+  }
   if (next == Scheduler::Next::End) {
     /* max-cost may have ended it. */
     gst_gemini_image_src_pause (self, gst_gemini_image_src_cost_end (self), true);
@@ -2257,6 +2386,18 @@ gst_gemini_image_src_live_iteration (GstGeminiImageSrc * self, Scheduler & sched
       Scheduler::Result result;
       for (;;) {
         Scheduler::Next next = scheduler.next (result);
+        if (next == Scheduler::Next::Empty) {
+          /* Nudged: a draft (previews=true) can start the stream. */
+          auto draft = gst_gemini_image_src_take_draft (self, std::nullopt, std::nullopt);
+          if (!draft)
+            continue;
+          fresh = gst_gemini_image_src_draft_buffer (self, *draft, flow);
+          if (!fresh) {
+            gst_gemini_image_src_pause (self, flow, true);
+            return;
+          }
+          break;
+        }
         if (next != Scheduler::Next::Result || result.generated.response.action == Action::Stop) {
           if (next == Scheduler::Next::Result && result.superseded) {
             gst_gemini_image_src_result_taken (self, result);
@@ -2287,6 +2428,7 @@ gst_gemini_image_src_live_iteration (GstGeminiImageSrc * self, Scheduler & sched
         fresh_info = frame_info_from (result);
         gst_gemini_image_src_attach_meta (fresh, *fresh_info);
         gst_gemini_image_src_post_image_message (self, result, scheduler.stats ());
+        priv->live_shown = result.job.spec.index;
         scheduler.resume ();
         break;
       }
@@ -2399,7 +2541,19 @@ gst_gemini_image_src_live_iteration (GstGeminiImageSrc * self, Scheduler & sched
     gst_gemini_image_src_post_image_message (self, result, scheduler.stats ());
     gst_clear_buffer (&fresh);
     fresh = buf;
+    priv->live_shown = result.job.spec.index;
     priv->live_due.pop_front ();
+  }
+  if (!fresh) {
+    /* previews=true: the newest draft of an image not shown yet, until its
+     * final image replaces it. */
+    if (auto draft = gst_gemini_image_src_take_draft (self, priv->live_shown, std::nullopt)) {
+      fresh = gst_gemini_image_src_draft_buffer (self, *draft, flow);
+      if (!fresh) {
+        gst_gemini_image_src_pause (self, flow, true);
+        return;
+      }
+    }
   }
 
   if (fresh && fresh_info)
