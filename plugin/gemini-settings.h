@@ -59,6 +59,8 @@
 #define DEFAULT_REFERENCE_EVERY 1
 #define DEFAULT_EDIT_MODE FALSE
 #define DEFAULT_HISTORY_MAX_TURNS 4
+#define DEFAULT_API GST_GEMINI_API_GEMINI
+#define DEFAULT_LOCATION gemini::kVertexDefaultLocation
 
 enum
 {
@@ -115,6 +117,10 @@ enum
   PROP_REFERENCE_EVERY,
   PROP_EDIT_MODE,
   PROP_HISTORY_MAX_TURNS,
+  PROP_API,
+  PROP_PROJECT,
+  PROP_LOCATION,
+  PROP_ACCESS_TOKEN,
 };
 
 namespace gemini {
@@ -173,6 +179,12 @@ struct Settings {
   guint reference_every = DEFAULT_REFERENCE_EVERY;
   gboolean edit_mode = DEFAULT_EDIT_MODE;
   guint history_max_turns = DEFAULT_HISTORY_MAX_TURNS;
+  /* Unset: the environment decides (GOOGLE_GENAI_USE_VERTEXAI,
+   * GOOGLE_CLOUD_PROJECT, GOOGLE_CLOUD_LOCATION), as Google's SDKs do. */
+  std::optional<GstGeminiApi> api;
+  std::optional<std::string> project;
+  std::optional<std::string> location;
+  std::string access_token;
 };
 /* *INDENT-ON* */
 
@@ -196,8 +208,18 @@ std::string string_or_empty (const GValue * value);
  * GStreamer/VERSION. */
 std::string default_user_agent (const Settings & s);
 
-/* The API base URL: api-endpoint, else GOOGLE_GEMINI_BASE_URL, else
- * Google's. */
+/* The API: the api property, else vertex when GOOGLE_GENAI_USE_VERTEXAI is
+ * "true" or "1" (any case), else gemini. */
+GstGeminiApi effective_api (const Settings & s);
+/* Vertex AI's project: the property, else GOOGLE_CLOUD_PROJECT, else "". */
+std::string effective_project (const Settings & s);
+/* Vertex AI's location: the property, else GOOGLE_CLOUD_LOCATION, else
+ * global. */
+std::string effective_location (const Settings & s);
+
+/* The API base URL: api-endpoint, else GOOGLE_GEMINI_BASE_URL (for Vertex
+ * AI GOOGLE_VERTEX_BASE_URL first), else Google's for the API (and, for
+ * Vertex, the location). */
 std::string effective_endpoint (const Settings & s);
 
 }  // namespace gemini
