@@ -73,9 +73,10 @@ static void
 capture_log (GstDebugCategory *, GstDebugLevel, const gchar *, const gchar *, gint, GObject *,
     GstDebugMessage * message, gpointer)
 {
+  /* Formatted before locking: formatting may log (re-entering here). */
+  const std::string text = std::string (gst_debug_message_get (message)) + "\n";
   std::lock_guard<std::mutex> lk (log_lock);
-  log_text += gst_debug_message_get (message);
-  log_text += "\n";
+  log_text += text;
 }
 
 /* A run that keeps the text of every bus message (structure, error and
