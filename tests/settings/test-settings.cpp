@@ -111,10 +111,14 @@ GST_START_TEST (test_defaults)
   /* As the test environment has it: no GOOGLE_GEMINI_BASE_URL, so the
    * endpoint read back is api-endpoint's default. */
   g_unsetenv ("GOOGLE_GEMINI_BASE_URL");
+  /* Nor a Vertex AI setup: api, project and location read back their
+   * defaults. */
+  for (const char *name : {"GOOGLE_GENAI_USE_VERTEXAI", "GOOGLE_CLOUD_PROJECT", "GOOGLE_CLOUD_LOCATION"})
+    g_unsetenv (name);
   auto klass = (GObjectClass *) g_type_class_ref (test_holder_get_type ());
   guint n = 0;
   GParamSpec **pspecs = g_object_class_list_properties (klass, &n);
-  fail_unless_equals_int (n, PROP_HISTORY_MAX_TURNS);
+  fail_unless_equals_int (n, PROP_ACCESS_TOKEN);
   const Settings s;
   guint readable = 0;
   for (guint i = 0; i < n; i++) {
@@ -138,8 +142,8 @@ GST_START_TEST (test_defaults)
     }
     g_value_unset (&value);
   }
-  /* Every property but api-key. */
-  fail_unless_equals_int (readable, n - 1);
+  /* Every property but api-key and access-token. */
+  fail_unless_equals_int (readable, n - 2);
   g_free (pspecs);
 
   /* A new object reads the same through GObject. */
@@ -262,13 +266,20 @@ GST_START_TEST (test_api_key_write_only)
   g_value_set_string (&value, "unchanged");
   fail_if (settings_get (s, PROP_API_KEY, &value));
   fail_unless_equals_string (g_value_get_string (&value), "unchanged");
+  /* Vertex AI's access token likewise. */
+  g_value_set_string (&value, "ya29.secret-token");
+  fail_unless (settings_set (s, PROP_ACCESS_TOKEN, &value));
+  fail_unless_equals_string (s.access_token.c_str (), "ya29.secret-token");
+  g_value_set_string (&value, "unchanged");
+  fail_if (settings_get (s, PROP_ACCESS_TOKEN, &value));
+  fail_unless_equals_string (g_value_get_string (&value), "unchanged");
   g_value_unset (&value);
 
   /* An id that is no property is neither set nor read. */
   GValue other = G_VALUE_INIT;
   g_value_init (&other, G_TYPE_UINT);
-  fail_if (settings_set (s, PROP_HISTORY_MAX_TURNS + 1, &other));
-  fail_if (settings_get (s, PROP_HISTORY_MAX_TURNS + 1, &other));
+  fail_if (settings_set (s, PROP_ACCESS_TOKEN + 1, &other));
+  fail_if (settings_get (s, PROP_ACCESS_TOKEN + 1, &other));
   fail_if (settings_get (s, PROP_0, &other));
   g_value_unset (&other);
 }
