@@ -540,8 +540,8 @@ AttemptRunner::add_vertex_hint ()
             "(or GOOGLE_OAUTH_ACCESS_TOKEN).";
       break;
     case Outcome::PermissionDenied:
-      g_.hint = "Check that the Vertex AI API is enabled in project " + (target_.project.empty ()
-              ? std::string ("of the express-mode key") : target_.project)
+      g_.hint = "Check that the Vertex AI API is enabled in " + (target_.project.empty ()
+              ? std::string ("the express-mode key's project") : "project " + target_.project)
           + " and that the account has the Vertex AI User role (aiplatform.endpoints.predict).";
       break;
     case Outcome::NotFound:
