@@ -730,7 +730,10 @@ effective_endpoint (const Settings & s)
     if (env && *env)
       return env;
   }
-  return vertex ? vertex_default_endpoint (effective_location (s)) : DEFAULT_ENDPOINT;
+  if (!vertex)
+    return DEFAULT_ENDPOINT;
+  /* Express mode (no project) is served on the global host only. */
+  return vertex_default_endpoint (effective_project (s).empty () ? kVertexDefaultLocation : effective_location (s));
 }
 
 bool

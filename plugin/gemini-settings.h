@@ -219,7 +219,7 @@ std::string effective_location (const Settings & s);
 
 /* The API base URL: api-endpoint, else GOOGLE_GEMINI_BASE_URL (for Vertex
  * AI GOOGLE_VERTEX_BASE_URL first), else Google's for the API (and, for
- * Vertex, the location). */
+ * Vertex with a project, the location's; express mode's is global). */
 std::string effective_endpoint (const Settings & s);
 
 }  // namespace gemini

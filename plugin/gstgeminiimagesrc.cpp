@@ -757,6 +757,8 @@ gst_gemini_image_src_prepare (GstGeminiImageSrc * self)
     }
     if (!token.empty ())
       key.clear ();   /* never sent: the token is the credential */
+    else
+      location = kVertexDefaultLocation;   /* express mode: the global endpoint, whatever location says */
     const std::string mode = token.empty () ? "express mode (API key, no project)"
         : "project " + project + ", location " + location + ", access token";
     GST_INFO_OBJECT (self, "Vertex AI: %s", mode.c_str ());
