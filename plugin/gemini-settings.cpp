@@ -61,7 +61,8 @@ gemini_settings_install (GObjectClass * gobject_class)
    */
   g_object_class_install_property (gobject_class, PROP_API_KEY,
       g_param_spec_string ("api-key", "API key",
-          "Gemini API key (write-only). When not set: the GOOGLE_API_KEY environment "
+          "Gemini API key (write-only; with api=vertex and no project, a Vertex AI express-mode "
+          "key). When not set: the GOOGLE_API_KEY environment "
           "variable, then GEMINI_API_KEY, as Google's SDKs do. Sent only in the "
           "x-goog-api-key header, never logged. On gst-launch-1.0 prefer the environment "
           "variable: GStreamer itself logs launch lines", nullptr,
