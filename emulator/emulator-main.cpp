@@ -19,6 +19,7 @@ struct CliOptions {
   gchar *host = nullptr;
   gint port = 0;
   gchar *api_key = nullptr;
+  gchar *access_token = nullptr;
   gchar *script = nullptr;
   gchar *recorded_dir = nullptr;
   gchar *tls_cert = nullptr;
@@ -32,6 +33,7 @@ struct CliOptions {
   {
     g_free (host);
     g_free (api_key);
+    g_free (access_token);
     g_free (script);
     g_free (recorded_dir);
     g_free (tls_cert);
@@ -48,6 +50,8 @@ parse_args (int & argc, char **& argv, CliOptions & o, std::string & error)
     {"allow-remote", 0, 0, G_OPTION_ARG_NONE, &o.allow_remote, "Allow a non-loopback --host", nullptr},
     {"api-key", 0, 0, G_OPTION_ARG_STRING, &o.api_key,
         "Accept only this API key (default: any non-empty key)", "KEY"},
+    {"access-token", 0, 0, G_OPTION_ARG_STRING, &o.access_token,
+        "Accept only this OAuth token in Authorization: Bearer (default: any non-empty token)", "TOKEN"},
     {"script", 0, 0, G_OPTION_ARG_FILENAME, &o.script, "Scripted behaviours (JSON), see docs/emulator.md",
         "FILE"},
     {"recorded-dir", 0, 0, G_OPTION_ARG_FILENAME, &o.recorded_dir,
@@ -140,6 +144,8 @@ main (int argc, char **argv)
   opts.allow_remote = cli.allow_remote;
   if (cli.api_key)
     opts.api_key = std::string (cli.api_key);
+  if (cli.access_token)
+    opts.access_token = std::string (cli.access_token);
   if (cli.recorded_dir)
     opts.recorded_dir = cli.recorded_dir;
   if (cli.tls_cert)

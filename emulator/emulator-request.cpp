@@ -3,6 +3,7 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "emulator-request.h"
 
+#include <algorithm>
 #include <array>
 
 #include "emulator-common.h"
@@ -22,13 +23,13 @@ detail_node (const char * type, std::function<void (JsonObject *)> fill)
 }
 
 JsonNodePtr
-error_info_detail (const char * reason)
+error_info_detail (const char * reason, const char * service)
 {
-  return detail_node ("type.googleapis.com/google.rpc.ErrorInfo", [reason] (JsonObject * o) {
+  return detail_node ("type.googleapis.com/google.rpc.ErrorInfo", [reason, service] (JsonObject * o) {
     json_object_set_string_member (o, "reason", reason);
     json_object_set_string_member (o, "domain", "googleapis.com");
     JsonObject *meta = json_object_new ();
-    json_object_set_string_member (meta, "service", "generativelanguage.googleapis.com");
+    json_object_set_string_member (meta, "service", service);
     json_object_set_object_member (o, "metadata", meta);
   });
 }
@@ -428,7 +429,16 @@ read_exchange (SoupServerMessage * msg, guint64 index, const std::string & path,
   ex.path = path;
   ex.model_name = model;
   ex.model = find_model_spec (model);
-  const char *h = soup_message_headers_get_one (soup_server_message_get_request_headers (msg), "x-goog-api-key");
+  if (std::optional<GeneratePath> where = parse_generate_path (path)) {
+    ex.vertex = where->vertex;
+    ex.project = where->project;
+    ex.location = where->location;
+  }
+  SoupMessageHeaders *headers = soup_server_message_get_request_headers (msg);
+  if (const char *auth = soup_message_headers_get_one (headers, "Authorization");
+      auth && g_ascii_strncasecmp (auth, "Bearer ", 7) == 0)
+    ex.bearer = auth + 7;
+  const char *h = soup_message_headers_get_one (headers, "x-goog-api-key");
   const char *q = query ? static_cast<const char *> (g_hash_table_lookup (query, "key")) : nullptr;
   ex.header_key = h && *h;
   ex.query_key = q && *q;
@@ -444,9 +454,76 @@ read_exchange (SoupServerMessage * msg, guint64 index, const std::string & path,
   return ex;
 }
 
-std::optional<ApiError>
-check_auth (const Exchange & ex, const std::optional<std::string> & api_key)
+std::optional<GeneratePath>
+parse_generate_path (const std::string & path)
 {
+  static const std::string unary = ":generateContent", streamed = ":streamGenerateContent";
+  const bool stream = path.ends_with (streamed);
+  if (!stream && !path.ends_with (unary))
+    return std::nullopt;
+  const std::string rest = path.substr (0, path.size () - (stream ? streamed : unary).size ());
+  std::vector<std::string> seg;
+  for (gsize start = 0;;) {
+    const gsize slash = rest.find ('/', start);
+    seg.push_back (rest.substr (start, slash == std::string::npos ? std::string::npos : slash - start));
+    if (slash == std::string::npos)
+      break;
+    start = slash + 1;
+  }
+  /* seg[0] is "" (the leading '/'); no segment may be empty. */
+  if (seg.size () < 4 || !seg[0].empty ()
+      || std::any_of (seg.begin () + 1, seg.end (), [] (const std::string & x) { return x.empty (); }))
+    return std::nullopt;
+  GeneratePath g;
+  g.stream = stream;
+  if (seg.size () == 4 && seg[1] == "v1beta" && seg[2] == "models") {
+    g.model = seg[3];
+    return g;
+  }
+  if (seg[1] != "v1" && seg[1] != "v1beta1")
+    return std::nullopt;
+  gsize i = 2;
+  if (seg.size () == 10 && seg[2] == "projects" && seg[4] == "locations") {
+    g.project = seg[3];
+    g.location = seg[5];
+    i = 6;
+  }
+  if (seg.size () != i + 4 || seg[i] != "publishers" || seg[i + 1] != "google" || seg[i + 2] != "models")
+    return std::nullopt;
+  g.vertex = true;
+  g.model = seg[i + 3];
+  return g;
+}
+
+const char *
+auth_kind (const Exchange & ex)
+{
+  return !ex.bearer.empty () ? "bearer" : ex.header_key ? "header" : ex.query_key ? "query" : "none";
+}
+
+std::optional<ApiError>
+check_auth (const Exchange & ex, const std::optional<std::string> & api_key,
+    const std::optional<std::string> & access_token)
+{
+  if (!ex.bearer.empty ()) {
+    if (access_token && *access_token != ex.bearer) {
+      /* What Vertex AI answers to an expired or foreign token. */
+      ApiError e {401, "UNAUTHENTICATED", "Request had invalid authentication credentials. Expected OAuth 2 "
+          "access token, login cookie or other valid authentication credential. See "
+          "https://developers.google.com/identity/sign-in/web/devconsole-project.", {}};
+      e.details.push_back (error_info_detail ("ACCESS_TOKEN_TYPE_UNSUPPORTED", ex.vertex
+              ? "aiplatform.googleapis.com" : "generativelanguage.googleapis.com"));
+      return e;
+    }
+    return std::nullopt;
+  }
+  if (ex.vertex && !ex.project.empty () && ex.key.empty ()) {
+    ApiError e {401, "UNAUTHENTICATED", "Request is missing required authentication credential. Expected OAuth 2 "
+        "access token, login cookie or other valid authentication credential. See "
+        "https://developers.google.com/identity/sign-in/web/devconsole-project.", {}};
+    e.details.push_back (error_info_detail ("CREDENTIALS_MISSING", "aiplatform.googleapis.com"));
+    return e;
+  }
   if (ex.query_key)
     g_printerr ("gemini-emulator: warning: request #%" G_GUINT64_FORMAT " sent the API key as ?key= in the URL; "
         "URLs end up in logs and proxies, send the x-goog-api-key header instead\n", ex.index);

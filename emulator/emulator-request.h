@@ -32,7 +32,7 @@ struct ApiError {
 };
 
 JsonNodePtr detail_node (const char * type, std::function<void (JsonObject *)> fill);
-JsonNodePtr error_info_detail (const char * reason);
+JsonNodePtr error_info_detail (const char * reason, const char * service = "generativelanguage.googleapis.com");
 JsonNodePtr bad_request_detail (const std::string & description);
 JsonNode *error_body (const ApiError & e);
 ApiError invalid_argument (std::string message);
@@ -78,6 +78,12 @@ struct Exchange {
   std::string key;            /* never logged */
   bool header_key = false;
   bool query_key = false;
+  /* Vertex AI: the path's form, project ("" in express mode) and location,
+   * and the Authorization: Bearer token (never logged). */
+  bool vertex = false;
+  std::string project;
+  std::string location;
+  std::string bearer;
   std::string body_text;      /* raw request body */
   JsonNodePtr body;           /* parsed, or nullptr */
   std::string body_error;     /* why it did not parse */
@@ -86,11 +92,31 @@ struct Exchange {
   bool stream = false;        /* :streamGenerateContent?alt=sse */
 };
 
+/* Where a generateContent path points. */
+struct GeneratePath {
+  bool vertex = false;
+  bool stream = false;    /* :streamGenerateContent */
+  std::string model, project, location;   /* project "": Vertex express mode */
+};
+
+/* /v1beta/models/M:generateContent (Gemini), or :streamGenerateContent
+ * (stream set) in each form,
+ * /v1/projects/P/locations/L/publishers/google/models/M:generateContent and
+ * /v1beta1/publishers/google/models/M:generateContent (Vertex AI; either
+ * version takes either form). nullopt for any other path. */
+std::optional<GeneratePath> parse_generate_path (const std::string & path);
+
 /* Reads what the request carries; nothing is judged yet. */
 Exchange read_exchange (SoupServerMessage * msg, guint64 index, const std::string & path, const std::string & model,
     GHashTable * query);
 
-/* The key check (Google's front end does it before anything else). */
-std::optional<ApiError> check_auth (const Exchange & ex, const std::optional<std::string> & api_key);
+/* "bearer", "header", "query" or "none": how the request authenticated. */
+const char *auth_kind (const Exchange & ex);
+
+/* The credential check (Google's front end does it before anything else):
+ * a Bearer token against `access_token` (401 UNAUTHENTICATED, as Vertex AI
+ * answers), else the key against `api_key`. */
+std::optional<ApiError> check_auth (const Exchange & ex, const std::optional<std::string> & api_key,
+    const std::optional<std::string> & access_token = std::nullopt);
 
 }  // namespace gemini::emulator

@@ -38,8 +38,6 @@ namespace {
 
 constexpr char kModelsPath[] = "/v1beta/models";
 constexpr char kApiPrefix[] = "/v1beta/models/";
-constexpr char kGenerateSuffix[] = ":generateContent";
-constexpr char kStreamSuffix[] = ":streamGenerateContent";
 constexpr char kEventStreamType[] = "text/event-stream";
 constexpr guint kLogCapacity = 64;
 constexpr int kJpegQuality = 90;
@@ -469,7 +467,7 @@ Server::Impl::route (SoupServerMessage * msg, const std::string & path, GHashTab
     handle_control (msg, path);
     return;
   }
-  const std::string prefix = kApiPrefix, suffix = kGenerateSuffix;
+  const std::string prefix = kApiPrefix;
   if (path == kModelsPath) {
     handle_models (msg, path, "", query);
     return;
@@ -480,21 +478,9 @@ Server::Impl::route (SoupServerMessage * msg, const std::string & path, GHashTab
     handle_models (msg, path, path.substr (prefix.size ()), query);
     return;
   }
-  const std::string stream_suffix = kStreamSuffix;
-  if (path.starts_with (prefix) && path.ends_with (stream_suffix) &&
-      path.size () > prefix.size () + stream_suffix.size ()) {
-    const std::string model = path.substr (prefix.size (), path.size () - prefix.size () - stream_suffix.size ());
-    if (model.find ('/') == std::string::npos) {
-      handle_generate (msg, path, model, query, true);
-      return;
-    }
-  }
-  if (path.starts_with (prefix) && path.ends_with (suffix) && path.size () > prefix.size () + suffix.size ()) {
-    const std::string model = path.substr (prefix.size (), path.size () - prefix.size () - suffix.size ());
-    if (model.find ('/') == std::string::npos) {
-      handle_generate (msg, path, model, query);
-      return;
-    }
+  if (std::optional<GeneratePath> where = parse_generate_path (path)) {
+    handle_generate (msg, path, where->model, query, where->stream);
+    return;
   }
   respond (msg, json_answer (404, error_body (ApiError {404, "NOT_FOUND", "Method not found.", {}}), "error"));
   log_line (std::string (soup_server_message_get_method (msg)) + " " + path + " -> 404 (unknown path)");
@@ -540,14 +526,20 @@ Server::Impl::decide (const Exchange & ex, gsize & step_number)
     a.delay_ms = opts.latency_ms;
     return a;
   }
-  std::optional<ApiError> refused = check_auth (ex, opts.api_key);
+  std::optional<ApiError> refused = check_auth (ex, opts.api_key, opts.access_token);
   /* A retired id is gone, as for Google; but a recording of it still
    * replays, so old cassettes keep working. */
   const auto replays_next = [this] {
     const std::optional<gsize> i = peek_step ();
     return i && script.steps[*i].action == ScriptAction::Replay;
   };
-  if (!refused && (!ex.model || (!serves (*ex.model) && !replays_next ())))
+  if (!refused && ex.vertex && (!ex.model || (!serves (*ex.model) && !replays_next ())))
+    refused = ApiError {404, "NOT_FOUND", "Publisher Model `" + (ex.project.empty () ? std::string ()
+        : "projects/" + ex.project + "/locations/" + ex.location + "/") + "publishers/google/models/"
+        + ex.model_name + "` was not found or your project does not have access to it. Please ensure you are "
+        "using a valid model version. For more information, see: "
+        "https://cloud.google.com/vertex-ai/generative-ai/docs/learn/model-versions", {}};
+  else if (!refused && (!ex.model || (!serves (*ex.model) && !replays_next ())))
     refused = ApiError {404, "NOT_FOUND", "models/" + ex.model_name + " is not found for API version v1beta, or "
         "is not supported for generateContent. Call ListModels to see the list of available models and their "
         "supported methods.", {}};
@@ -586,8 +578,9 @@ Server::Impl::handle_generate (SoupServerMessage * msg, const std::string & path
   }
   record (msg, ex, answer);
 
+  /* key= says how the request authenticated, never with what. */
   std::string line = "#" + std::to_string (ex.index) + " " + ex.method + " " + path + " model=" + model +
-      " key=" + (ex.header_key ? "header" : ex.query_key ? "query" : "none") + " " + describe_request (ex);
+      " key=" + auth_kind (ex) + " " + describe_request (ex);
   if (step_number)
     line += " step=" + std::to_string (step_number) + "/" + std::to_string (script.steps.size ());
   if (answer.delay_ms)
@@ -720,6 +713,10 @@ Server::Impl::log_entry (SoupServerMessage * msg, const Exchange & ex)
   json_object_set_int_member (entry, "received_us", ex.received_us);
   json_object_set_boolean_member (entry, "api_key_present", ex.header_key || ex.query_key);
   json_object_set_boolean_member (entry, "query_key_present", ex.query_key);
+  json_object_set_string_member (entry, "api", ex.vertex ? "vertex" : "gemini");
+  json_object_set_string_member (entry, "project", ex.project.c_str ());
+  json_object_set_string_member (entry, "location", ex.location.c_str ());
+  json_object_set_string_member (entry, "auth", auth_kind (ex));
   JsonObject *headers = json_object_new ();
   SoupMessageHeadersIter it;
   soup_message_headers_iter_init (&it, soup_server_message_get_request_headers (msg));

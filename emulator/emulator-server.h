@@ -1,6 +1,7 @@
 /* gst-gemini emulator: an HTTP server (libsoup SoupServer) answering
  * POST /v1beta/models/{model}:generateContent (and ListModels, GET
- * /v1beta/models[/{model}]) like the Gemini Developer API,
+ * /v1beta/models[/{model}]) like the Gemini Developer API, and Vertex AI's
+ * generateContent paths (projects/…/publishers/google/models/…, express),
  * with scripted failures and control endpoints under /emulator/.
  * Single-threaded: everything runs on the thread-default GMainContext.
  * See docs/emulator.md.
@@ -20,6 +21,7 @@ struct ServerOptions {
   guint16 port = 0;                   /* 0: any free port */
   bool allow_remote = false;          /* permit a non-loopback host */
   std::optional<std::string> api_key; /* when set, other keys get 400 API_KEY_INVALID */
+  std::optional<std::string> access_token; /* when set, other Bearer tokens get 401 UNAUTHENTICATED */
   std::string recorded_dir;           /* base for relative "replay" files */
   guint latency_ms = 0;               /* default delay of every generateContent answer */
   guint list_page_size = 0;           /* ListModels page size cap; 0: the API's (1000) */

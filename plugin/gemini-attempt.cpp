@@ -59,6 +59,17 @@ retry_delay (const AttemptPolicy & p, guint retry, const Response & r)
   return backoff;
 }
 
+/* The credential goes in a header only, never in the URL: the logger
+ * (gemini-http.cpp) redacts both headers. */
+void
+add_auth_headers (const Target & target, HttpRequest & req)
+{
+  if (!target.access_token.empty ())
+    req.headers.emplace_back ("Authorization", "Bearer " + target.access_token);
+  else
+    req.headers.emplace_back ("x-goog-api-key", target.api_key);
+}
+
 std::string
 plural_attempts (guint n)
 {
@@ -98,7 +109,7 @@ AttemptRunner::start (std::weak_ptr<HttpEngine> engine, RequestSpec spec, Target
   r->deadline_ = r->start_ + std::chrono::seconds (r->policy_.deadline);
   r->model_ = r->spec_.model;
   r->g_.model = r->model_;
-  r->url_ = build_request_url (r->target_.endpoint, r->model_, r->policy_.previews);
+  r->url_ = target_request_url (r->target_, r->model_, r->policy_.previews);
   r->build_body ();
   return r;
 }
@@ -181,15 +192,22 @@ AttemptRunner::build_body ()
 }
 
 /* On the body worker: the whole request (endpoint, model, body: prompt,
- * configuration and reference bytes; never the key) names the entry. A hit
- * that decodes is the answer; anything else is a miss. */
+ * configuration and reference bytes; never the key or token) names the
+ * entry. Vertex adds its name, project and location: the same prompt to
+ * another API or project is another request. A hit that decodes is the
+ * answer; anything else is a miss. */
 bool
 AttemptRunner::try_cache (GBytes * body)
 {
   gsize size = 0;
   const char *data = static_cast<const char *> (g_bytes_get_data (body, &size));
   const std::string origin = url_origin (target_.endpoint);
-  cache_key_ = cache_key ({origin, model_, std::string_view (data ? data : "", size)});
+  const std::string_view body_text (data ? data : "", size);
+  /* Gemini's keep their three parts, so that existing entries stay valid;
+   * the parts are length-prefixed, so six can never equal three. */
+  cache_key_ = target_.api == Api::Vertex
+      ? cache_key ({"vertex", origin, target_.project, target_.location, model_, body_text})
+      : cache_key ({origin, model_, body_text});
   std::optional<CachedImage> hit = cache_->lookup (cache_key_);
   if (!hit)
     return false;
@@ -320,7 +338,7 @@ AttemptRunner::on_admitted ()
 
   HttpRequest req;
   req.url = url_;
-  req.headers.emplace_back ("x-goog-api-key", target_.api_key);
+  add_auth_headers (target_, req);
   req.body.reset (g_bytes_ref (body_.get ()));
   auto self = shared_from_this ();
   if (stream_)
@@ -626,6 +644,11 @@ AttemptRunner::handle (Response r)
       return;
     case Action::Fail:
       g_.response = std::move (r);
+      if (target_.api == Api::Vertex) {
+        add_vertex_hint ();
+        finish (std::move (g_));
+        return;
+      }
       /* Once per image: a model switched to may answer 404 too. */
       if (g_.response.outcome == Outcome::NotFound && !listed_models_
           && is_model_not_found (g_.response.http_status, g_.response.gemini_status,
@@ -689,6 +712,37 @@ AttemptRunner::handle (Response r)
     cb (notice);
   /* The wait is a timer on this thread, cancelled with the runner. */
   schedule (delay, [] (AttemptRunner & runner) { runner.send_attempt (); }, true);
+}
+
+/* What a Vertex AI failure usually means. ListModels is a Gemini API call
+ * (Vertex lists publisher models elsewhere, per project): after a 404 the
+ * runner names where to look instead of asking. */
+void
+AttemptRunner::add_vertex_hint ()
+{
+  switch (g_.response.outcome) {
+    case Outcome::Unauthenticated:
+      g_.hint = target_.access_token.empty ()
+          ? "Vertex AI did not accept the credentials: check the api-key (express mode) or set "
+            "access-token with project."
+          : "Vertex AI did not accept the access token: access tokens expire after about an hour; "
+            "get a fresh one with gcloud auth print-access-token and set the access-token property "
+            "(or GOOGLE_OAUTH_ACCESS_TOKEN).";
+      break;
+    case Outcome::PermissionDenied:
+      g_.hint = "Check that the Vertex AI API is enabled in " + (target_.project.empty ()
+              ? std::string ("the express-mode key's project") : "project " + target_.project)
+          + " and that the account has the Vertex AI User role (aiplatform.endpoints.predict).";
+      break;
+    case Outcome::NotFound:
+      g_.hint = "On Vertex AI the model list is not read (ListModels is a Gemini API call): check "
+          "that the model is offered in location " + (target_.location.empty () ? std::string ("global")
+              : target_.location) + " (https://cloud.google.com/vertex-ai/generative-ai/docs/"
+          "learn/locations) and the model id (https://cloud.google.com/vertex-ai/generative-ai/docs/models).";
+      break;
+    default:
+      break;
+  }
 }
 
 /* ------------------------------------------------------------ ListModels */
@@ -789,7 +843,7 @@ AttemptRunner::after_list (bool complete, const std::string & error, const std::
         cb (spec_.alias, m.id);
       model_ = m.id;
       g_.model = model_;
-      url_ = build_request_url (target_.endpoint, model_, policy_.previews);
+      url_ = target_request_url (target_, model_, policy_.previews);
       send_attempt ();
       return;
     }

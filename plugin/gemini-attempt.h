@@ -44,6 +44,9 @@ struct Generated {
    * the list could not be read. Appended to the error. */
   std::string models_hint;
   std::string available_models;
+  /* What the failure usually means on this API (Vertex AI: an expired
+   * token, a location without the model). Appended to the error. */
+  std::string hint;
   /* The model that answered: the spec's, or another of its family after a
    * 404 for an alias. */
   std::string model;
@@ -166,6 +169,7 @@ private:
   void handle (Response r);
   void list_models (std::string token, std::shared_ptr<std::vector<ListedModel>> models, guint page);
   void after_list (bool complete, const std::string & error, const std::vector<ListedModel> & models);
+  void add_vertex_hint ();
   void finish (Generated g);
   void finish_cancelled ();
   /* Runs `fn` on the engine thread after `seconds` unless cancelled; false

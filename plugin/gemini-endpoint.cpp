@@ -4,6 +4,7 @@
 
 #include <gio/gio.h>
 
+#include "gemini-protocol.h"
 #include "glib-raii.h"
 
 namespace gemini {
@@ -108,7 +109,7 @@ resolve_route (const Endpoint & endpoint, const std::string & proxy_property)
 
 bool
 check_route (const Endpoint & endpoint, const Route & route, bool allow_insecure_http,
-    std::string & error)
+    std::string & error, const char *credential)
 {
   if (!route.direct && !route.proxy.empty ()) {
     GUriPtr proxy = parse_uri (route.proxy);
@@ -124,7 +125,7 @@ check_route (const Endpoint & endpoint, const Route & route, bool allow_insecure
     }
   }
   if (endpoint.plain_http && !endpoint.loopback && !allow_insecure_http) {
-    error = "Refusing to send the API key over plain http to " + endpoint.host + " (api-endpoint \""
+    error = std::string ("Refusing to send ") + credential + " over plain http to " + endpoint.host + " (api-endpoint \""
         + endpoint.redacted + "\"";
     if (!route.direct && !route.proxy.empty ())
       error += ", through the proxy " + route.proxy;
@@ -134,21 +135,61 @@ check_route (const Endpoint & endpoint, const Route & route, bool allow_insecure
   return true;
 }
 
+namespace {
+
+/* `what` names the credential ("The API key"); `hint` says what it
+ * usually looks like. Never quotes the value. */
 bool
-api_key_is_valid (const std::string & key, std::string & error)
+header_value_is_valid (const std::string & value, const char *what, const char *hint, std::string & error)
 {
-  for (gsize i = 0; i < key.size (); i++) {
-    auto c = (guchar) key[i];
+  for (gsize i = 0; i < value.size (); i++) {
+    auto c = (guchar) value[i];
     if (c >= 0x21 && c < 0x7f)
       continue;
     GCharPtr where (g_strdup_printf ("at character %" G_GSIZE_FORMAT " of %" G_GSIZE_FORMAT,
-            i + 1, key.size ()));
-    const char *what = c == '\r' || c == '\n' ? "a line break (CR or LF)"
+            i + 1, value.size ()));
+    const char *kind = c == '\r' || c == '\n' ? "a line break (CR or LF)"
         : c == ' ' || c == '\t' ? "white space"
         : c < 0x20 || c == 0x7f ? "a control character" : "a non-ASCII character";
-    error = std::string ("The API key contains ") + what + " " + where.get ()
-        + ": an HTTP header cannot carry it. Gemini keys are letters, digits, '-' and '_'; "
-        "check how the key was set (a file read with its line ending, a pasted quote).";
+    error = std::string (what) + " contains " + kind + " " + where.get ()
+        + ": an HTTP header cannot carry it. " + hint
+        + "; check how it was set (a file read with its line ending, a pasted quote).";
+    return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+bool
+api_key_is_valid (const std::string & key, std::string & error)
+{
+  return header_value_is_valid (key, "The API key", "Gemini keys are letters, digits, '-' and '_'", error);
+}
+
+bool
+access_token_is_valid (const std::string & token, std::string & error)
+{
+  return header_value_is_valid (token, "The access token",
+      "Access tokens from gcloud auth print-access-token are printable ASCII on one line", error);
+}
+
+bool
+vertex_target_is_valid (const std::string & project, const std::string & location,
+    std::string & property, std::string & error)
+{
+  if (!project.empty () && !vertex_segment_is_valid (project)) {
+    property = "project";
+    error = "The project \"" + project + "\" is not a Google Cloud project id: use letters, digits, "
+        "'-' and '_' only (the id gcloud config get-value project prints, not the display name), "
+        "set with the project property or GOOGLE_CLOUD_PROJECT.";
+    return false;
+  }
+  if (!vertex_segment_is_valid (location)) {
+    property = "location";
+    error = "The location \"" + location + "\" is not a Vertex AI location: use global (the default) "
+        "or a region such as us-central1 (letters, digits, '-' and '_'), set with the location "
+        "property or GOOGLE_CLOUD_LOCATION.";
     return false;
   }
   return true;

@@ -64,11 +64,21 @@ Route resolve_route (const Endpoint & endpoint, const std::string & proxy_proper
  * an http proxy is fine: libsoup tunnels it with CONNECT and TLS runs end
  * to end, so the proxy sees the host name only. */
 bool check_route (const Endpoint & endpoint, const Route & route, bool allow_insecure_http,
-    std::string & error);
+    std::string & error, const char *credential = "the API key");
 
 /* The key must be a header value: printable ASCII without CR/LF (libsoup
  * silently drops a header with a line break, and the server then answers
  * a misleading 403). `error` never contains the key. */
 bool api_key_is_valid (const std::string & key, std::string & error);
+
+/* The same for a Vertex AI OAuth access token (Authorization: Bearer). */
+bool access_token_is_valid (const std::string & token, std::string & error);
+
+/* Vertex AI's project and location go into the URL path: each must be
+ * letters, digits, '-' and '_' (an empty project is express mode). On
+ * failure `property` names the one at fault ("project" or "location") and
+ * `error` says what to do. */
+bool vertex_target_is_valid (const std::string & project, const std::string & location,
+    std::string & property, std::string & error);
 
 }  // namespace gemini

@@ -168,6 +168,25 @@ gst_gemini_cost_action_get_type (void)
 }
 
 GType
+gst_gemini_api_get_type (void)
+{
+  static GType type = 0;
+  static std::once_flag once;
+  std::call_once (once, [] {
+    static const GEnumValue values[] = {
+      {GST_GEMINI_API_GEMINI,
+          "Gemini Developer API (generativelanguage.googleapis.com, an API key)", "gemini"},
+      {GST_GEMINI_API_VERTEX,
+          "Vertex AI (aiplatform.googleapis.com: project and location with an OAuth access "
+          "token, or express mode with an API key)", "vertex"},
+      {0, nullptr, nullptr},
+    };
+    type = g_enum_register_static ("GstGeminiApi", values);
+  });
+  return type;
+}
+
+GType
 gst_gemini_error_policy_get_type (void)
 {
   static GType type = 0;

@@ -78,6 +78,14 @@ typedef enum {
 #define GST_TYPE_GEMINI_COST_ACTION (gst_gemini_cost_action_get_type ())
 GType gst_gemini_cost_action_get_type (void);
 
+typedef enum {
+  GST_GEMINI_API_GEMINI,
+  GST_GEMINI_API_VERTEX,
+} GstGeminiApi;
+
+#define GST_TYPE_GEMINI_API (gst_gemini_api_get_type ())
+GType gst_gemini_api_get_type (void);
+
 #define GST_TYPE_GEMINI_STALE_POLICY (gst_gemini_stale_policy_get_type ())
 GType gst_gemini_stale_policy_get_type (void);
 

@@ -6,6 +6,7 @@
 #include <json-glib/json-glib.h>
 #include <libsoup/soup.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 
@@ -399,6 +400,38 @@ build_request_url (const std::string & endpoint, const std::string & model, bool
 {
   return build_api_base (endpoint) + "/models/" + model +
       (stream ? ":streamGenerateContent?alt=sse" : ":generateContent");
+}
+
+std::string
+vertex_default_endpoint (const std::string & location)
+{
+  if (location.empty () || location == kVertexDefaultLocation)
+    return kVertexGlobalEndpoint;
+  return "https://" + location + "-aiplatform.googleapis.com";
+}
+
+std::string
+build_vertex_request_url (const std::string & endpoint, const std::string & project,
+    const std::string & location, const std::string & model, bool stream)
+{
+  const char *method = stream ? ":streamGenerateContent?alt=sse" : ":generateContent";
+  std::string base = endpoint;
+  while (!base.empty () && base.back () == '/')
+    base.pop_back ();
+  if (project.empty ())
+    return base + "/v1beta1/publishers/google/models/" + model + method;
+  return base + "/v1/projects/" + project + "/locations/"
+      + (location.empty () ? std::string (kVertexDefaultLocation) : location)
+      + "/publishers/google/models/" + model + method;
+}
+
+bool
+vertex_segment_is_valid (const std::string & segment)
+{
+  if (segment.empty () || segment.size () > 128)
+    return false;
+  return std::all_of (segment.begin (), segment.end (),
+      [] (char c) { return g_ascii_isalnum (c) || c == '-' || c == '_'; });
 }
 
 /* --------------------------------------------------------------- outcomes */

@@ -25,6 +25,9 @@ inline constexpr const char *kDefaultEndpoint = "https://generativelanguage.goog
  * image model. */
 inline constexpr const char *kDefaultModel = "nano-banana";
 inline constexpr const char *kApiVersion = "v1beta";
+/* Vertex AI's global endpoint; a regional location has its own host. */
+inline constexpr const char *kVertexGlobalEndpoint = "https://aiplatform.googleapis.com";
+inline constexpr const char *kVertexDefaultLocation = "global";
 
 /* One image sent along with the prompt as inlineData. */
 struct ReferenceImage {
@@ -103,6 +106,23 @@ std::string build_api_base (const std::string & endpoint);
  * endpoint that already ends in a version segment ("/v1beta", "/v1") is
  * used as is. */
 std::string build_request_url (const std::string & endpoint, const std::string & model, bool stream = false);
+
+/* Vertex AI's endpoint for `location`: https://aiplatform.googleapis.com
+ * for "global" (or ""), https://LOC-aiplatform.googleapis.com otherwise. */
+std::string vertex_default_endpoint (const std::string & location);
+
+/* Vertex AI's generateContent URL. With a project (OAuth access token):
+ * ENDPOINT/v1/projects/P/locations/L/publishers/google/models/M:generateContent.
+ * Without (express mode, an API key, as google-genai sends it):
+ * ENDPOINT/v1beta1/publishers/google/models/M:generateContent. The
+ * endpoint's trailing '/' are dropped; any path it has is kept as a prefix
+ * (a gateway's). `stream`: :streamGenerateContent?alt=sse instead. */
+std::string build_vertex_request_url (const std::string & endpoint, const std::string & project,
+    const std::string & location, const std::string & model, bool stream = false);
+
+/* A project or location as a URL path segment: 1 to 128 letters, digits,
+ * '-' and '_'. */
+bool vertex_segment_is_valid (const std::string & segment);
 
 /* Checks a model id before it goes into a URL path. */
 bool model_id_is_valid (const std::string & model);

@@ -24,12 +24,29 @@ struct RequestSpec {
   RequestSettings request;    /* prompt, configuration, reference images */
 };
 
+enum class Api { Gemini, Vertex };
+
 /* Where requests go, and as whom. */
 struct Target {
-  std::string endpoint;       /* api-endpoint as given */
+  Api api = Api::Gemini;
+  std::string endpoint;       /* api-endpoint as given, or the API's own */
   std::string server;         /* its scheme://host[:port], for messages */
-  std::string api_key;
+  /* Vertex: the project ("" = express mode, with api_key) and location. */
+  std::string project;
+  std::string location;
+  std::string api_key;        /* sent as x-goog-api-key, when not empty */
+  std::string access_token;   /* Vertex: sent as Authorization: Bearer, when not empty */
 };
+
+/* The generateContent URL of `model` at `target` (never with a credential);
+ * `stream`: streamGenerateContent?alt=sse. */
+inline std::string
+target_request_url (const Target & target, const std::string & model, bool stream = false)
+{
+  if (target.api == Api::Vertex)
+    return build_vertex_request_url (target.endpoint, target.project, target.location, model, stream);
+  return build_request_url (target.endpoint, model, stream);
+}
 
 /* How hard to try for one image. */
 struct AttemptPolicy {

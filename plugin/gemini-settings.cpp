@@ -61,7 +61,8 @@ gemini_settings_install (GObjectClass * gobject_class)
    */
   g_object_class_install_property (gobject_class, PROP_API_KEY,
       g_param_spec_string ("api-key", "API key",
-          "Gemini API key (write-only). When not set: the GOOGLE_API_KEY environment "
+          "Gemini API key (write-only; with api=vertex and no project, a Vertex AI express-mode "
+          "key). When not set: the GOOGLE_API_KEY environment "
           "variable, then GEMINI_API_KEY, as Google's SDKs do. Sent only in the "
           "x-goog-api-key header, never logged. On gst-launch-1.0 prefer the environment "
           "variable: GStreamer itself logs launch lines", nullptr,
@@ -71,11 +72,64 @@ gemini_settings_install (GObjectClass * gobject_class)
   g_object_class_install_property (gobject_class, PROP_API_ENDPOINT,
       g_param_spec_string ("api-endpoint", "API endpoint",
           "Base URL of the Gemini API; the request goes to "
-          "<api-endpoint>/v1beta/models/<model>:generateContent. When not set: "
-          "the GOOGLE_GEMINI_BASE_URL environment variable, else Google's endpoint. "
+          "<api-endpoint>/v1beta/models/<model>:generateContent (api=vertex: "
+          "<api-endpoint>/v1/projects/<project>/locations/<location>/publishers/google/models/"
+          "<model>:generateContent). When not set: the GOOGLE_GEMINI_BASE_URL environment "
+          "variable (api=vertex: GOOGLE_VERTEX_BASE_URL first), else Google's endpoint "
+          "(api=vertex: https://aiplatform.googleapis.com for location global, "
+          "https://LOCATION-aiplatform.googleapis.com otherwise). "
           "Point it at gemini-emulator (http://127.0.0.1:PORT) for tests",
           DEFAULT_ENDPOINT,
           (GParamFlags) (ready | GST_PARAM_DOC_SHOW_DEFAULT)));
+
+  /**
+   * GstGeminiImageSrc:api:
+   *
+   * Which Google API serves the model. Vertex AI takes project and
+   * location with an OAuth access token, or (express mode) an API key
+   * without a project.
+   *
+   * Since: 0.2
+   */
+  g_object_class_install_property (gobject_class, PROP_API,
+      g_param_spec_enum ("api", "API",
+          "Which API to call: gemini (the Gemini Developer API, an API key) or vertex (Vertex AI: "
+          "project and location with access-token, or express mode with an API key and no "
+          "project). When not set: vertex if the GOOGLE_GENAI_USE_VERTEXAI environment variable "
+          "is true or 1, as Google's SDKs do, else gemini",
+          GST_TYPE_GEMINI_API, DEFAULT_API, ready));
+
+  g_object_class_install_property (gobject_class, PROP_PROJECT,
+      g_param_spec_string ("project", "Google Cloud project",
+          "api=vertex: the Google Cloud project id that is billed (gcloud config get-value "
+          "project); letters, digits, '-' and '_'. Needs access-token. When not set: the "
+          "GOOGLE_CLOUD_PROJECT environment variable; without either, an API key selects "
+          "Vertex AI express mode", nullptr, ready));
+
+  g_object_class_install_property (gobject_class, PROP_LOCATION,
+      g_param_spec_string ("location", "Vertex AI location",
+          "api=vertex: global, or a region such as us-central1 (requests then go to "
+          "https://LOCATION-aiplatform.googleapis.com). When not set: the GOOGLE_CLOUD_LOCATION "
+          "environment variable, else global",
+          DEFAULT_LOCATION, (GParamFlags) (ready | GST_PARAM_DOC_SHOW_DEFAULT)));
+
+  /**
+   * GstGeminiImageSrc:access-token:
+   *
+   * Write-only, like api-key, so that it cannot be read back into a log or
+   * a `gst-launch-1.0 -v` notification.
+   *
+   * Since: 0.2
+   */
+  g_object_class_install_property (gobject_class, PROP_ACCESS_TOKEN,
+      g_param_spec_string ("access-token", "OAuth access token",
+          "api=vertex: an OAuth 2 access token (write-only), sent only in the Authorization: "
+          "Bearer header, never logged. Get one with gcloud auth print-access-token, e.g. "
+          "access-token=\"$(gcloud auth print-access-token)\"; it expires after about an hour. "
+          "When not set: the GOOGLE_OAUTH_ACCESS_TOKEN environment variable (preferred on "
+          "gst-launch-1.0: GStreamer itself logs launch lines)", nullptr,
+          (GParamFlags) (G_PARAM_WRITABLE | G_PARAM_STATIC_STRINGS |
+              GST_PARAM_MUTABLE_READY)));
 
   g_object_class_install_property (gobject_class, PROP_ASPECT_RATIO,
       g_param_spec_enum ("aspect-ratio", "Aspect ratio",
@@ -268,7 +322,8 @@ gemini_settings_install (GObjectClass * gobject_class)
   g_object_class_install_property (gobject_class, PROP_HTTP_LOG_LEVEL,
       g_param_spec_enum ("http-log-level", "HTTP log level",
           "libsoup's HTTP log, written to the GStreamer debug log (geminiimagesrc:5). "
-          "The x-goog-api-key header is shown as [REDACTED]; bodies are cut at 4 KiB",
+          "The x-goog-api-key and Authorization headers are shown as [REDACTED]; bodies are cut "
+          "at 4 KiB",
           SOUP_TYPE_LOGGER_LOG_LEVEL, DEFAULT_HTTP_LOG_LEVEL, ready));
 
   /**
@@ -539,6 +594,24 @@ settings_set (Settings & s, guint prop_id, const GValue * value)
       else
         s.endpoint.reset ();
       break;
+    case PROP_API:
+      s.api = (GstGeminiApi) g_value_get_enum (value);
+      break;
+    case PROP_PROJECT:
+      if (g_value_get_string (value) && *g_value_get_string (value))
+        s.project = g_value_get_string (value);
+      else
+        s.project.reset ();
+      break;
+    case PROP_LOCATION:
+      if (g_value_get_string (value) && *g_value_get_string (value))
+        s.location = g_value_get_string (value);
+      else
+        s.location.reset ();
+      break;
+    case PROP_ACCESS_TOKEN:
+      s.access_token = string_or_empty (value);
+      break;
     case PROP_ASPECT_RATIO:
       s.aspect_ratio = (GstGeminiAspectRatio) g_value_get_enum (value);
       break;
@@ -717,15 +790,50 @@ default_user_agent (const Settings & s)
   return "gst-gemini/" VERSION " GStreamer/" + std::string (gst_version.get () + strlen ("GStreamer "));
 }
 
+GstGeminiApi
+effective_api (const Settings & s)
+{
+  if (s.api)
+    return *s.api;
+  const gchar *env = g_getenv ("GOOGLE_GENAI_USE_VERTEXAI");
+  if (env && (g_ascii_strcasecmp (env, "true") == 0 || strcmp (env, "1") == 0))
+    return GST_GEMINI_API_VERTEX;
+  return DEFAULT_API;
+}
+
+std::string
+effective_project (const Settings & s)
+{
+  if (s.project)
+    return *s.project;
+  const gchar *env = g_getenv ("GOOGLE_CLOUD_PROJECT");
+  return env ? env : "";
+}
+
+std::string
+effective_location (const Settings & s)
+{
+  if (s.location)
+    return *s.location;
+  const gchar *env = g_getenv ("GOOGLE_CLOUD_LOCATION");
+  return env && *env ? env : DEFAULT_LOCATION;
+}
+
 std::string
 effective_endpoint (const Settings & s)
 {
   if (s.endpoint)
     return *s.endpoint;
-  const gchar *env = g_getenv ("GOOGLE_GEMINI_BASE_URL");
-  if (env && *env)
-    return env;
-  return DEFAULT_ENDPOINT;
+  const bool vertex = effective_api (s) == GST_GEMINI_API_VERTEX;
+  for (const char *name : {vertex ? "GOOGLE_VERTEX_BASE_URL" : nullptr, "GOOGLE_GEMINI_BASE_URL"}) {
+    const gchar *env = name ? g_getenv (name) : nullptr;
+    if (env && *env)
+      return env;
+  }
+  if (!vertex)
+    return DEFAULT_ENDPOINT;
+  /* Express mode (no project) is served on the global host only. */
+  return vertex_default_endpoint (effective_project (s).empty () ? kVertexDefaultLocation : effective_location (s));
 }
 
 bool
@@ -741,6 +849,17 @@ settings_get (const Settings & s, guint prop_id, GValue * value)
     case PROP_API_ENDPOINT:
       /* Read back without a password: pipeline dumps and -v print it. */
       g_value_set_string (value, redact_url (effective_endpoint (s)).c_str ());
+      break;
+    case PROP_API:
+      g_value_set_enum (value, effective_api (s));
+      break;
+    case PROP_PROJECT: {
+      const std::string project = effective_project (s);
+      g_value_set_string (value, project.empty () ? nullptr : project.c_str ());
+      break;
+    }
+    case PROP_LOCATION:
+      g_value_set_string (value, effective_location (s).c_str ());
       break;
     case PROP_ASPECT_RATIO:
       g_value_set_enum (value, s.aspect_ratio);

@@ -65,6 +65,8 @@
 #define DEFAULT_PRICE_PER_IMAGE (-1.0)
 #define DEFAULT_MAX_COST 0.0
 #define DEFAULT_MAX_COST_ACTION GST_GEMINI_COST_ACTION_ERROR
+#define DEFAULT_API GST_GEMINI_API_GEMINI
+#define DEFAULT_LOCATION gemini::kVertexDefaultLocation
 
 enum
 {
@@ -127,13 +129,17 @@ enum
   PROP_PRICE_PER_IMAGE,
   PROP_MAX_COST,
   PROP_MAX_COST_ACTION,
+  PROP_API,
+  PROP_PROJECT,
+  PROP_LOCATION,
+  PROP_ACCESS_TOKEN,
   /* Read-only state of the element, not settings
    * (gemini_settings_install_status). */
   PROP_ESTIMATED_COST,
   PROP_TOTAL_TOKENS,
 };
 /* The last setting. */
-#define PROP_LAST_SETTING PROP_MAX_COST_ACTION
+#define PROP_LAST_SETTING PROP_ACCESS_TOKEN
 
 namespace gemini {
 
@@ -197,6 +203,12 @@ struct Settings {
   gdouble price_per_image = DEFAULT_PRICE_PER_IMAGE;
   gdouble max_cost = DEFAULT_MAX_COST;
   GstGeminiCostAction max_cost_action = DEFAULT_MAX_COST_ACTION;
+  /* Unset: the environment decides (GOOGLE_GENAI_USE_VERTEXAI,
+   * GOOGLE_CLOUD_PROJECT, GOOGLE_CLOUD_LOCATION), as Google's SDKs do. */
+  std::optional<GstGeminiApi> api;
+  std::optional<std::string> project;
+  std::optional<std::string> location;
+  std::string access_token;
 };
 /* *INDENT-ON* */
 
@@ -223,8 +235,18 @@ std::string string_or_empty (const GValue * value);
  * GStreamer/VERSION. */
 std::string default_user_agent (const Settings & s);
 
-/* The API base URL: api-endpoint, else GOOGLE_GEMINI_BASE_URL, else
- * Google's. */
+/* The API: the api property, else vertex when GOOGLE_GENAI_USE_VERTEXAI is
+ * "true" or "1" (any case), else gemini. */
+GstGeminiApi effective_api (const Settings & s);
+/* Vertex AI's project: the property, else GOOGLE_CLOUD_PROJECT, else "". */
+std::string effective_project (const Settings & s);
+/* Vertex AI's location: the property, else GOOGLE_CLOUD_LOCATION, else
+ * global. */
+std::string effective_location (const Settings & s);
+
+/* The API base URL: api-endpoint, else GOOGLE_GEMINI_BASE_URL (for Vertex
+ * AI GOOGLE_VERTEX_BASE_URL first), else Google's for the API (and, for
+ * Vertex with a project, the location's; express mode's is global). */
 std::string effective_endpoint (const Settings & s);
 
 }  // namespace gemini

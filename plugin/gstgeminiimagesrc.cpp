@@ -147,6 +147,9 @@ struct GstGeminiImageSrcPrivate
   bool prepared = false;
   std::string api_key;
   Endpoint endpoint;
+  /* api=vertex: project ("" = express mode), location and the token. */
+  Api api = Api::Gemini;
+  std::string project, location, access_token;
   std::vector<ReferenceImage> references;
   /* From prompt-file; empty: the prompt property. Entries that name their
    * own reference images have them loaded here, by entry. */
@@ -308,6 +311,7 @@ gst_gemini_image_src_class_init (GstGeminiImageSrcClass * klass)
   gst_type_mark_as_plugin_api (GST_TYPE_GEMINI_IMAGE_SIZE, (GstPluginAPIFlags) 0);
   gst_type_mark_as_plugin_api (GST_TYPE_GEMINI_RESPONSE_MODALITIES, (GstPluginAPIFlags) 0);
   gst_type_mark_as_plugin_api (GST_TYPE_GEMINI_ERROR_POLICY, (GstPluginAPIFlags) 0);
+  gst_type_mark_as_plugin_api (GST_TYPE_GEMINI_API, (GstPluginAPIFlags) 0);
   gst_type_mark_as_plugin_api (GST_TYPE_GEMINI_STALE_POLICY, (GstPluginAPIFlags) 0);
   gst_type_mark_as_plugin_api (GST_TYPE_GEMINI_COST_ACTION, (GstPluginAPIFlags) 0);
 }
@@ -758,17 +762,66 @@ gst_gemini_image_src_prepare (GstGeminiImageSrc * self)
     priv->prepared = true;
   }
 
+  const bool vertex = effective_api (s) == GST_GEMINI_API_VERTEX;
   std::string key = effective_api_key (self, s);
+  std::string token, project, location;
   std::string error;
-  if (key.empty ()) {
-    post_settings_error (self, HERE, GST_RESOURCE_ERROR_NOT_AUTHORIZED, "api-key",
-        "No Gemini API key: set the api-key property or the GOOGLE_API_KEY (or "
-        "GEMINI_API_KEY) environment variable. Get a key at "
-        "https://aistudio.google.com/apikey; for tests, point api-endpoint at "
-        "gemini-emulator and use any key.");
-    return false;
+  if (vertex) {
+    project = trimmed (effective_project (s));
+    location = trimmed (effective_location (s));
+    token = trimmed (s.access_token);
+    if (token.empty ()) {
+      const gchar *env = g_getenv ("GOOGLE_OAUTH_ACCESS_TOKEN");
+      token = env ? trimmed (env) : "";
+    }
+    std::string property;
+    if (!vertex_target_is_valid (project, location, property, error)) {
+      post_settings_error (self, HERE, GST_RESOURCE_ERROR_SETTINGS, property.c_str (), error);
+      return false;
+    }
+    if (token.empty () && (key.empty () || !project.empty ())) {
+      const std::string what = project.empty ()
+          ? "api=vertex needs credentials and none are set: "
+          : "api=vertex with project " + project + " needs an OAuth access token and none is set: ";
+      post_settings_error (self, HERE, GST_RESOURCE_ERROR_NOT_AUTHORIZED, "access-token", what
+          + "set the access-token property or the GOOGLE_OAUTH_ACCESS_TOKEN environment variable, "
+          "e.g. GOOGLE_OAUTH_ACCESS_TOKEN=\"$(gcloud auth print-access-token)\" (a token lasts about "
+          "an hour)" + (project.empty () ? ", with project (or GOOGLE_CLOUD_PROJECT); or, for Vertex "
+              "AI express mode, an API key (api-key or GOOGLE_API_KEY) without a project."
+              : "; or, for Vertex AI express mode, an API key (api-key or GOOGLE_API_KEY) and no "
+              "project."));
+      return false;
+    }
+    if (!token.empty () && project.empty ()) {
+      post_settings_error (self, HERE, GST_RESOURCE_ERROR_SETTINGS, "project",
+          "api=vertex with an access token needs a Google Cloud project: set the project property "
+          "or GOOGLE_CLOUD_PROJECT (gcloud config get-value project prints it).");
+      return false;
+    }
+    if (!token.empty () && !access_token_is_valid (token, error)) {
+      post_settings_error (self, HERE, GST_RESOURCE_ERROR_NOT_AUTHORIZED, "access-token", error);
+      return false;
+    }
+    if (!token.empty ())
+      key.clear ();   /* never sent: the token is the credential */
+    else
+      location = kVertexDefaultLocation;   /* express mode: the global endpoint, whatever location says */
+    const std::string mode = token.empty () ? "express mode (API key, no project)"
+        : "project " + project + ", location " + location + ", access token";
+    GST_INFO_OBJECT (self, "Vertex AI: %s", mode.c_str ());
+  } else {
+    if (!s.access_token.empty () || g_getenv ("GOOGLE_OAUTH_ACCESS_TOKEN"))
+      GST_INFO_OBJECT (self, "api=gemini: the access token is not used (it is for api=vertex)");
+    if (key.empty ()) {
+      post_settings_error (self, HERE, GST_RESOURCE_ERROR_NOT_AUTHORIZED, "api-key",
+          "No Gemini API key: set the api-key property or the GOOGLE_API_KEY (or "
+          "GEMINI_API_KEY) environment variable. Get a key at "
+          "https://aistudio.google.com/apikey; for tests, point api-endpoint at "
+          "gemini-emulator and use any key. For Vertex AI, set api=vertex.");
+      return false;
+    }
   }
-  if (!api_key_is_valid (key, error)) {
+  if (!key.empty () && !api_key_is_valid (key, error)) {
     post_settings_error (self, HERE, GST_RESOURCE_ERROR_NOT_AUTHORIZED, "api-key", error);
     return false;
   }
@@ -859,7 +912,8 @@ gst_gemini_image_src_prepare (GstGeminiImageSrc * self)
   }
 
   Route route = resolve_route (endpoint, s.proxy);
-  if (!check_route (endpoint, route, s.allow_insecure_http, error)) {
+  if (!check_route (endpoint, route, s.allow_insecure_http, error,
+          token.empty () ? "the API key" : "the access token")) {
     post_settings_error (self, HERE, GST_RESOURCE_ERROR_SETTINGS,
         route.proxy.empty () || endpoint.plain_http ? "api-endpoint" : "proxy", error);
     return false;
@@ -938,12 +992,19 @@ gst_gemini_image_src_prepare (GstGeminiImageSrc * self)
   RateLimitSettings limits;
   limits.requests_per_minute = s.requests_per_minute;
   limits.max_concurrent = s.max_concurrent_requests;
-  priv->gate = std::make_shared<AdmissionGate> (priv->http, priv->rate_scope, endpoint.url, key, limits);
+  /* Who the quota belongs to: the key, or (a token changes every hour) the
+   * Vertex AI project and location. Only a hash of it is kept. */
+  const std::string quota_owner = token.empty () ? key : "vertex project " + project + " location " + location;
+  priv->gate = std::make_shared<AdmissionGate> (priv->http, priv->rate_scope, endpoint.url, quota_owner, limits);
   priv->prompts = std::move (prompts);
   priv->prompt_references = std::move (prompt_refs);
   priv->images_per_prompt = s.num_images;
   priv->api_key = std::move (key);
   priv->endpoint = std::move (endpoint);
+  priv->api = vertex ? Api::Vertex : Api::Gemini;
+  priv->project = std::move (project);
+  priv->location = std::move (location);
+  priv->access_token = std::move (token);
   priv->references = std::move (refs);
   /* With sink pads the pipeline says what to draw; without, a live stream
    * still takes prompts set while playing. */
@@ -1044,6 +1105,7 @@ gst_gemini_image_src_unprepare (GstGeminiImageSrc * self)
   priv->prompt_references.clear ();
   priv->references.clear ();
   priv->api_key.clear ();
+  priv->access_token.clear ();
   priv->prepared = false;
   priv->eos_pending = false;
   priv->eos_seqnum = GST_SEQNUM_INVALID;
@@ -1559,6 +1621,10 @@ gst_gemini_image_src_next_job (GstGeminiImageSrc * self)
   job.target.endpoint = priv->endpoint.url;
   job.target.server = url_origin (priv->endpoint.url);
   job.target.api_key = priv->api_key;
+  job.target.api = priv->api;
+  job.target.project = priv->project;
+  job.target.location = priv->location;
+  job.target.access_token = priv->access_token;
   job.policy.request_timeout = s.request_timeout;
   job.policy.deadline = s.deadline;
   job.policy.max_attempts = s.max_attempts;
@@ -1859,6 +1925,8 @@ gst_gemini_image_src_handle_failure (GstGeminiImageSrc * self, const Job & job,
     text += " " + g.gave_up;
   if (!g.models_hint.empty ())
     text += " " + g.models_hint;
+  if (!g.hint.empty ())
+    text += " " + g.hint;
   GCharPtr debug (g_strdup_printf ("outcome=%s http-status=%u attempts=%u elapsed=%.3f s",
           outcome_name (g.response.outcome), g.response.http_status, g.attempts, g.elapsed_s));
   GST_WARNING_OBJECT (self, "%s", text.c_str ());

@@ -383,6 +383,80 @@ GST_START_TEST (test_routing)
 }
 GST_END_TEST;
 
+/* Vertex AI's paths: which ones route (v1 and v1beta1, with or without a
+ * project), which are unknown. */
+GST_START_TEST (test_vertex_paths)
+{
+  const std::string body = prompt_body ("paths", "{\"responseModalities\":[\"TEXT\"]}");
+  const Headers key {{"x-goog-api-key", "k"}};
+  for (const char *good : {"/v1/projects/p/locations/us-central1/publishers/google/models/gemini-3-pro-image",
+           "/v1beta1/projects/p/locations/global/publishers/google/models/gemini-3-pro-image",
+           "/v1beta1/publishers/google/models/gemini-3-pro-image", "/v1/publishers/google/models/gemini-3-pro-image"}) {
+    HttpReply r = send ("POST", emu->base_url () + good + ":generateContent", &body, key);
+    fail_unless_equals_int (r.status, 200);
+  }
+  for (const char *bad : {"/v1/publishers/google/models/gemini-3-pro-image:countTokens",
+           "/v2/publishers/google/models/gemini-3-pro-image:generateContent",
+           "/v1/projects/p/locations//publishers/google/models/gemini-3-pro-image:generateContent",
+           "/v1/projects/p/publishers/google/models/gemini-3-pro-image:generateContent",
+           "/v1/publishers/openai/models/gemini-3-pro-image:generateContent",
+           "/v1beta/models/a/gemini-3-pro-image:generateContent"}) {
+    HttpReply r = send ("POST", emu->base_url () + bad, &body, key);
+    expect_google_error (r, 404, "NOT_FOUND", "Method not found.");
+  }
+  JsonNode *log = emu->requests ();
+  JsonNodePtr owner (log);
+  JsonArray *a = json_node_get_array (log);
+  fail_unless_equals_int (json_array_get_length (a), 4);
+  fail_unless_equals_string (str_at (json_array_get_element (a, 1), "project"), "p");
+  fail_unless_equals_string (str_at (json_array_get_element (a, 1), "location"), "global");
+  fail_unless_equals_string (str_at (json_array_get_element (a, 3), "api"), "vertex");
+}
+GST_END_TEST;
+
+/* Authorization: Bearer against --access-token, Vertex's 401 bodies, and
+ * the request log's api, project, location and auth fields. */
+GST_START_TEST (test_vertex_auth)
+{
+  EmulatorProcess vtx ({"--access-token", "right-token"});
+  const std::string body = prompt_body ("vertex", "{\"responseModalities\":[\"TEXT\"]}");
+  const std::string url = vtx.base_url ()
+      + "/v1/projects/my-proj/locations/europe-west4/publishers/google/models/gemini-3-pro-image:generateContent";
+  HttpReply r = send ("POST", url, &body, {{"Authorization", "Bearer wrong-token"}});
+  expect_google_error (r, 401, "UNAUTHENTICATED", "Request had invalid authentication credentials");
+  fail_unless_equals_string (str_at (r.json.get (), "error.details.0.metadata.service"), "aiplatform.googleapis.com");
+  r = send ("POST", url, &body);
+  expect_google_error (r, 401, "UNAUTHENTICATED", "Request is missing required authentication credential");
+  fail_unless_equals_string (str_at (r.json.get (), "error.details.0.reason"), "CREDENTIALS_MISSING");
+  r = send ("POST", url, &body, {{"Authorization", "Bearer right-token"}});
+  fail_unless_equals_int (r.status, 200);
+  /* Express mode: a key, no project. */
+  r = send ("POST", vtx.base_url () + "/v1beta1/publishers/google/models/gemini-3-pro-image:generateContent", &body,
+      {{"x-goog-api-key", "k"}});
+  fail_unless_equals_int (r.status, 200);
+  r = send ("POST", vtx.base_url () + "/v1beta1/publishers/google/models/no-such-model:generateContent", &body,
+      {{"x-goog-api-key", "k"}});
+  expect_google_error (r, 404, "NOT_FOUND", "Publisher Model `publishers/google/models/no-such-model` was not found");
+
+  JsonNode *log = vtx.requests ();
+  JsonNodePtr owner (log);
+  JsonArray *a = json_node_get_array (log);
+  fail_unless_equals_int (json_array_get_length (a), 5);
+  JsonNode *ok = json_array_get_element (a, 2);
+  fail_unless_equals_string (str_at (ok, "api"), "vertex");
+  fail_unless_equals_string (str_at (ok, "project"), "my-proj");
+  fail_unless_equals_string (str_at (ok, "location"), "europe-west4");
+  fail_unless_equals_string (str_at (ok, "auth"), "bearer");
+  fail_unless_equals_string (str_at (json_array_get_element (a, 1), "auth"), "none");
+  JsonNode *express = json_array_get_element (a, 3);
+  fail_unless_equals_string (str_at (express, "auth"), "header");
+  fail_unless_equals_string (str_at (express, "project"), "");
+  HttpReply raw_log = send ("GET", vtx.base_url () + "/emulator/requests", nullptr);
+  fail_unless (raw_log.body.find ("right-token") == std::string::npos);
+  fail_unless (raw_log.body.find ("wrong-token") == std::string::npos);
+}
+GST_END_TEST;
+
 GST_START_TEST (test_validation)
 {
   struct {
@@ -1063,6 +1137,8 @@ emulator_http_suite (void)
   tcase_add_test (api, test_thought_parts);
   tcase_add_test (api, test_auth);
   tcase_add_test (api, test_routing);
+  tcase_add_test (api, test_vertex_paths);
+  tcase_add_test (api, test_vertex_auth);
   tcase_add_test (api, test_validation);
   tcase_add_test (api, test_too_deep);
 

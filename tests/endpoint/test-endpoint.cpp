@@ -5,6 +5,7 @@
 #include <string>
 
 #include "gemini-endpoint.h"
+#include "gemini-protocol.h"
 
 #include <gst/check/gstcheck.h>
 
@@ -121,6 +122,81 @@ GST_START_TEST (test_api_key)
 }
 GST_END_TEST;
 
+/* Vertex AI's URLs: global, regional, express mode, an endpoint override. */
+GST_START_TEST (test_vertex_urls)
+{
+  assert_str (vertex_default_endpoint ("global"), "https://aiplatform.googleapis.com");
+  assert_str (vertex_default_endpoint (""), "https://aiplatform.googleapis.com");
+  assert_str (vertex_default_endpoint ("us-central1"), "https://us-central1-aiplatform.googleapis.com");
+  assert_str (build_vertex_request_url (vertex_default_endpoint ("global"), "my-proj", "global",
+          "gemini-2.5-flash-image"),
+      "https://aiplatform.googleapis.com/v1/projects/my-proj/locations/global/publishers/google/models/"
+      "gemini-2.5-flash-image:generateContent");
+  assert_str (build_vertex_request_url (vertex_default_endpoint ("europe-west4"), "p_1", "europe-west4", "m"),
+      "https://europe-west4-aiplatform.googleapis.com/v1/projects/p_1/locations/europe-west4/publishers/google/"
+      "models/m:generateContent");
+  /* Express mode: no project, v1beta1, as google-genai sends it. */
+  assert_str (build_vertex_request_url (vertex_default_endpoint ("global"), "", "global", "m"),
+      "https://aiplatform.googleapis.com/v1beta1/publishers/google/models/m:generateContent");
+  /* api-endpoint replaces scheme and host; its trailing '/' go. */
+  assert_str (build_vertex_request_url ("http://127.0.0.1:8080/", "my-proj", "us-central1", "m"),
+      "http://127.0.0.1:8080/v1/projects/my-proj/locations/us-central1/publishers/google/models/m:generateContent");
+  assert_str (build_vertex_request_url ("http://127.0.0.1:8080", "", "global", "m"),
+      "http://127.0.0.1:8080/v1beta1/publishers/google/models/m:generateContent");
+  /* An empty location is the default. */
+  assert_str (build_vertex_request_url ("https://gw.example/vertex", "p", "", "m"),
+      "https://gw.example/vertex/v1/projects/p/locations/global/publishers/google/models/m:generateContent");
+}
+GST_END_TEST;
+
+/* Project and location go into the URL path: nothing but letters, digits,
+ * '-' and '_', with an error that names the property and what to do. */
+GST_START_TEST (test_vertex_validation)
+{
+  std::string property, error;
+  fail_unless (vertex_target_is_valid ("my-proj", "global", property, error));
+  fail_unless (vertex_target_is_valid ("", "us-central1", property, error));
+  fail_unless (vertex_target_is_valid ("proj_2", "europe-west4", property, error));
+  struct { const char *project, *location, *property, *says; } bad[] = {
+    {"my/proj", "global", "project", "GOOGLE_CLOUD_PROJECT"},
+    {"..", "global", "project", "letters, digits, '-' and '_'"},
+    {"my proj", "global", "project", "gcloud config get-value project"},
+    {"p?x=1", "global", "project", "not a Google Cloud project id"},
+    {"p", "", "location", "GOOGLE_CLOUD_LOCATION"},
+    {"p", "us-central1/../x", "location", "us-central1"},
+    {"p", "us.central1", "location", "not a Vertex AI location"},
+    {"p", "global#", "location", "global (the default)"},
+  };
+  for (const auto & b : bad) {
+    property.clear ();
+    fail_if (vertex_target_is_valid (b.project, b.location, property, error), "%s %s", b.project, b.location);
+    fail_unless_equals_string (property.c_str (), b.property);
+    fail_unless (error.find (b.says) != std::string::npos, "%s", error.c_str ());
+  }
+  fail_unless (vertex_segment_is_valid (std::string (128, 'a')));
+  fail_if (vertex_segment_is_valid (std::string (129, 'a')));
+}
+GST_END_TEST;
+
+/* A token is checked like a key, and never echoed. */
+GST_START_TEST (test_access_token)
+{
+  std::string error;
+  fail_unless (access_token_is_valid ("ya29.a0AfB_byC-secret.token", error));
+  fail_if (access_token_is_valid ("ya29.SECRET\n", error));
+  fail_unless (error.find ("The access token contains a line break") != std::string::npos, "%s", error.c_str ());
+  fail_unless (error.find ("gcloud auth print-access-token") != std::string::npos, "%s", error.c_str ());
+  fail_if (error.find ("SECRET") != std::string::npos, "the token is echoed: %s", error.c_str ());
+
+  /* Plain http elsewhere: the refusal names the token, not the key. */
+  Endpoint e;
+  fail_unless (parse_endpoint ("http://vertex.example", e, error));
+  fail_if (check_route (e, resolve_route (e, ""), false, error, "the access token"));
+  fail_unless (error.find ("Refusing to send the access token over plain http") != std::string::npos,
+      "%s", error.c_str ());
+}
+GST_END_TEST;
+
 static Suite *
 endpoint_suite (void)
 {
@@ -132,6 +208,9 @@ endpoint_suite (void)
   tcase_add_test (tc, test_parse_endpoint);
   tcase_add_test (tc, test_route);
   tcase_add_test (tc, test_api_key);
+  tcase_add_test (tc, test_vertex_urls);
+  tcase_add_test (tc, test_vertex_validation);
+  tcase_add_test (tc, test_access_token);
   return s;
 }
 

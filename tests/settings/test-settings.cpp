@@ -111,6 +111,10 @@ GST_START_TEST (test_defaults)
   /* As the test environment has it: no GOOGLE_GEMINI_BASE_URL, so the
    * endpoint read back is api-endpoint's default. */
   g_unsetenv ("GOOGLE_GEMINI_BASE_URL");
+  /* Nor a Vertex AI setup: api, project and location read back their
+   * defaults. */
+  for (const char *name : {"GOOGLE_GENAI_USE_VERTEXAI", "GOOGLE_CLOUD_PROJECT", "GOOGLE_CLOUD_LOCATION"})
+    g_unsetenv (name);
   auto klass = (GObjectClass *) g_type_class_ref (test_holder_get_type ());
   guint n = 0;
   GParamSpec **pspecs = g_object_class_list_properties (klass, &n);
@@ -138,8 +142,8 @@ GST_START_TEST (test_defaults)
     }
     g_value_unset (&value);
   }
-  /* Every property but api-key. */
-  fail_unless_equals_int (readable, n - 1);
+  /* Every property but api-key and access-token. */
+  fail_unless_equals_int (readable, n - 2);
   g_free (pspecs);
 
   /* A new object reads the same through GObject. */
@@ -287,6 +291,13 @@ GST_START_TEST (test_api_key_write_only)
   g_value_set_string (&value, "unchanged");
   fail_if (settings_get (s, PROP_API_KEY, &value));
   fail_unless_equals_string (g_value_get_string (&value), "unchanged");
+  /* Vertex AI's access token likewise. */
+  g_value_set_string (&value, "ya29.secret-token");
+  fail_unless (settings_set (s, PROP_ACCESS_TOKEN, &value));
+  fail_unless_equals_string (s.access_token.c_str (), "ya29.secret-token");
+  g_value_set_string (&value, "unchanged");
+  fail_if (settings_get (s, PROP_ACCESS_TOKEN, &value));
+  fail_unless_equals_string (g_value_get_string (&value), "unchanged");
   g_value_unset (&value);
 
   /* An id that is no property is neither set nor read. */
@@ -299,6 +310,47 @@ GST_START_TEST (test_api_key_write_only)
 }
 GST_END_TEST;
 
+/* api=vertex: the endpoint follows the location when a project is set,
+ * express mode's is global; GOOGLE_GENAI_USE_VERTEXAI selects vertex only
+ * when the property was not set. */
+GST_START_TEST (test_vertex_endpoint)
+{
+  for (const char *name : {"GOOGLE_GEMINI_BASE_URL", "GOOGLE_VERTEX_BASE_URL", "GOOGLE_GENAI_USE_VERTEXAI",
+           "GOOGLE_CLOUD_PROJECT", "GOOGLE_CLOUD_LOCATION"})
+    g_unsetenv (name);
+  Settings s;
+  fail_unless_equals_int (effective_api (s), GST_GEMINI_API_GEMINI);
+  g_setenv ("GOOGLE_GENAI_USE_VERTEXAI", "1", TRUE);
+  fail_unless_equals_int (effective_api (s), GST_GEMINI_API_VERTEX);
+  g_setenv ("GOOGLE_GENAI_USE_VERTEXAI", "false", TRUE);
+  fail_unless_equals_int (effective_api (s), GST_GEMINI_API_GEMINI);
+  g_setenv ("GOOGLE_GENAI_USE_VERTEXAI", "TRUE", TRUE);
+  s.api = GST_GEMINI_API_GEMINI;
+  fail_unless_equals_int (effective_api (s), GST_GEMINI_API_GEMINI);
+  g_unsetenv ("GOOGLE_GENAI_USE_VERTEXAI");
+
+  s.api = GST_GEMINI_API_VERTEX;
+  s.location = "us-central1";
+  std::string endpoint = effective_endpoint (s);
+  fail_unless_equals_string (endpoint.c_str (), "https://aiplatform.googleapis.com");
+  s.project = "p";
+  endpoint = effective_endpoint (s);
+  fail_unless_equals_string (endpoint.c_str (), "https://us-central1-aiplatform.googleapis.com");
+  s.location.reset ();
+  g_setenv ("GOOGLE_CLOUD_LOCATION", "europe-west4", TRUE);
+  endpoint = effective_endpoint (s);
+  fail_unless_equals_string (endpoint.c_str (), "https://europe-west4-aiplatform.googleapis.com");
+  g_setenv ("GOOGLE_VERTEX_BASE_URL", "http://127.0.0.1:9", TRUE);
+  endpoint = effective_endpoint (s);
+  fail_unless_equals_string (endpoint.c_str (), "http://127.0.0.1:9");
+  s.endpoint = "http://127.0.0.1:8";
+  endpoint = effective_endpoint (s);
+  fail_unless_equals_string (endpoint.c_str (), "http://127.0.0.1:8");
+  g_unsetenv ("GOOGLE_VERTEX_BASE_URL");
+  g_unsetenv ("GOOGLE_CLOUD_LOCATION");
+}
+GST_END_TEST;
+
 static Suite *
 settings_suite (void)
 {
@@ -308,6 +360,7 @@ settings_suite (void)
   tcase_add_test (tc, test_defaults);
   tcase_add_test (tc, test_round_trips);
   tcase_add_test (tc, test_api_key_write_only);
+  tcase_add_test (tc, test_vertex_endpoint);
   return s;
 }
 
