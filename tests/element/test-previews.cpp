@@ -5,6 +5,7 @@
  * a still stream (at the image's time) and in a live one (shown until the
  * final image comes).
  * SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -118,6 +119,30 @@ GST_START_TEST (test_live_previews)
 }
 GST_END_TEST;
 
+/* Vertex AI streams too: the project path with :streamGenerateContent,
+ * the bearer token, and the drafts before the final image. */
+GST_START_TEST (test_vertex_previews)
+{
+  slow_stream ();
+  RunResult r;
+  run_pipeline ("geminiimagesrc name=src api=vertex project=my-proj location=global access-token=test-token "
+      "api-endpoint=" + emu->base_url () + " prompt=\"a vertex lighthouse\" model=nano-banana-pro previews=true"
+      " ! video/x-raw,format=RGB ! appsink name=sink", r);
+  expect_eos (r);
+  fail_unless (r.samples.size () >= 2, "%zu frames", r.samples.size ());
+  fail_unless (is_preview (r.samples.front ()));
+  fail_if (is_preview (r.samples.back ()));
+  JsonNode *owner = emu->requests ();
+  JsonObject *req = json_array_get_object_element (json_node_get_array (owner), 0);
+  fail_unless_equals_string (json_object_get_string_member (req, "api"), "vertex");
+  fail_unless_equals_string (json_object_get_string_member (req, "project"), "my-proj");
+  fail_unless_equals_string (json_object_get_string_member (req, "auth"), "bearer");
+  fail_unless (json_object_get_boolean_member (req, "stream"));
+  fail_unless (strstr (json_object_get_string_member (req, "path"), ":streamGenerateContent") != nullptr);
+  json_node_unref (owner);
+}
+GST_END_TEST;
+
 static Suite *
 previews_suite (void)
 {
@@ -125,6 +150,7 @@ previews_suite (void)
   TCase *tc = add_emulator_tcase (s, "previews", 120);
   tcase_add_test (tc, test_still_previews);
   tcase_add_test (tc, test_live_previews);
+  tcase_add_test (tc, test_vertex_previews);
   return s;
 }
 

@@ -146,6 +146,11 @@ GST_START_TEST (test_vertex_urls)
   /* An empty location is the default. */
   assert_str (build_vertex_request_url ("https://gw.example/vertex", "p", "", "m"),
       "https://gw.example/vertex/v1/projects/p/locations/global/publishers/google/models/m:generateContent");
+  /* previews=true streams, in both forms. */
+  assert_str (build_vertex_request_url ("http://127.0.0.1:8080", "p", "global", "m", true),
+      "http://127.0.0.1:8080/v1/projects/p/locations/global/publishers/google/models/m:streamGenerateContent?alt=sse");
+  assert_str (build_vertex_request_url ("http://127.0.0.1:8080", "", "global", "m", true),
+      "http://127.0.0.1:8080/v1beta1/publishers/google/models/m:streamGenerateContent?alt=sse");
 }
 GST_END_TEST;
 
