@@ -218,10 +218,11 @@ refused_field (const char *accept, std::string & text, bool live = false, gint f
 GST_START_TEST (test_negotiation_error)
 {
   std::string text;
-  fail_unless_equals_string (refused_field ("image/gif", text).c_str (), "media-type");
+  std::string field = refused_field ("image/gif", text);
+  fail_unless_equals_string (field.c_str (), "media-type");
   fail_unless (text.find ("videoconvert") != std::string::npos, "%s", text.c_str ());
   fail_unless (text.find ("image/gif") != std::string::npos, "%s", text.c_str ());
-  std::string field = refused_field ("video/x-raw,format=NV16", text);
+  field = refused_field ("video/x-raw,format=NV16", text);
   fail_unless_equals_string (field.c_str (), "format");
   fail_unless (text.find ("format") != std::string::npos && text.find ("videoconvert") != std::string::npos,
       "%s", text.c_str ());
@@ -705,7 +706,8 @@ GST_START_TEST (test_encoded_passthrough)
   GBytes *expected = encoded (img, ImageFormat::Png);
   Sink sink ("image/png");
   GstBuffer *buf = push_encoded (sink, ImageFormat::Png);
-  fail_unless_equals_string (caps_name (sink).c_str (), "image/png");
+  const std::string name = caps_name (sink);
+  fail_unless_equals_string (name.c_str (), "image/png");
   GstMapInfo map;
   gst_buffer_map (buf, &map, GST_MAP_READ);
   fail_unless_equals_uint64 (map.size, g_bytes_get_size (expected));
@@ -725,7 +727,8 @@ GST_START_TEST (test_encoded_passthrough)
   /* Both taken: the model's own (JPEG here), still untouched. */
   Sink both ("image/png; image/jpeg");
   buf = push_encoded (both, ImageFormat::Jpeg);
-  fail_unless_equals_string (caps_name (both).c_str (), "image/jpeg");
+  const std::string both_name = caps_name (both);
+  fail_unless_equals_string (both_name.c_str (), "image/jpeg");
 }
 GST_END_TEST;
 
