@@ -15,6 +15,7 @@ OutputStage::~OutputStage ()
   if (converter_)
     gst_video_converter_free (converter_);
   gst_clear_buffer (&last_buffer_);
+  gst_clear_caps (&last_caps_);
   clear_source (last_source_);
   if (pool_) {
     gst_buffer_pool_set_active (pool_, FALSE);
@@ -52,6 +53,7 @@ void
 OutputStage::stop ()
 {
   gst_clear_buffer (&last_buffer_);
+  gst_clear_caps (&last_caps_);
   clear_source (last_source_);
 }
 
@@ -89,11 +91,33 @@ OutputStage::push_stream_start (GstElement * element)
   stream_started_ = true;
 }
 
+/* The kept frame may have other caps than the current ones (a draft
+ * renegotiated since): they are sent again before it is repeated, and the
+ * next image negotiates afresh. */
+bool
+OutputStage::restore_last_caps ()
+{
+  if (!last_caps_)
+    return true;
+  GstCaps *current = gst_pad_get_current_caps (pad_);
+  const bool same = current && gst_caps_is_equal (current, last_caps_);
+  if (current)
+    gst_caps_unref (current);
+  if (same)
+    return true;
+  wanted_changed_ = true;
+  return gst_pad_set_caps (pad_, last_caps_);
+}
+
 bool
 OutputStage::repeat_last (GstClockTime duration, GstFlowReturn & flow)
 {
   if (!last_buffer_)
     return false;
+  if (!restore_last_caps ()) {
+    flow = GST_FLOW_NOT_NEGOTIATED;
+    return true;
+  }
   flow = push_image (gst_buffer_copy (last_buffer_), images_done_ * duration, duration, false);
   return true;
 }
@@ -154,8 +178,11 @@ OutputStage::offer_caps () const
 {
   GstCaps *offer = gst_caps_make_writable (gst_pad_get_pad_template_caps (pad_));
   if (live_) {
+    /* A live stream keeps the rate it started with (its timing does). */
     if (fps_n_ > 0)
       gst_caps_set_simple (offer, "framerate", GST_TYPE_FRACTION, fps_n_, fps_d_, nullptr);
+    else if (have_caps_ && out_fps_n_ > 0)
+      gst_caps_set_simple (offer, "framerate", GST_TYPE_FRACTION, out_fps_n_, out_fps_d_, nullptr);
     else
       gst_caps_set_simple (offer, "framerate", GST_TYPE_FRACTION_RANGE, 1, G_MAXINT, G_MAXINT, 1, nullptr);
   }
@@ -335,8 +362,6 @@ OutputStage::negotiate_source (const Source & src, OutputError & error)
       gst_clear_object (&pool_);
     }
   }
-  gst_caps_unref (chosen);
-
   in_info.fps_n = out_info.fps_n = fps_n;
   in_info.fps_d = out_info.fps_d = fps_d;
   in_info_ = in_info;
@@ -350,7 +375,18 @@ OutputStage::negotiate_source (const Source & src, OutputError & error)
       && ((kind == Kind::Png && src.format == ImageFormat::Png)
           || (kind == Kind::Jpeg && src.format == ImageFormat::Jpeg));
   have_caps_ = true;
-  return configure_converter (src);
+  if (configure_converter (src)) {
+    gst_caps_unref (chosen);
+    return true;
+  }
+  have_caps_ = false;
+  GCharPtr caps_str (gst_caps_to_string (chosen));
+  gst_caps_unref (chosen);
+  error = OutputError {GST_CORE_ERROR, GST_CORE_ERROR_NEGOTIATION,
+      std::string ("Cannot convert a ") + std::to_string (src.width) + "x" + std::to_string (src.height)
+      + (src.has_alpha ? " RGBA" : " RGB") + " image to " + caps_str.get () + ".",
+      "gst_video_converter_new failed", nullptr};
+  return false;
 }
 
 /* The converter from the decoder's RGB(A) to the output (or, for encoded
@@ -629,6 +665,9 @@ OutputStage::refresh_last (OutputError & error)
   gst_buffer_copy_into (fresh, last_buffer_, GST_BUFFER_COPY_META, 0, -1);
   gst_buffer_replace (&last_buffer_, fresh);
   gst_buffer_unref (fresh);
+  if (last_caps_)
+    gst_caps_unref (last_caps_);
+  last_caps_ = gst_pad_get_current_caps (pad_);
   return true;
 }
 
@@ -668,16 +707,24 @@ OutputStage::push_frame (GstBuffer * buf, GstClockTime duration, bool keep)
 }
 
 bool
-OutputStage::repeat_last_at (GstClockTime pts, GstClockTime duration, GstFlowReturn & flow)
+OutputStage::repeat_last_at (GstClockTime pts, GstClockTime duration, GstFlowReturn & flow,
+    OutputError * error)
 {
   if (!last_buffer_)
     return false;
-  OutputError error;
-  if (!refresh_last (error)) {
-    /* Downstream changed its caps to ones we cannot give. */
-    GST_WARNING_OBJECT (pad_, "%s", error.text.c_str ());
-    if (error.details)
-      gst_structure_free (error.details);
+  OutputError refused;
+  if (!refresh_last (refused)) {
+    /* Downstream changed its caps to ones we cannot give: the caller posts
+     * why, or it is logged. */
+    GST_WARNING_OBJECT (pad_, "%s", refused.text.c_str ());
+    if (error)
+      *error = refused;
+    else if (refused.details)
+      gst_structure_free (refused.details);
+    flow = GST_FLOW_NOT_NEGOTIATED;
+    return true;
+  }
+  if (!restore_last_caps ()) {
     flow = GST_FLOW_NOT_NEGOTIATED;
     return true;
   }
@@ -723,8 +770,12 @@ OutputStage::push_frame_at (GstBuffer * buf, GstClockTime pts, GstClockTime dura
   if (flow == GST_FLOW_OK) {
     images_done_++;
     discont_ = false;
-    if (kept)
+    if (kept) {
       gst_buffer_replace (&last_buffer_, kept);
+      if (last_caps_)
+        gst_caps_unref (last_caps_);
+      last_caps_ = gst_pad_get_current_caps (pad_);
+    }
   }
   if (kept)
     gst_buffer_unref (kept);

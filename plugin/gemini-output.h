@@ -115,7 +115,8 @@ public:
     return flow;
   }
   /* Live: the last frame kept, again at `pts`. False when there is none. */
-  bool repeat_last_at (GstClockTime pts, GstClockTime duration, GstFlowReturn & flow);
+  bool repeat_last_at (GstClockTime pts, GstClockTime duration, GstFlowReturn & flow,
+      OutputError * error = nullptr);
   /* A GAP at a given time (when a segment was sent). */
   void skip_at (GstClockTime pts, GstClockTime duration);
   bool have_last () const { return last_buffer_ != nullptr; }
@@ -153,6 +154,7 @@ private:
   void decide_allocation (GstCaps * caps);
   void explain_refusal (GstCaps * offer, const Source & src, OutputError & error);
   GstCaps *offer_caps () const;
+  bool restore_last_caps ();
   /* After a RECONFIGURE between images: the kept source again. */
   bool refresh_last (OutputError & error);
   void clear_source (Source & src);
@@ -169,6 +171,7 @@ private:
   bool passthrough_ = false;   /* encoded output: the model's bytes as they came */
   GstVideoConverter *converter_ = nullptr;
   GstBuffer *last_buffer_ = nullptr;
+  GstCaps *last_caps_ = nullptr;   /* the caps last_buffer_ went out with */
   bool discont_ = true;
   gint fps_n_ = 0, fps_d_ = 1;
   bool live_ = false;

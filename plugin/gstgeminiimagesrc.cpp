@@ -2245,16 +2245,21 @@ gst_gemini_image_src_push_still_draft (GstGeminiImageSrc * self)
     duration = priv->image_duration;
     completion_order = priv->scheduler_config.completion_order;
   }
-  auto draft = gst_gemini_image_src_take_draft (self, std::nullopt,
-      completion_order ? std::nullopt : next);
-  gint fps_n, fps_d;
-  output.framerate (fps_n, fps_d);
-  if (!draft || fps_n > 0)
+  /* In completion order the next slot's image is not known: none shown. */
+  auto draft = gst_gemini_image_src_take_draft (self, std::nullopt, next);
+  if (!draft || completion_order)
     return GST_FLOW_OK;
   GstFlowReturn flow = GST_FLOW_OK;
   GstBuffer *buf = gst_gemini_image_src_draft_buffer (self, *draft, flow);
   if (!buf)
     return flow;
+  /* Known once negotiated (the first draft may be what fixes it). */
+  gint fps_n, fps_d;
+  output.framerate (fps_n, fps_d);
+  if (fps_n > 0) {
+    gst_buffer_unref (buf);
+    return GST_FLOW_OK;
+  }
   gst_gemini_image_src_push_segment (self);
   const Job & job = draft->job;
   const GstClockTime pts = GST_CLOCK_TIME_IS_VALID (job.pts) ? job.pts : output.images_done () * duration;
@@ -2628,8 +2633,14 @@ gst_gemini_image_src_live_iteration (GstGeminiImageSrc * self, Scheduler & sched
     gst_gemini_image_src_push_tags (self, *fresh_info);
   if (fresh)
     flow = output.push_frame_at (fresh, pts, frame, true);
-  else if (!output.repeat_last_at (pts, frame, flow))
+  else if (OutputError refused; !output.repeat_last_at (pts, frame, flow, &refused))
     flow = GST_FLOW_OK;   /* nothing to show yet */
+  else if (flow == GST_FLOW_NOT_NEGOTIATED && !refused.text.empty ()) {
+    /* Downstream changed its caps to ones we cannot give: say which field. */
+    post_error (self, HERE, refused.domain, refused.code, refused.text, refused.debug, refused.details);
+    gst_gemini_image_src_pause (self, flow, true);
+    return;
+  }
   priv->live_frames++;
   if (flow != GST_FLOW_OK) {
     gst_gemini_image_src_pause (self, flow, flow == GST_FLOW_ERROR);

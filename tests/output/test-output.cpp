@@ -842,6 +842,72 @@ GST_START_TEST (test_reconfigure_repeat)
 }
 GST_END_TEST;
 
+/* A draft of another size renegotiated between a kept image and its
+ * repeat (previews with on-error=repeat-last): the repeat goes out under
+ * its own caps again, and the next image negotiates afresh. */
+GST_START_TEST (test_repeat_restores_caps)
+{
+  Sink sink ("video/x-raw,format=RGB");
+  OutputStage out (sink.src);
+  out.start ();
+  out.push_stream_start (sink.element);
+  fail_unless_equals_int (push (out, solid (32, 32, 9, 9, 9), true), GST_FLOW_OK);
+  OutputError error;
+  DecodedImage draft = solid (16, 16, 200, 200, 200);
+  fail_unless (out.negotiate (draft, error), "%s", error.text.c_str ());
+  fail_unless_equals_int (out.push_preview (out.make_buffer (draft), GST_SECOND, GST_SECOND, false), GST_FLOW_OK);
+  GstFlowReturn flow;
+  fail_unless (out.repeat_last (GST_SECOND, flow));
+  fail_unless_equals_int (flow, GST_FLOW_OK);
+  fail_unless_equals_int (sink.count (GST_EVENT_CAPS), 3);
+  GstCaps *caps = nullptr;
+  for (GstEvent *e : sink.events)
+    if (GST_EVENT_TYPE (e) == GST_EVENT_CAPS)
+      gst_event_parse_caps (e, &caps);
+  gint w = 0;
+  gst_structure_get_int (gst_caps_get_structure (caps, 0), "width", &w);
+  fail_unless_equals_int (w, 32);
+  fail_unless_equals_uint64 (gst_buffer_get_size (sink.buffers.back ()), 32 * 96);
+  /* The next image of the draft's size negotiates again. */
+  fail_unless_equals_int (push (out, solid (16, 16, 1, 1, 1)), GST_FLOW_OK);
+  fail_unless_equals_int (sink.count (GST_EVENT_CAPS), 4);
+}
+GST_END_TEST;
+
+/* Live: the stream keeps the rate it started with. Downstream changing to
+ * another during the stream fails the repeat with the field named. */
+GST_START_TEST (test_live_rate_change_refused)
+{
+  Sink sink ("video/x-raw,format=RGB");
+  OutputStage out (sink.src);
+  out.start ();
+  out.set_framerate (0, 1, true);
+  out.set_keep_source (true);
+  out.push_stream_start (sink.element);
+  OutputError error;
+  DecodedImage img = solid (16, 16, 9, 9, 9);
+  fail_unless (out.negotiate (img, error), "%s", error.text.c_str ());
+  gint n, d;
+  out.framerate (n, d);
+  fail_unless (n == 30 && d == 1);
+  GstSegment seg;
+  gst_segment_init (&seg, GST_FORMAT_TIME);
+  out.push_segment (seg);
+  fail_unless_equals_int (out.push_frame_at (out.make_buffer (img), 0, GST_SECOND / 30, true), GST_FLOW_OK);
+  gst_caps_unref (sink.accept);
+  sink.accept = gst_caps_from_string ("video/x-raw,format=RGB,framerate=25/1");
+  gst_pad_push_event (sink.sink, gst_event_new_reconfigure ());
+  GstFlowReturn flow;
+  OutputError refused;
+  fail_unless (out.repeat_last_at (GST_SECOND / 30, GST_SECOND / 30, flow, &refused));
+  fail_unless_equals_int (flow, GST_FLOW_NOT_NEGOTIATED);
+  fail_unless (refused.details != nullptr);
+  const std::string field = gst_structure_get_string (refused.details, "field");
+  fail_unless_equals_string (field.c_str (), "framerate");
+  gst_structure_free (refused.details);
+}
+GST_END_TEST;
+
 /* An element with two sink pads (prompt_sink and a reference pad): a
  * stream-start id of our own, "geminiimagesrc-...", without the critical
  * gst_pad_create_stream_id () gives then (GstCheck makes it fatal). */
@@ -901,6 +967,8 @@ output_suite (void)
   tcase_add_test (tc, test_encoded_conversion);
   tcase_add_test (tc, test_downstream_pool);
   tcase_add_test (tc, test_header_only_image);
+  tcase_add_test (tc, test_repeat_restores_caps);
+  tcase_add_test (tc, test_live_rate_change_refused);
   tcase_add_test (tc, test_reconfigure_repeat);
   return s;
 }
