@@ -375,8 +375,10 @@ GST_START_TEST (test_meta_from_python)
   const std::string script = std::string (srcdir) + "/element/read-meta.py";
   const std::string desc = src_desc ("prompt=\"a python in a hat\"") + " ! videoconvert ! appsink name=sink";
   /* Debian's python3: PyGObject is a system package (the pyenv one on
-   * PATH has no gi). */
-  const gchar *argv[] = {"/usr/bin/python3", script.c_str (), desc.c_str (), nullptr};
+   * PATH has no gi). The sanitizer stage names a wrapper that preloads
+   * the ASan runtime the plugin needs there. */
+  const char *python = g_getenv ("GEMINI_TEST_PYTHON");
+  const gchar *argv[] = {python && *python ? python : "/usr/bin/python3", script.c_str (), desc.c_str (), nullptr};
   gchar *out = nullptr, *err = nullptr;
   gint status = -1;
   GError *error = nullptr;
