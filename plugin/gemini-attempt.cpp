@@ -483,12 +483,12 @@ AttemptRunner::on_response (const std::shared_ptr<HttpCall> & call)
   run_detached ([self, work] {
     if (self->cancelled_.load ())
       return;
-    work->response = classify_http_response (work->status,
-        work->retry_after.empty () ? nullptr : work->retry_after.c_str (), work->body.get (),
+    /* The body goes in: an image is decoded from base64 in its memory, and
+     * the rest of it is freed before the pixels are decoded. */
+    work->response = classify_http_response_in_place (work->status,
+        work->retry_after.empty () ? nullptr : work->retry_after.c_str (), std::move (work->body),
         work->redirect.empty () ? nullptr : work->redirect.c_str (),
         self->policy_.keep_model_content ? ModelContent::Keep : ModelContent::Drop);
-    /* The body is not needed any more: free it before decoding. */
-    work->body.reset ();
     self->finish_response (std::move (work->response));
   });
 }

@@ -14,6 +14,8 @@
 
 #include <memory>
 #include <string>
+#include <string_view>
+#include <vector>
 
 namespace gemini {
 
@@ -53,10 +55,57 @@ enum class JsonError {
  * what and where ("1:513: nested deeper than 512 levels"). */
 JsonError check_json (const char *data, gsize length, guint max_depth, std::string & message);
 
+/* Long string values that parse_json () leaves in the document instead of
+ * json-glib's tree, which would copy each twice (its scanner's buffer, then
+ * the node): the base64 of images and the thought signatures of Gemini's
+ * answers, megabytes each. Lifted are the values of "data",
+ * "thoughtSignature" and "thought_signature" of kLiftMinLength bytes or
+ * more that are printable ASCII (no DEL) without escapes, so that their JSON text is
+ * their value. The tree holds a stand-in: U+0001 and the value's index (a
+ * document that itself has a U+0001 escape gets nothing lifted). Valid as
+ * long as the document's bytes are. */
+inline constexpr gsize kLiftMinLength = 4096;
+inline constexpr int kLiftMark = 0x0001;
+
+class LiftedStrings {
+ public:
+  struct Span {
+    gsize offset;
+    gsize length;
+  };
+  /* The value a string from the tree stands for: its span of the document
+   * for a stand-in (not NUL-terminated), else the string itself. */
+  std::string_view value (const char *s) const;
+  /* JSON text json-glib generated from (part of) the tree, with the values
+   * put back in place of the stand-ins. */
+  std::string restore (std::string_view json) const;
+  gsize count () const { return spans_.size (); }
+  /* Values this long or longer are lifted; lower only to test and fuzz. */
+  gsize min_length = kLiftMinLength;
+
+ private:
+  friend JsonNodePtr parse_json (const char *, gsize, std::string &, JsonError *, LiftedStrings *);
+  const char *document_ = nullptr;
+  std::vector<Span> spans_;
+};
+
+/* What scan_json () found to lift. */
+struct LiftScan {
+  gsize min_length = kLiftMinLength;
+  std::vector<LiftedStrings::Span> spans;
+  bool mark_seen = false;   /* an escaped U+0001: lift nothing */
+};
+
+/* check_json (), and with `lift` the values to lift. */
+JsonError scan_json (const char *data, gsize length, guint max_depth, std::string & message, LiftScan *lift);
+
 /* Parses an untrusted document: check_json () with kMaxJsonDepth, then
  * json-glib. Returns nullptr on failure and sets `message` ("empty
  * document", "1:513: nested deeper than 512 levels", "1:14: Parse error:
- * unexpected character ...") and, if given, `error`. */
-JsonNodePtr parse_json (const char *data, gsize length, std::string & message, JsonError *error = nullptr);
+ * unexpected character ...") and, if given, `error`. With `lifted`, long
+ * values are lifted (above) and `lifted` tells them; errors are the same
+ * either way. */
+JsonNodePtr parse_json (const char *data, gsize length, std::string & message, JsonError *error = nullptr,
+    LiftedStrings *lifted = nullptr);
 
 }  // namespace gemini

@@ -10,6 +10,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "gemini-base64.h"
 #include "gemini-json.h"
 
 namespace gemini {
@@ -597,13 +598,13 @@ read_error_object (JsonObject * err, Response & r)
 /* Every body goes through the shared bounded parser: json-glib's own is
  * recursive, and a hostile answer must not exhaust the stack. */
 JsonNodePtr
-parse_body (GBytes * body, std::string & error)
+parse_body (GBytes * body, std::string & error, LiftedStrings *lifted = nullptr)
 {
   gsize size = 0;
   const char *data = body ? static_cast<const char *> (g_bytes_get_data (body, &size)) : nullptr;
   std::string message;
   JsonError kind = JsonError::None;
-  JsonNodePtr root = parse_json (data, size, message, &kind);
+  JsonNodePtr root = parse_json (data, size, message, &kind, lifted);
   switch (kind) {
     case JsonError::None:
       break;
@@ -645,9 +646,45 @@ node_to_text (JsonNode * node)
   return std::string (text.get (), length);
 }
 
+/* Where the image's base64 is: in the tree, or with `lifted` in the body.
+ * With `body`, the body is the caller's to give up: the image is decoded in
+ * its memory, which becomes Response::image, and the rest of it is freed.
+ * Nothing may read the body or a lifted value after that. */
+struct BodySource {
+  const LiftedStrings *lifted = nullptr;
+  GBytesPtr *body = nullptr;
+};
+
+/* The image part's base64, decoded; nullptr when it is not base64. */
+GBytes *
+decode_image_data (std::string_view b64, const BodySource & src)
+{
+  if (src.body && *src.body) {
+    gsize size = 0;
+    const char *base = static_cast<const char *> (g_bytes_get_data (src.body->get (), &size));
+    if (base && b64.data () >= base && b64.data () + b64.size () <= base + size) {
+      const gsize offset = b64.data () - base;
+      /* A body nothing else holds is stolen, not copied. */
+      auto *mem = static_cast<guint8 *> (g_bytes_unref_to_data (src.body->release (), &size));
+      std::optional<gsize> n = decode_base64 (reinterpret_cast<const char *> (mem) + offset, b64.size (), mem);
+      if (!n || *n == 0) {
+        g_free (mem);
+        return nullptr;
+      }
+      return g_bytes_new_take (g_realloc (mem, *n), *n);
+    }
+  }
+  GBytes *bytes = decode_base64_strict (b64.data (), b64.size ());
+  if (bytes && g_bytes_get_size (bytes) == 0) {
+    g_bytes_unref (bytes);
+    return nullptr;
+  }
+  return bytes;
+}
+
 /* A 200 body: candidates, prompt feedback, or an error object. */
 void
-classify_generate_content (JsonObject * root, Response & r, ModelContent keep)
+classify_generate_content (JsonObject * root, Response & r, ModelContent keep, const BodySource & src)
 {
   if (const char *s = member_string (root, "modelVersion"))
     r.model_version = s;
@@ -689,7 +726,7 @@ classify_generate_content (JsonObject * root, Response & r, ModelContent keep)
   if (keep == ModelContent::Keep) {
     JsonNode *content = json_object_get_member (cand, "content");
     if (content && JSON_NODE_HOLDS_OBJECT (content))
-      r.model_content = node_to_text (content);
+      r.model_content = src.lifted ? src.lifted->restore (node_to_text (content)) : node_to_text (content);
   }
 
   if (const char *s = member_string (cand, "finishReason"))
@@ -736,10 +773,10 @@ classify_generate_content (JsonObject * root, Response & r, ModelContent keep)
     const char *b64 = member_string (image_part, "data", &len);
     if (const char *mime = member_string_any (image_part, "mimeType", "mime_type"))
       r.image_mime_type = mime;
-    GBytes *bytes = b64 ? decode_base64_strict (b64, len) : nullptr;
-    if (!bytes || g_bytes_get_size (bytes) == 0) {
-      if (bytes)
-        g_bytes_unref (bytes);
+    const std::string_view text = !b64 ? std::string_view () : src.lifted ? src.lifted->value (b64)
+        : std::string_view (b64, len);
+    GBytes *bytes = b64 ? decode_image_data (text, src) : nullptr;
+    if (!bytes) {
       r.outcome = Outcome::CorruptImageData;
       r.error_message = b64 ? "the image part's data is not valid base64" : "the image part has no data";
       return;
@@ -764,9 +801,9 @@ classify_generate_content (JsonObject * root, Response & r, ModelContent keep)
 
 /* A 2xx answer's JSON object, unary or merged from a stream. */
 void
-classify_ok_object (JsonObject * obj, Response & r, ModelContent model_content)
+classify_ok_object (JsonObject * obj, Response & r, ModelContent model_content, const BodySource & src = {})
 {
-  classify_generate_content (obj, r, model_content);
+  classify_generate_content (obj, r, model_content, src);
   r.action = action_for (r.outcome);
   /* An error object inside a 200 is treated like that HTTP status. */
   if (r.outcome == Outcome::ErrorInBody)
@@ -777,8 +814,10 @@ classify_ok_object (JsonObject * obj, Response & r, ModelContent model_content)
 
 }  // namespace
 
+namespace {
+
 Response
-classify_http_response (guint status, const char *retry_after, GBytes * body, const char *redirect_target,
+classify (guint status, const char *retry_after, GBytesPtr * owned, GBytes * body, const char *redirect_target,
     ModelContent model_content)
 {
   Response r;
@@ -795,7 +834,8 @@ classify_http_response (guint status, const char *retry_after, GBytes * body, co
     offer_retry_delay (r, *delay, "Retry-After: " + quote_value (retry_after));
 
   std::string parse_error;
-  JsonNodePtr root = parse_body (body, parse_error);
+  LiftedStrings lifted;
+  JsonNodePtr root = parse_body (body, parse_error, &lifted);
   /* Vertex sometimes wraps the error in a one-element array. */
   if (root && JSON_NODE_HOLDS_ARRAY (root.get ())) {
     JsonArray *a = json_node_get_array (root.get ());
@@ -827,8 +867,25 @@ classify_http_response (guint status, const char *retry_after, GBytes * body, co
     r.action = action_for (r.outcome);
     return r;
   }
-  classify_ok_object (obj, r, model_content);
+  classify_ok_object (obj, r, model_content, BodySource {&lifted, owned});
   return r;
+}
+
+}  // namespace
+
+Response
+classify_http_response (guint status, const char *retry_after, GBytes * body, const char *redirect_target,
+    ModelContent model_content)
+{
+  return classify (status, retry_after, nullptr, body, redirect_target, model_content);
+}
+
+Response
+classify_http_response_in_place (guint status, const char *retry_after, GBytesPtr body,
+    const char *redirect_target, ModelContent model_content)
+{
+  GBytes *b = body.get ();
+  return classify (status, retry_after, &body, b, redirect_target, model_content);
 }
 
 /* ------------------------------------------------------------ streaming */
@@ -1263,37 +1320,13 @@ parse_retry_after (const char *value)
 GBytes *
 decode_base64_strict (const char *text, gsize length)
 {
-  /* g_base64_decode skips invalid characters silently, which would turn
-   * corrupt data into a different, undecodable image: validate first. */
-  gsize significant = 0, padding = 0;
-  for (gsize i = 0; i < length; i++) {
-    char c = text[i];
-    if (g_ascii_isalnum (c) || c == '+' || c == '/') {
-      if (padding)
-        return nullptr;   /* data after padding */
-      significant++;
-    } else if (c == '=') {
-      padding++;
-      if (padding > 2)
-        return nullptr;
-    } else if (c == '\n' || c == '\r' || c == ' ' || c == '\t') {
-      continue;
-    } else {
-      return nullptr;
-    }
-  }
-  if ((significant + padding) % 4 == 1 || (padding && (significant + padding) % 4 != 0))
+  guint8 *out = static_cast<guint8 *> (g_malloc (base64_decoded_bound (length)));
+  std::optional<gsize> size = decode_base64 (text, length, out);
+  if (!size) {
+    g_free (out);
     return nullptr;
-  /* The step API honours `length`: the text need not be NUL-terminated. */
-  guchar *out = static_cast<guchar *> (g_malloc ((length / 4) * 3 + 3));
-  gint state = 0;
-  guint save = 0;
-  gsize out_len = g_base64_decode_step (text, length, out, &state, &save);
-  /* The step decoder only emits whole 4-character groups: finish an
-   * unpadded tail by feeding the padding it lacks. */
-  if (padding == 0 && significant % 4 != 0)
-    out_len += g_base64_decode_step ("==", 4 - significant % 4, out + out_len, &state, &save);
-  return g_bytes_new_take (out, out_len);
+  }
+  return g_bytes_new_take (out, *size);
 }
 
 }  // namespace gemini

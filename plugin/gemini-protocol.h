@@ -256,6 +256,12 @@ enum class ModelContent { Drop, Keep };
 Response classify_http_response (guint status, const char *retry_after, GBytes * body,
     const char *redirect_target = nullptr, ModelContent model_content = ModelContent::Drop);
 
+/* The same, taking the body: the image's base64 is decoded where the body
+ * holds it, so a 2xx answer never has its megabytes copied, and the body's
+ * memory becomes Response::image (the rest of it freed). */
+Response classify_http_response_in_place (guint status, const char *retry_after, GBytesPtr body,
+    const char *redirect_target = nullptr, ModelContent model_content = ModelContent::Drop);
+
 /* A streamGenerateContent answer (HTTP 200, text/event-stream), put
  * together from its events' data as they come: each event is a partial
  * GenerateContentResponse whose parts continue the ones before

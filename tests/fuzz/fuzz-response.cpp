@@ -23,11 +23,21 @@
  * a content with parts (the turn is dropped otherwise). When the outcome is
  * Image, gemini::decode_image () on the decoded bytes with a 4096x4096 pixel
  * limit and, when that fails, mark_undecodable () and describe () as the
- * element does. Then the small parsers on slices of the body:
+ * element does. The same again through classify_http_response_in_place ()
+ * (the element's path, decoding base64 inside the body): the same outcome,
+ * description, image bytes and model content. Then the small parsers on slices of the body:
  * parse_duration_seconds () and parse_retry_after () on a NUL-terminated copy
  * of its first line, decode_base64_strict () on the body itself (not
  * NUL-terminated: the fuzzer's buffer ends exactly at `size`, so ASan sees any
  * read past `length`).
+ *
+ * Then the one-pass base64 decoder (gemini::decode_base64 ()) against GLib's
+ * decoder behind the strict checks this project had before it: the same
+ * verdict and bytes, and in place the same bytes again. Then parse_json ()
+ * lifting every "data" and "thoughtSignature" value from 1 byte on against
+ * the plain parse: the same error and message, and the same tree once the
+ * values are restored. Then check_json ()'s UTF-8 verdict and position
+ * against g_utf8_validate_len ().
  *
  * Then the body as a ListModels page (gemini::parse_model_list_page (),
  * asked after a 404): what it keeps is shown to users and sent back in a
@@ -56,11 +66,13 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
+#include "gemini-base64.h"
 #include "gemini-image.h"
 #include "gemini-json.h"
 #include "gemini-model-list.h"
@@ -171,6 +183,15 @@ fuzz_classifier (guint status, const char *header, const guint8 * body, gsize bo
   g_bytes_unref (bytes);
   check_response (r);
   check_model_content (status, r);
+  /* Taking the body, as the element does, gives the same answer. */
+  gemini::Response taken = gemini::classify_http_response_in_place (status, redirect ? nullptr : header,
+      gemini::GBytesPtr (g_bytes_new (body, body_size)), redirect ? header : nullptr, gemini::ModelContent::Keep);
+  gsize a = 0, b = 0;
+  const void *ia = r.image ? g_bytes_get_data (r.image.get (), &a) : nullptr;
+  const void *ib = taken.image ? g_bytes_get_data (taken.image.get (), &b) : nullptr;
+  if (taken.outcome != r.outcome || taken.describe () != r.describe () || taken.model_content != r.model_content
+      || a != b || (a && std::memcmp (ia, ib, a) != 0))
+    abort ();
   /* What the element relies on: an Image outcome carries bytes to decode
    * and says Deliver. */
   if (r.outcome == gemini::Outcome::Image
@@ -196,6 +217,120 @@ fuzz_classifier (guint status, const char *header, const guint8 * body, gsize bo
       gemini::mark_undecodable (r, error, image.over_limit);
       check_description (r);
     }
+  }
+}
+
+/* GLib's strict decoding as this project did it before it had its own
+ * one-pass decoder: validation, then g_base64_decode_step. */
+std::optional<std::string>
+reference_base64 (const char *text, gsize length)
+{
+  gsize significant = 0, padding = 0;
+  for (gsize i = 0; i < length; i++) {
+    char c = text[i];
+    if (g_ascii_isalnum (c) || c == '+' || c == '/') {
+      if (padding)
+        return std::nullopt;
+      significant++;
+    } else if (c == '=') {
+      if (++padding > 2)
+        return std::nullopt;
+    } else if (c != '\n' && c != '\r' && c != ' ' && c != '\t') {
+      return std::nullopt;
+    }
+  }
+  if ((significant + padding) % 4 == 1 || (padding && (significant + padding) % 4 != 0))
+    return std::nullopt;
+  std::string out ((length / 4) * 3 + 3, '\0');
+  gint state = 0;
+  guint save = 0;
+  auto *o = reinterpret_cast<guchar *> (out.data ());
+  gsize n = g_base64_decode_step (text, length, o, &state, &save);
+  if (padding == 0 && significant % 4 != 0)
+    n += g_base64_decode_step ("==", 4 - significant % 4, o + n, &state, &save);
+  out.resize (n);
+  return out;
+}
+
+/* The one-pass decoder against the reference, and in place against
+ * itself. */
+void
+fuzz_base64 (const guint8 * body, gsize size)
+{
+  const char *text = reinterpret_cast<const char *> (body);
+  std::optional<std::string> expected = reference_base64 (text, size);
+  std::vector<guint8> out (gemini::base64_decoded_bound (size));
+  std::optional<gsize> n = gemini::decode_base64 (text, size, out.data ());
+  if (n.has_value () != expected.has_value ())
+    abort ();
+  if (!n)
+    return;
+  if (*n != expected->size () || (*n && std::memcmp (out.data (), expected->data (), *n) != 0))
+    abort ();
+  std::vector<guint8> in_place (body, body + size);
+  std::optional<gsize> m = gemini::decode_base64 (reinterpret_cast<const char *> (in_place.data ()), size,
+      in_place.data ());
+  if (!m || *m != *n || (*n && std::memcmp (in_place.data (), out.data (), *n) != 0))
+    abort ();
+}
+
+/* Lifting long values out of json-glib's tree (at a length of 1, so that
+ * short inputs reach it) changes nothing: the same error and message, and
+ * the tree written out with the values restored is the unlifted tree's
+ * text. */
+void
+fuzz_lifting (const guint8 * body, gsize size)
+{
+  const char *text = reinterpret_cast<const char *> (body);
+  std::string plain_message, lifted_message;
+  gemini::JsonError plain_error, lifted_error;
+  gemini::JsonNodePtr plain = gemini::parse_json (text, size, plain_message, &plain_error);
+  gemini::LiftedStrings lifted;
+  lifted.min_length = 1;
+  gemini::JsonNodePtr tree = gemini::parse_json (text, size, lifted_message, &lifted_error, &lifted);
+  if (plain_error != lifted_error || plain_message != lifted_message || !plain != !tree)
+    abort ();
+  if (!plain)
+    return;
+  auto text_of = [] (JsonNode * node) {
+    JsonGenerator *gen = json_generator_new ();
+    json_generator_set_root (gen, node);
+    gsize length = 0;
+    gchar *t = json_generator_to_data (gen, &length);
+    std::string out (t, length);
+    g_free (t);
+    g_object_unref (gen);
+    return out;
+  };
+  if (lifted.restore (text_of (tree.get ())) != text_of (plain.get ()))
+    abort ();
+}
+
+/* The UTF-8 check of the JSON pre-pass gives GLib's verdict and place. */
+void
+fuzz_utf8 (const guint8 * body, gsize size)
+{
+  const char *text = reinterpret_cast<const char *> (body);
+  const gchar *end = nullptr;
+  const bool valid = g_utf8_validate_len (text, size, &end);
+  std::string message;
+  gemini::JsonError e = gemini::check_json (text, size, 8, message);
+  const bool utf8_error = message.find ("not UTF-8 text") != std::string::npos;
+  if (valid == utf8_error)
+    abort ();
+  if (!valid) {
+    guint line = 1;
+    gsize line_start = 0;
+    for (gsize i = 0; i < gsize (end - text); i++) {
+      if (text[i] == '\n') {
+        line++;
+        line_start = i + 1;
+      }
+    }
+    const std::string expected = std::to_string (line) + ":" + std::to_string (end - text - line_start + 1)
+        + ": Parse error: not UTF-8 text";
+    if (e != gemini::JsonError::Invalid || message != expected)
+      abort ();
   }
 }
 
@@ -366,6 +501,9 @@ LLVMFuzzerTestOneInput (const uint8_t * data, size_t size)
   const gsize body_size = size - pos;
   fuzz_classifier (status, has_retry_after ? retry_after.c_str () : nullptr, body, body_size);
   fuzz_parsers (body, body_size);
+  fuzz_base64 (body, body_size);
+  fuzz_lifting (body, body_size);
+  fuzz_utf8 (body, body_size);
   fuzz_model_list (body, body_size);
   fuzz_nesting_check (body, body_size);
   fuzz_stream (body, body_size);

@@ -977,6 +977,47 @@ GST_START_TEST (test_recorded_flash)
 }
 GST_END_TEST;
 
+/* Taking the body (the element's path) gives the same answer as reading
+ * it: the same image bytes, text, tokens and kept content, for the real
+ * answers (whose base64 is decoded inside the body) and for broken base64. */
+GST_START_TEST (test_in_place_same_answer)
+{
+  const struct { const char *file; guint index; } recorded[] = {
+    {"test_google_image_generation_with_text.yaml", 0},
+    {"test_google_image_or_text_output.yaml", 0},
+    {"test_google_image_or_text_output.yaml", 1},
+    {"test_google_vertexai_image_generation_with_output_format.yaml", 0},
+  };
+  std::vector<std::string> bodies;
+  for (const auto & c : recorded) {
+    std::vector<emulator::Interaction> interactions;
+    std::string error;
+    fail_unless (emulator::load_cassette (recorded_path (c.file), interactions, error), "%s", error.c_str ());
+    bodies.push_back (to_json (interactions[c.index].response_body.get ()));
+  }
+  const std::string junk (6000, 'A');
+  bodies.push_back ("{\"candidates\":[{\"content\":{\"parts\":[{\"inlineData\":{\"mimeType\":\"image/png\","
+      "\"data\":\"" + junk + "!" + junk + "\"}}]}}]}");
+  bodies.push_back ("{\"candidates\":[{\"content\":{\"parts\":[{\"inlineData\":{\"mimeType\":\"image/png\","
+      "\"data\":\"" + junk + "A\"}}]}}]}");
+  for (const std::string & body : bodies) {
+    for (ModelContent keep : {ModelContent::Drop, ModelContent::Keep}) {
+      GBytesPtr b (bytes_of (body));
+      Response read = classify_http_response (200, nullptr, b.get (), nullptr, keep);
+      Response taken = classify_http_response_in_place (200, nullptr, GBytesPtr (bytes_of (body)), nullptr, keep);
+      fail_unless_equals_int ((int) taken.outcome, (int) read.outcome);
+      fail_unless (taken.describe () == read.describe ());
+      fail_unless (string_of (taken.image.get ()) == string_of (read.image.get ()));
+      fail_unless (taken.model_text == read.model_text);
+      fail_unless (taken.model_content == read.model_content);
+      fail_unless_equals_int (taken.usage.total_tokens, read.usage.total_tokens);
+      if (keep == ModelContent::Keep && read.outcome == Outcome::Image)
+        fail_if (read.model_content.empty ());
+    }
+  }
+}
+GST_END_TEST;
+
 /* The real Pro answer's content, kept: equal to the recorded one as JSON,
  * its two ~1.1 M-character signatures identical strings, parts in order
  * (signed text, then the signed JPEG); sent back in a history unchanged. */
@@ -1191,6 +1232,7 @@ protocol_suite (void)
   tcase_add_test (tc, test_recorded_flash);
   tcase_add_test (tc, test_recorded_vertex_jpeg);
   tcase_add_test (tc, test_recorded_model_content);
+  tcase_add_test (tc, test_in_place_same_answer);
   return s;
 }
 
