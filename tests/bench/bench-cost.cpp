@@ -451,14 +451,15 @@ class Bench {
 public:
   Bench (std::string gst_launch, const Peer & peer) : gst_launch_ (std::move (gst_launch)), peer_ (peer)
   {
-    env_ = child_environment ();
+    /* GEMINI_API_KEY=bench for both sides; no other key, base URL or
+     * Vertex AI setting of the caller's environment. */
+    static const char *const drop[] = {"GEMINI_API_KEY=", "GOOGLE_API_KEY=", "GOOGLE_GEMINI_BASE_URL=",
+      "GOOGLE_GENAI_USE_VERTEXAI=", "GOOGLE_CLOUD_PROJECT=", "GOOGLE_CLOUD_LOCATION=",
+      "GOOGLE_OAUTH_ACCESS_TOKEN=", "GOOGLE_VERTEX_BASE_URL="};
+    for (std::string & e : child_environment ())
+      if (std::none_of (std::begin (drop), std::end (drop), [&] (const char *d) { return e.rfind (d, 0) == 0; }))
+        env_.push_back (std::move (e));
     env_.emplace_back ("GEMINI_API_KEY=bench");
-    for (auto it = env_.begin (); it != env_.end ();) {
-      if (it->rfind ("GEMINI_API_KEY=", 0) == 0 && *it != "GEMINI_API_KEY=bench")
-        it = env_.erase (it);
-      else
-        ++it;
-    }
   }
 
   /* One child: the element (peer = false) or the peer making `n` images,
@@ -761,7 +762,7 @@ main (int argc, char **argv)
         peer.node_version.c_str (), peer.genai_version.c_str (), peer.sharp_version.c_str (), peer.vips_version.c_str ());
   else
     std::printf ("Peer: not run (%s)\n\n", peer.why_not.c_str ());
-  std::printf ("## Answers\n\n| answer | model | JSON | image | thought signatures | images per run (small, large) |\n");
+  std::printf ("## Answers\n\n| answer | model | JSON (compact) | image | thought signatures | images per run (small, large) |\n");
   std::printf ("|---|---|---|---|---|---|\n");
   for (const Answer *a : answers) {
     std::string sigs;
