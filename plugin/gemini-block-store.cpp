@@ -1,0 +1,73 @@
+/* gst-gemini: big blocks of memory kept for the next image.
+ * SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "gemini-block-store.h"
+
+namespace gemini {
+
+guint8 *
+BlockStore::take (gsize size)
+{
+  {
+    std::lock_guard<std::mutex> lk (lock_);
+    for (auto it = idle_.end (); it != idle_.begin ();) {
+      --it;
+      if (it->second == size) {
+        guint8 *block = it->first;
+        idle_.erase (it);
+        reused_++;
+        return block;
+      }
+    }
+  }
+  return static_cast<guint8 *> (g_try_malloc (size));
+}
+
+void
+BlockStore::give (guint8 * block, gsize size)
+{
+  if (!block)
+    return;
+  guint8 *drop = nullptr;
+  {
+    std::lock_guard<std::mutex> lk (lock_);
+    if (max_idle_ == 0) {
+      drop = block;
+    } else {
+      if (idle_.size () >= max_idle_) {
+        drop = idle_.front ().first;
+        idle_.erase (idle_.begin ());
+      }
+      idle_.emplace_back (block, size);
+    }
+  }
+  /* Not under the lock: freeing megabytes takes a while. */
+  g_free (drop);
+}
+
+void
+BlockStore::clear ()
+{
+  std::vector<std::pair<guint8 *, gsize>> drop;
+  {
+    std::lock_guard<std::mutex> lk (lock_);
+    drop.swap (idle_);
+  }
+  for (auto & b : drop)
+    g_free (b.first);
+}
+
+gsize
+BlockStore::idle () const
+{
+  std::lock_guard<std::mutex> lk (lock_);
+  return idle_.size ();
+}
+
+guint64
+BlockStore::reused () const
+{
+  std::lock_guard<std::mutex> lk (lock_);
+  return reused_;
+}
+
+}  // namespace gemini
