@@ -59,17 +59,18 @@ allowed_outside_strings (guchar c)
       || c == '.' || g_ascii_isalnum (c);
 }
 
-/* Eight bytes at once: the bits of the bytes that end a plain run of string
- * text ('"', '\\', a control character, and with `ascii` DEL or a byte of
- * 0x80 or more: json-glib writes DEL escaped). Zero for a word of plain ASCII, which is almost every word of the
- * megabytes of base64 in an image answer. */
+/* Eight bytes at once: non-zero when one of them needs a look of its own
+ * in a string ('"', '\\', a control character, DEL, which json-glib writes
+ * escaped, or a byte of 0x80 or more, to validate). Zero for a word of
+ * printable ASCII, which is almost every word of the megabytes of base64
+ * in an image answer. */
 inline guint64
-string_stops (guint64 w, bool ascii)
+string_stops (guint64 w)
 {
   constexpr guint64 ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
   auto zero_byte = [] (guint64 v) { return (v - ones) & ~v & highs; };
-  guint64 stops = zero_byte (w ^ (ones * '"')) | zero_byte (w ^ (ones * '\\')) | ((w - ones * 0x20) & ~w & highs);
-  return ascii ? stops | (w & highs) | zero_byte (w ^ (ones * 0x7f)) : stops;
+  return zero_byte (w ^ (ones * '"')) | zero_byte (w ^ (ones * '\\')) | ((w - ones * 0x20) & ~w & highs)
+      | zero_byte (w ^ (ones * 0x7f)) | (w & highs);
 }
 
 /* g_utf8_validate_len (), with the same verdict and `end`, eight ASCII
@@ -130,14 +131,20 @@ scan_json (const char *data, gsize length, guint max_depth, std::string & messag
 {
   guint depth = 0;
   gsize i = 0;
+  /* Text that is not UTF-8 is refused first, wherever it is (a decoder
+   * that meets a broken sequence may swallow the '"' after it). A success
+   * has validated every byte on the way (answers are megabytes, and each
+   * pass over them costs more than its arithmetic); a failure checks the
+   * whole text first. */
   auto fail = [&] (JsonError error, gsize at, const std::string & what) {
+    const gchar *end = nullptr;
+    if (!validate_utf8 (data, length, &end)) {
+      message = position (data, end - data) + "Parse error: not UTF-8 text";
+      return JsonError::Invalid;
+    }
     message = position (data, at) + what;
     return error;
   };
-  /* A decoder that meets a broken sequence may swallow the '"' after it. */
-  const gchar *end = nullptr;
-  if (!validate_utf8 (data, length, &end))
-    return fail (JsonError::Invalid, end - data, "Parse error: not UTF-8 text");
   /* For lifting: the last key seen and whether a ':' came after it. */
   gsize key_start = 0, key_len = 0;
   bool after_colon = false;
@@ -165,7 +172,7 @@ scan_json (const char *data, gsize length, guint max_depth, std::string & messag
         while (length - i >= 8) {
           guint64 w;
           memcpy (&w, data + i, 8);
-          if (string_stops (w, plain))
+          if (string_stops (w))
             break;
           i += 8;
         }
@@ -176,7 +183,18 @@ scan_json (const char *data, gsize length, guint max_depth, std::string & messag
           break;
         if (s < 0x20)
           return fail (JsonError::Invalid, i, "Parse error: unescaped " + describe_byte (s) + " in a string");
-        if (s >= 0x7f)
+        if (s >= 0x80) {
+          /* A run of non-ASCII bytes holds whole sequences or an error. */
+          gsize run = i + 1;
+          while (run < length && static_cast<guchar> (data[run]) >= 0x80)
+            run++;
+          if (!g_utf8_validate_len (data + i, run - i, nullptr))
+            return fail (JsonError::Invalid, i, "Parse error: not UTF-8 text");
+          plain = false;
+          i = run - 1;
+          continue;
+        }
+        if (s == 0x7f)
           plain = false;
         if (s != '\\')
           continue;

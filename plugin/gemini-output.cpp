@@ -297,10 +297,22 @@ OutputStage::negotiate_source (const Source & src, OutputError & error)
   }
   GstCaps *of_kind = gst_caps_new_empty_simple (media_type (kind));
   if (kind == Kind::Raw) {
+    /* The decoder's own layout if downstream takes it; but RGBA for an
+     * opaque image when downstream's first choice takes RGBA and not RGB
+     * (videoconvert ! video/x-raw,format=RGBA answers RGBA first): then the
+     * next images are decoded straight to it (decodes_to_rgba ()) and
+     * nothing converts them. */
     GstCaps *native_caps = gst_caps_new_simple ("video/x-raw", "format", G_TYPE_STRING,
         gst_video_format_to_string (native), nullptr);
-    if (gst_caps_can_intersect (peer, native_caps))
+    GstCaps *rgba_caps = gst_caps_new_simple ("video/x-raw", "format", G_TYPE_STRING, "RGBA", nullptr);
+    GstCaps *first = gst_caps_copy_nth (peer, 0);
+    if (native == GST_VIDEO_FORMAT_RGB && !gst_caps_can_intersect (first, native_caps)
+        && gst_caps_can_intersect (first, rgba_caps))
+      gst_caps_replace (&of_kind, rgba_caps);
+    else if (gst_caps_can_intersect (peer, native_caps))
       gst_caps_replace (&of_kind, native_caps);
+    gst_caps_unref (first);
+    gst_caps_unref (rgba_caps);
     gst_caps_unref (native_caps);
   }
   GstCaps *chosen = gst_caps_intersect_full (peer, of_kind, GST_CAPS_INTERSECT_FIRST);

@@ -87,6 +87,12 @@ public:
    * differs from the last one sent or none was since the last flush. */
   void push_segment (const GstSegment & segment);
   bool segment_sent () const { return segment_sent_; }
+  /* Raw RGBA negotiated: images are best decoded straight to RGBA
+   * (DecodeLimits::rgba), so that the output passes them on as they are. */
+  bool decodes_to_rgba () const
+  {
+    return have_caps_ && kind_ == Kind::Raw && GST_VIDEO_INFO_FORMAT (&out_info_) == GST_VIDEO_FORMAT_RGBA;
+  }
   /* The frame in the negotiated caps (`img` may have no pixels, only its
    * header's size: they are decoded from `encoded` if needed): the pixels
    * wrapped without a copy when nothing needs converting; scaled or converted into a buffer of

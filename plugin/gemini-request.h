@@ -10,8 +10,10 @@
 
 #include <glib.h>
 
+#include <memory>
 #include <string>
 
+#include "gemini-block-store.h"
 #include "gemini-image.h"
 #include "gemini-protocol.h"
 
@@ -65,6 +67,12 @@ struct AttemptPolicy {
   /* Read only the image's header, not its pixels: the output passes the
    * model's bytes on (image/jpeg or image/png downstream). */
   bool header_only = false;
+  /* Decode to RGBA, A = 255 for opaque images: the output negotiated RGBA
+   * (OutputStage::decodes_to_rgba). */
+  bool rgba = false;
+  /* Where decoded frames get their memory, and give it back; null: the
+   * heap. Shared with the output, which returns each frame's block. */
+  std::shared_ptr<BlockStore> frames;
   /* Thought previews: ask with includeThoughts over
    * streamGenerateContent?alt=sse and hand each draft image over as it
    * arrives (AttemptRunner::Events::preview). The final image is the same. */

@@ -119,6 +119,10 @@ struct GstGeminiImageSrcPrivate
   std::mutex lock;
   /* The output passes the model's bytes on: jobs read only the image header. */
   std::atomic<bool> header_only_output {false};
+  /* The output negotiated RGBA: jobs decode straight to it. */
+  std::atomic<bool> rgba_output {false};
+  /* Decoded frames' memory, reused from one image to the next. */
+  std::shared_ptr<BlockStore> frames = std::make_shared<BlockStore> (2);
   Settings settings;
 
   /* Protected by lock: cancellation state shared with state changes. */
@@ -1110,6 +1114,9 @@ gst_gemini_image_src_unprepare (GstGeminiImageSrc * self)
   priv->eos_pending = false;
   priv->eos_seqnum = GST_SEQNUM_INVALID;
   priv->output->stop ();
+  /* Frames still downstream give their blocks back later: kept until the
+   * next stop, or freed when the store is full. */
+  priv->frames->clear ();
 }
 
 static GstStateChangeReturn
@@ -1440,6 +1447,7 @@ gst_gemini_image_src_activate_mode (GstPad * pad, GstObject * parent,
     priv->output->set_framerate (priv->live ? priv->fps_n : 0, priv->live ? priv->fps_d : 1, priv->live);
     priv->output->set_keep_source (priv->live);
     priv->header_only_output = false;
+    priv->rgba_output = false;
     priv->live_start = GST_CLOCK_TIME_NONE;
     priv->live_frames = 0;
     priv->live_due.clear ();
@@ -1638,6 +1646,8 @@ gst_gemini_image_src_next_job (GstGeminiImageSrc * self)
   job.cache = priv->scheduler_config.cache;
   job.policy.keep_model_content = s.edit_mode;
   job.policy.header_only = priv->header_only_output.load ();
+  job.policy.rgba = priv->rgba_output.load ();
+  job.policy.frames = priv->frames;
   job.policy.previews = s.previews;
 
   RequestSettings & r = job.spec.request;
@@ -2173,6 +2183,7 @@ gst_gemini_image_src_image_buffer (GstGeminiImageSrc * self, DecodedImage & imag
   GstBuffer *buf = output.make_buffer (image, encoded);
   /* Pass-through: later images need only their header read. */
   priv->header_only_output = output.passes_through ();
+  priv->rgba_output = output.decodes_to_rgba ();
   if (!buf) {
     post_error (self, HERE, GST_CORE_ERROR, GST_CORE_ERROR_FAILED,
         "Could not convert the decoded image to the negotiated format.",
