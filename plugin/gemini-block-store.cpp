@@ -22,6 +22,51 @@ BlockStore::take (gsize size)
   return static_cast<guint8 *> (g_try_malloc (size));
 }
 
+guint8 *
+BlockStore::take_fit (gsize size, gsize & capacity)
+{
+  {
+    std::lock_guard<std::mutex> lk (lock_);
+    auto best = idle_.end ();
+    for (auto it = idle_.begin (); it != idle_.end (); ++it) {
+      if (it->second >= size && it->second - size <= size / 2 && (best == idle_.end () || it->second < best->second))
+        best = it;
+    }
+    if (best != idle_.end ()) {
+      guint8 *block = best->first;
+      capacity = best->second;
+      idle_.erase (best);
+      reused_++;
+      return block;
+    }
+  }
+  capacity = size;
+  return static_cast<guint8 *> (g_try_malloc (size));
+}
+
+struct BlockStore::Returned {
+  std::shared_ptr<BlockStore> store;
+  guint8 *block;
+  gsize size;
+};
+
+gpointer
+BlockStore::returning (std::shared_ptr<BlockStore> store, guint8 * block, gsize size)
+{
+  return new Returned {std::move (store), block, size};
+}
+
+void
+BlockStore::give_back (gpointer returned)
+{
+  auto *r = static_cast<Returned *> (returned);
+  if (r->store)
+    r->store->give (r->block, r->size);
+  else
+    g_free (r->block);
+  delete r;
+}
+
 void
 BlockStore::give (guint8 * block, gsize size)
 {

@@ -16,6 +16,7 @@
 
 #include <glib.h>
 
+#include <memory>
 #include <mutex>
 #include <utility>
 #include <vector>
@@ -34,9 +35,21 @@ class BlockStore {
    * size, else a new one (g_try_malloc; nullptr when out of memory). Every
    * block can also be freed with g_free. */
   guint8 *take (gsize size);
-  /* Gives a block from take () back; it is kept or freed. Thread-safe, like
-   * take (): blocks come back from downstream's threads. */
+  /* A block of at least `size` bytes and at most half as much again (HTTP
+   * bodies, whose length varies a little from answer to answer): the
+   * smallest kept one that fits, else a new one of `size`. `capacity` says
+   * how big it is. */
+  guint8 *take_fit (gsize size, gsize & capacity);
+  /* Gives a block back, `size` its size or less (a block is only ever
+   * handed out again for requests that fit in `size`); it is kept or freed.
+   * Thread-safe, like take (): blocks come back from downstream's threads.
+   * give_back () has the shape of a GDestroyNotify for a GBytes or a
+   * GstMemory: it takes a Returned. */
   void give (guint8 * block, gsize size);
+  struct Returned;
+  static void give_back (gpointer returned);
+  /* What give_back () needs: new'ed, deleted by it. */
+  static gpointer returning (std::shared_ptr<BlockStore> store, guint8 * block, gsize size);
   /* Frees every kept block (the element stopping). */
   void clear ();
   /* Blocks kept, and how many take () calls were served from them. */

@@ -681,7 +681,11 @@ HttpEngine::on_sent (GObject * source, GAsyncResult * res, gpointer user_data)
   if (call->streaming_)
     initial = kReadChunk;
   initial = std::min (initial, max_total);
-  call->body_ = static_cast<guint8 *> (g_try_malloc (initial));
+  gsize capacity = initial;
+  if (call->request_.body_store && !call->streaming_)
+    call->body_ = call->request_.body_store->take_fit (initial, capacity);
+  else
+    call->body_ = static_cast<guint8 *> (g_try_malloc (initial));
   if (!call->body_) {
     call->response_.error.reset (g_error_new (G_IO_ERROR, G_IO_ERROR_NO_SPACE,
             "could not allocate %" G_GSIZE_FORMAT " bytes for the response body", initial));
@@ -689,7 +693,7 @@ HttpEngine::on_sent (GObject * source, GAsyncResult * res, gpointer user_data)
     call->complete ();
     return;
   }
-  call->body_size_ = initial;
+  call->body_size_ = capacity;
   call->body_used_ = 0;
   read_next (holder.release ());
 }
@@ -853,6 +857,9 @@ HttpEngine::finish_body (HttpCall * call)
   if (size == 0) {
     g_free (data);
     data = nullptr;
+  } else if (call->request_.body_store) {
+    /* Kept whole, to be given back for the next body. */
+    call->response_.body_capacity = allocated;
   } else if (allocated - size > kTrimSlack) {
     /* No read is pending: the buffer may move. */
     if (auto trimmed = static_cast<guint8 *> (g_try_realloc (data, size)))

@@ -31,6 +31,7 @@
 #include <utility>
 #include <vector>
 
+#include "gemini-block-store.h"
 #include "glib-raii.h"
 
 namespace gemini {
@@ -51,6 +52,11 @@ struct HttpRequest {
    * the read: the call completes with G_IO_ERROR_FAILED. Dropped when the
    * call completes (it may hold whoever holds the call). */
   std::function<bool (const guint8 *data, gsize size)> on_body_chunk;
+  /* Where a whole body's buffer comes from (null: the heap): a body of
+   * megabytes is written once, and fresh memory costs a page fault per
+   * page. The body is still an ordinary GBytes (g_free'd if nobody gives
+   * the buffer back). */
+  std::shared_ptr<BlockStore> body_store;
 };
 
 struct HttpResponse {
@@ -64,6 +70,9 @@ struct HttpResponse {
    * echoing a path, a query or credentials. "" if not a 3xx or no Location. */
   std::string redirect_target;
   GBytesPtr body;
+  /* Bytes the body's buffer really has (with HttpRequest::body_store it is
+   * not trimmed to the body), for giving it back; 0: the body's size. */
+  gsize body_capacity = 0;
   /* Set on transport failure (no usable response): G_IO_ERROR_TIMED_OUT for
    * Config::connect_timeout_s, G_IO_ERROR_PARTIAL_INPUT for a body cut off or
    * chunked wrongly, G_IO_ERROR_INVALID_ARGUMENT for a URL that does not

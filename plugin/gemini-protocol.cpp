@@ -653,6 +653,8 @@ node_to_text (JsonNode * node)
 struct BodySource {
   const LiftedStrings *lifted = nullptr;
   GBytesPtr *body = nullptr;
+  std::shared_ptr<BlockStore> store;   /* where the body's buffer goes back */
+  gsize capacity = 0;
 };
 
 /* The image part's base64, decoded; nullptr when it is not base64. */
@@ -670,6 +672,11 @@ decode_image_data (std::string_view b64, const BodySource & src)
       if (!n || *n == 0) {
         g_free (mem);
         return nullptr;
+      }
+      if (src.store) {
+        const gsize capacity = mem == reinterpret_cast<const guint8 *> (base) ? std::max (src.capacity, size) : size;
+        return g_bytes_new_with_free_func (mem, *n, BlockStore::give_back,
+            BlockStore::returning (src.store, mem, capacity));
       }
       return g_bytes_new_take (g_realloc (mem, *n), *n);
     }
@@ -818,7 +825,7 @@ namespace {
 
 Response
 classify (guint status, const char *retry_after, GBytesPtr * owned, GBytes * body, const char *redirect_target,
-    ModelContent model_content)
+    ModelContent model_content, std::shared_ptr<BlockStore> store = nullptr, gsize capacity = 0)
 {
   Response r;
   r.http_status = status;
@@ -867,7 +874,7 @@ classify (guint status, const char *retry_after, GBytesPtr * owned, GBytes * bod
     r.action = action_for (r.outcome);
     return r;
   }
-  classify_ok_object (obj, r, model_content, BodySource {&lifted, owned});
+  classify_ok_object (obj, r, model_content, BodySource {&lifted, owned, std::move (store), capacity});
   return r;
 }
 
@@ -882,10 +889,10 @@ classify_http_response (guint status, const char *retry_after, GBytes * body, co
 
 Response
 classify_http_response_in_place (guint status, const char *retry_after, GBytesPtr body,
-    const char *redirect_target, ModelContent model_content)
+    const char *redirect_target, ModelContent model_content, std::shared_ptr<BlockStore> store, gsize capacity)
 {
   GBytes *b = body.get ();
-  return classify (status, retry_after, &body, b, redirect_target, model_content);
+  return classify (status, retry_after, &body, b, redirect_target, model_content, std::move (store), capacity);
 }
 
 /* ------------------------------------------------------------ streaming */

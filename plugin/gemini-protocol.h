@@ -16,6 +16,7 @@
 #include <utility>
 #include <vector>
 
+#include "gemini-block-store.h"
 #include "glib-raii.h"
 
 namespace gemini {
@@ -258,9 +259,12 @@ Response classify_http_response (guint status, const char *retry_after, GBytes *
 
 /* The same, taking the body: the image's base64 is decoded where the body
  * holds it, so a 2xx answer never has its megabytes copied, and the body's
- * memory becomes Response::image (the rest of it freed). */
+ * memory becomes Response::image (the rest of it freed). With `store`, the
+ * body's buffer, `capacity` bytes (0: its size), is not shrunk but given
+ * back to it when the image is freed, for the next answer's body. */
 Response classify_http_response_in_place (guint status, const char *retry_after, GBytesPtr body,
-    const char *redirect_target = nullptr, ModelContent model_content = ModelContent::Drop);
+    const char *redirect_target = nullptr, ModelContent model_content = ModelContent::Drop,
+    std::shared_ptr<BlockStore> store = nullptr, gsize capacity = 0);
 
 /* A streamGenerateContent answer (HTTP 200, text/event-stream), put
  * together from its events' data as they come: each event is a partial
