@@ -352,7 +352,7 @@ png_seed (const PngSeed & seed)
   }
   if (seed.gamma_srgb) {
     png_set_sRGB (png, info, PNG_sRGB_INTENT_PERCEPTUAL);
-    png_set_gAMA_fixed (png, info, PNG_GAMMA_sRGB_INVERSE);
+    png_set_gAMA_fixed (png, info, 45455);  /* sRGB's, 1/2.2 */
   }
   png_write_info (png, info);
   const int channels = png_get_channels (png, info);
