@@ -90,8 +90,8 @@ struct DecodedImage {
  * without waiting for the decoder or for the freeing of its buffers. The
  * worker stops by itself at its next checkpoint: each row of blocks or
  * output row for JPEG (libjpeg's progress hook), each 8 KB read for PNG
- * (on the fast path: before and after its single inflate call, up to 96 MB
- * of pixels, and every 16 rows), each 64 KB fed to libwebp's incremental
+ * (on the fast path: before and after its single inflate call, at most
+ * 32 MB of pixels, and every 16 rows), each 64 KB fed to libwebp's incremental
  * decoder (one of which can decode a whole flat image: libwebp has no
  * finer hook). It needs the bytes to
  * outlive the call, so this overload copies them (in steps, watching the
