@@ -1785,6 +1785,19 @@ GST_START_TEST (test_png_fast_recorded)
   fail_unless (decode (png, img, error), "%s", error.c_str ());
   check_layout (img, 1024, 1024, false, ImageFormat::Png);
   fail_unless (img.opaque);
+
+  /* The fast path looks at the time bound between its stages and rows: the
+   * 10 ms it takes here are well over 1 ms, and it must stop, not finish. */
+  for (bool fast : { true, false }) {
+    DecodeLimits limits;
+    limits.max_decode_seconds = 0.001;
+    limits.no_fast_path = !fast;
+    fail_if (decode_image (png.data (), png.size (), limits, img, error),
+        "decoded within 1 ms of CPU time (fast path %d)", fast);
+    fail_unless_equals_string (error.c_str (), "decoding the PNG took more than "
+        "0.001 s of CPU time: refused as pathological");
+    fail_unless (img.over_limit && img.pathological && !img.pixels);
+  }
 }
 GST_END_TEST;
 
