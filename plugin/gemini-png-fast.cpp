@@ -43,8 +43,9 @@ constexpr guint32 kLibpngMaxChunk = 8000000;
  * answer's 3 MB: 9 ms). */
 constexpr guint64 kMaxInflated = 32ull * 1024 * 1024;
 
-/* sRGB's gamma, 1/2.2 in libpng's fixed point: other values can make the
- * simplified API convert the samples, so they are left to it. */
+/* sRGB's gamma, 1/2.2 in libpng's fixed point. libpng converts the samples
+ * for a gAMA far enough from it (43000 and 50000 do, 45000 does not: tried),
+ * so any other value is left to libpng. */
 constexpr guint32 kSrgbGamma = 45455;
 
 /* Rows unfiltered between two looks at `stop`. */
@@ -293,7 +294,9 @@ png_fast_parse (const guint8 * data, gsize size, PngFastPlan & plan)
         return false;
       seen_phys = true;
     } else {
-      /* PLTE, tRNS, cHRM, iCCP, sBIT, text, unknown chunks... */
+      /* tRNS adds alpha. cHRM, iCCP, sBIT and bKGD leave libpng's 8-bit
+       * RGB(A) output as it is (tried), but a malformed one is libpng's to
+       * judge, as are PLTE, text and unknown chunks. */
       return false;
     }
     offset = next;
