@@ -383,7 +383,11 @@ png_fast_decode (const guint8 * data, const PngFastPlan & plan, bool rgba,
       libdeflate_alloc_decompressor ());
   if (!inflater)
     return PngFastStatus::NotHandled;
-  /* Exactly the image's bytes, the whole stream and nothing after it. */
+  /* Exactly the image's bytes, the whole stream and nothing after it.
+   * libdeflate refuses what zlib refuses, with one known exception: a
+   * Huffman code of a single symbol, which libdeflate also reads from the
+   * codeword 1 and also allows for the code-length code. No encoder writes
+   * that; such a stream decodes here where libpng would fail. */
   size_t used_in = 0;
   if (libdeflate_zlib_decompress_ex (inflater.get (), stream, plan.idat_bytes,
           raw, l.inflated, &used_in, nullptr) != LIBDEFLATE_SUCCESS
