@@ -387,7 +387,7 @@ png_fast_decode (const guint8 * data, const PngFastPlan & plan, bool rgba,
    * libdeflate refuses what zlib refuses, with one known exception: a
    * Huffman code of a single symbol, which libdeflate also reads from the
    * codeword 1 and also allows for the code-length code. No encoder writes
-   * that; such a stream decodes here where libpng would fail. */
+   * that; such a stream can decode here where libpng fails. */
   size_t used_in = 0;
   if (libdeflate_zlib_decompress_ex (inflater.get (), stream, plan.idat_bytes,
           raw, l.inflated, &used_in, nullptr) != LIBDEFLATE_SUCCESS
