@@ -9,7 +9,7 @@ packages=(
   gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
   gstreamer1.0-plugins-ugly
   libsoup-3.0-dev libjson-glib-dev
-  libpng-dev libjpeg62-turbo-dev libwebp-dev
+  libpng-dev libjpeg62-turbo-dev libwebp-dev libdeflate-dev
   libyaml-dev libcairo2-dev libpango1.0-dev fonts-dejavu-core
   ca-certificates
   python3-gi gir1.2-gstreamer-1.0

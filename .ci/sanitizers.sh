@@ -5,7 +5,8 @@
 #  1. a second build dir, clang with -Db_sanitize=address,undefined and the
 #     libFuzzer target (-Dfuzzing=enabled);
 #  2. every C++ suite there under ASan, LeakSanitizer and UBSan (any report
-#     aborts the binary), plus the fuzz target over its seed corpus once;
+#     aborts the binary), plus the fuzz suite: the fuzz target over its seed
+#     corpus once, and short runs of fuzz-sse and fuzz-png (differential);
 #  3. the fuzz target for FUZZ_SECONDS (60) on a copy of the small seeds.
 #
 # Results go to $ASAN_BUILD_DIR/sanitizer-results/ for tests/summarize.py:

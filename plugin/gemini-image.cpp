@@ -22,6 +22,8 @@
 #include <png.h>
 #include <webp/decode.h>
 
+#include "gemini-png-fast.h"
+
 namespace gemini {
 
 namespace {
@@ -296,10 +298,63 @@ png_failed (const PngSource & src, const png_image & image, DecodedImage & out,
   return false;
 }
 
+enum class FastResult { Decoded, Failed, NotHandled };
+
+/* The libdeflate path for the common PNGs (gemini-png-fast.h). Anything it
+ * does not take falls through to libpng, which then says what is wrong. */
+FastResult
+decode_png_fast (const guint8 * data, gsize size, const DecodeLimits & limits,
+    Interrupt & interrupt, DecodedImage & out, std::string & error)
+{
+  PngFastPlan plan;
+  if (!png_fast_parse (data, size, plan))
+    return FastResult::NotHandled;
+  bool layout_alpha = plan.alpha || limits.rgba;
+  gsize stride = 0, bytes = 0;
+  if (!plan_buffer (ImageFormat::Png, plan.width, plan.height, layout_alpha,
+          limits, stride, bytes, out.over_limit, error))
+    return FastResult::Failed;
+  int width = static_cast<int> (plan.width);
+  int height = static_cast<int> (plan.height);
+  gsize capacity = png_fast_buffer_size (plan, limits.rgba, stride);
+  if (capacity == 0)
+    return FastResult::NotHandled;
+  /* Out of memory here: libpng, which needs a little less, then says so. */
+  out.pixels.reset (static_cast<guint8 *> (g_try_malloc (capacity)));
+  if (!out.pixels)
+    return FastResult::NotHandled;
+  switch (png_fast_decode (data, plan, limits.rgba, out.pixels.get (), stride,
+              [&interrupt] { return interrupt.stop (); })) {
+    case PngFastStatus::Ok:
+      break;
+    case PngFastStatus::Stopped:
+      out.pixels.reset ();
+      describe_stop (interrupt.reason, ImageFormat::Png, interrupt.max_seconds,
+          0, out, error);
+      return FastResult::Failed;
+    case PngFastStatus::NotHandled:
+      out.pixels.reset ();
+      return FastResult::NotHandled;
+  }
+  out.width = width;
+  out.height = height;
+  out.has_alpha = layout_alpha;
+  out.opaque = !plan.alpha;
+  out.stride = stride;
+  out.size = bytes;
+  return FastResult::Decoded;
+}
+
 bool
 decode_png (const guint8 * data, gsize size, const DecodeLimits & limits,
     Interrupt & interrupt, DecodedImage & out, std::string & error)
 {
+  if (!limits.no_fast_path) {
+    FastResult fast = decode_png_fast (data, size, limits, interrupt, out, error);
+    if (fast != FastResult::NotHandled)
+      return fast == FastResult::Decoded;
+  }
+
   PngSource src {data, size, 0, &interrupt, false};
   cookie_io_functions_t io {};
   io.read = png_source_read;
@@ -319,7 +374,8 @@ decode_png (const guint8 * data, gsize size, const DecodeLimits & limits,
   if (!png_image_begin_read_from_stdio (&image, file.get ()))
     return png_failed (src, image, out, error);
 
-  bool alpha = (image.format & PNG_FORMAT_FLAG_ALPHA) != 0;
+  bool source_alpha = (image.format & PNG_FORMAT_FLAG_ALPHA) != 0;
+  bool alpha = source_alpha || limits.rgba;
   gsize stride = 0, bytes = 0;
   if (!plan_buffer (ImageFormat::Png, image.width, image.height, alpha, limits,
           stride, bytes, out.over_limit, error))
@@ -329,6 +385,7 @@ decode_png (const guint8 * data, gsize size, const DecodeLimits & limits,
   if (!allocate_pixels (ImageFormat::Png, width, height, bytes, out, error))
     return false;
 
+  /* RGBA on an opaque image: libpng fills A with 255. */
   image.format = alpha ? PNG_FORMAT_RGBA : PNG_FORMAT_RGB;
   /* Without this libpng treats 16-bit samples as linear light, while almost
    * every 16-bit PNG in the wild is sRGB-encoded like 8-bit ones. */
@@ -347,6 +404,7 @@ decode_png (const guint8 * data, gsize size, const DecodeLimits & limits,
   out.width = width;
   out.height = height;
   out.has_alpha = alpha;
+  out.opaque = !source_alpha;
   out.stride = stride;
   out.size = bytes;
   return true;
@@ -369,6 +427,8 @@ struct JpegJob {
   void *plan_data;
   gsize stride;
   gsize bytes;
+  /* 4 bytes per pixel, A = 255 (DecodeLimits::rgba). */
+  bool rgba;
   /* Set by the planner when DecodeLimits refused the size. */
   bool over_limit;
   /* Asked from the progress hook; its reason says why it stopped. */
@@ -438,12 +498,14 @@ jpeg_progress_cb (j_common_ptr cinfo)
 }
 
 /* Adobe (Photoshop) CMYK JPEGs store inverted samples; libjpeg writes the
- * Adobe marker for CMYK too, so that marker decides the convention. */
+ * Adobe marker for CMYK too, so that marker decides the convention.
+ * `rgba`: 4 bytes per output pixel, A = 255. */
 void
 cmyk_row_to_rgb (const JSAMPLE * in, guint8 * out, JDIMENSION width,
-    bool inverted)
+    bool inverted, bool rgba)
 {
-  for (JDIMENSION x = 0; x < width; x++, in += 4, out += 3) {
+  const int step = rgba ? 4 : 3;
+  for (JDIMENSION x = 0; x < width; x++, in += 4, out += step) {
     unsigned c = in[0], m = in[1], y = in[2], k = in[3];
     if (!inverted) {
       c = 255 - c; m = 255 - m; y = 255 - y; k = 255 - k;
@@ -451,6 +513,8 @@ cmyk_row_to_rgb (const JSAMPLE * in, guint8 * out, JDIMENSION width,
     out[0] = static_cast<guint8> ((c * k + 127) / 255);
     out[1] = static_cast<guint8> ((m * k + 127) / 255);
     out[2] = static_cast<guint8> ((y * k + 127) / 255);
+    if (rgba)
+      out[3] = 255;
   }
 }
 
@@ -497,8 +561,8 @@ jpeg_decode_plain (JpegJob * job)
 
   if (cinfo.jpeg_color_space == JCS_CMYK || cinfo.jpeg_color_space == JCS_YCCK)
     cinfo.out_color_space = JCS_CMYK;  /* libjpeg cannot go CMYK -> RGB */
-  else
-    cinfo.out_color_space = JCS_RGB;   /* also expands grayscale */
+  else  /* also expands grayscale */
+    cinfo.out_color_space = job->rgba ? JCS_EXT_RGBA : JCS_RGB;
 
   job->pixels = static_cast<guint8 *> (g_try_malloc (job->bytes));
   if (!job->pixels) {
@@ -515,7 +579,8 @@ jpeg_decode_plain (JpegJob * job)
       guint8 *row = job->pixels + cinfo.output_scanline * job->stride;
       if (jpeg_read_scanlines (&cinfo, cmyk, 1) != 1)
         ERREXIT (&cinfo, JERR_INPUT_EOF);
-      cmyk_row_to_rgb (cmyk[0], row, cinfo.output_width, cinfo.saw_Adobe_marker);
+      cmyk_row_to_rgb (cmyk[0], row, cinfo.output_width, cinfo.saw_Adobe_marker,
+          job->rgba);
     }
   } else {
     while (cinfo.output_scanline < cinfo.output_height) {
@@ -542,13 +607,28 @@ bool
 jpeg_plan (JpegJob * job)
 {
   auto *plan = static_cast<JpegPlan *> (job->plan_data);
-  bool ok = plan_buffer (ImageFormat::Jpeg, job->width, job->height, false,
-      *plan->limits, job->stride, job->bytes, job->over_limit, *plan->error);
+  bool ok = plan_buffer (ImageFormat::Jpeg, job->width, job->height,
+      plan->limits->rgba, *plan->limits, job->stride, job->bytes,
+      job->over_limit, *plan->error);
   if (plan->header_only) {
     plan->planned = ok;
     return false;
   }
   return ok;
+}
+
+/* The job decode_jpeg and read_image_header both run. */
+void
+init_jpeg_job (JpegJob & job, const guint8 * data, gsize size, JpegPlan & plan,
+    Interrupt & interrupt)
+{
+  std::memset (&job, 0, sizeof job);
+  job.data = data;
+  job.size = size;
+  job.plan = jpeg_plan;
+  job.plan_data = &plan;
+  job.rgba = plan.limits->rgba;
+  job.interrupt = &interrupt;
 }
 
 bool
@@ -557,12 +637,7 @@ decode_jpeg (const guint8 * data, gsize size, const DecodeLimits & limits,
 {
   JpegPlan plan{&limits, &error};
   JpegJob job;
-  std::memset (&job, 0, sizeof job);
-  job.data = data;
-  job.size = size;
-  job.plan = jpeg_plan;
-  job.plan_data = &plan;
-  job.interrupt = &interrupt;
+  init_jpeg_job (job, data, size, plan, interrupt);
 
   JpegStatus status = jpeg_decode_plain (&job);
   out.over_limit = job.over_limit;
@@ -598,7 +673,8 @@ decode_jpeg (const guint8 * data, gsize size, const DecodeLimits & limits,
   out.pixels.reset (job.pixels);
   out.width = static_cast<int> (job.width);
   out.height = static_cast<int> (job.height);
-  out.has_alpha = false;
+  out.has_alpha = job.rgba;
+  out.opaque = true;
   out.stride = job.stride;
   out.size = job.bytes;
   return true;
@@ -659,7 +735,8 @@ decode_webp (const guint8 * data, gsize size, const DecodeLimits & limits,
     return false;
   }
 
-  bool alpha = config.input.has_alpha != 0;
+  bool source_alpha = config.input.has_alpha != 0;
+  bool alpha = source_alpha || limits.rgba;
   gsize stride = 0, bytes = 0;
   if (!plan_buffer (ImageFormat::Webp, static_cast<guint64> (config.input.width),
           static_cast<guint64> (config.input.height), alpha, limits, stride,
@@ -723,6 +800,7 @@ decode_webp (const guint8 * data, gsize size, const DecodeLimits & limits,
   out.width = width;
   out.height = height;
   out.has_alpha = alpha;
+  out.opaque = !source_alpha;
   out.stride = stride;
   out.size = bytes;
   return true;
@@ -743,8 +821,8 @@ constexpr auto kWorkerPoll = std::chrono::milliseconds (2);
 struct WorkerTask {
   /* The encoded bytes: a reference to the caller's GBytes, or a copy. */
   GBytesPtr bytes;
-  /* max_pixels only: the worker stops on `abandoned`, never on the
-   * caller's flag, which may be gone by then. */
+  /* Without the time bound and the cancel flag: the worker stops on
+   * `abandoned`, never on the caller's flag, which may be gone by then. */
   DecodeLimits limits;
   DecodeFn decode = nullptr;
   std::atomic<bool> abandoned {false};
@@ -828,7 +906,7 @@ decode_on_worker (DecodeFn decode, ImageFormat format, const guint8 * data,
       return false;
     }
   }
-  task->limits.max_pixels = limits.max_pixels;
+  task->limits = limits;
   task->limits.max_decode_seconds = 0;
   task->limits.cancel = nullptr;
   task->decode = decode;
@@ -1004,7 +1082,7 @@ read_image_header (const guint8 * data, gsize size, const DecodeLimits & limits,
   if (format == ImageFormat::Unknown)
     return false;
   guint64 width = 0, height = 0;
-  bool alpha = false;
+  bool source_alpha = false;
   if (format == ImageFormat::Png) {
     png_image image;
     std::memset (&image, 0, sizeof image);
@@ -1016,17 +1094,12 @@ read_image_header (const guint8 * data, gsize size, const DecodeLimits & limits,
     }
     width = image.width;
     height = image.height;
-    alpha = (image.format & PNG_FORMAT_FLAG_ALPHA) != 0;
+    source_alpha = (image.format & PNG_FORMAT_FLAG_ALPHA) != 0;
   } else if (format == ImageFormat::Jpeg) {
     JpegPlan plan{&limits, &error, true, false};
-    JpegJob job;
-    std::memset (&job, 0, sizeof job);
-    job.data = data;
-    job.size = size;
-    job.plan = jpeg_plan;
-    job.plan_data = &plan;
     Interrupt interrupt (nullptr, 0, nullptr);
-    job.interrupt = &interrupt;
+    JpegJob job;
+    init_jpeg_job (job, data, size, plan, interrupt);
     JpegStatus status = jpeg_decode_plain (&job);
     out.over_limit = job.over_limit;
     if (status != JpegStatus::Planned || !plan.planned) {
@@ -1049,14 +1122,16 @@ read_image_header (const guint8 * data, gsize size, const DecodeLimits & limits,
     }
     width = guint64 (features.width);
     height = guint64 (features.height);
-    alpha = features.has_alpha != 0;
+    source_alpha = features.has_alpha != 0;
   }
+  bool alpha = source_alpha || limits.rgba;
   gsize stride = 0, bytes = 0;
   if (!plan_buffer (format, width, height, alpha, limits, stride, bytes, out.over_limit, error))
     return false;
   out.width = int (width);
   out.height = int (height);
   out.has_alpha = alpha;
+  out.opaque = !source_alpha;
   out.stride = stride;
   out.size = bytes;
   out.source_format = format;

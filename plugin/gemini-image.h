@@ -42,6 +42,14 @@ struct DecodeLimits {
    * milliseconds, whatever it is doing, and fails with
    * DecodedImage::cancelled. The flag must outlive the call. */
   const std::atomic<bool> *cancel = nullptr;
+  /* Give 4 bytes per pixel R,G,B,A for every image, A = 255 where the image
+   * has no alpha: the layout downstream negotiated (RGBA), so nothing has to
+   * convert it afterwards. DecodedImage::has_alpha then tells the layout,
+   * and DecodedImage::opaque whether the image itself had alpha. */
+  bool rgba = false;
+  /* PNG through libpng only, never the faster libdeflate path: for the
+   * tests and the differential fuzzer, which compare the two. */
+  bool no_fast_path = false;
 };
 
 struct DecodedImage {
@@ -49,6 +57,8 @@ struct DecodedImage {
   int height = 0;
   /* true: 4 bytes per pixel R,G,B,A; false: 3 bytes per pixel R,G,B. */
   bool has_alpha = false;
+  /* The source image has no alpha channel, whatever the layout. */
+  bool opaque = false;
   /* Bytes per row; a multiple of 4 so it matches GstVideoInfo's default
    * stride for RGB/RGBA and the pixels can be wrapped without a copy. */
   gsize stride = 0;
@@ -79,9 +89,11 @@ struct DecodedImage {
  * cancelled or refused worker is abandoned and decode_image returns at once,
  * without waiting for the decoder or for the freeing of its buffers. The
  * worker stops by itself at its next checkpoint: each row of blocks or
- * output row for JPEG (libjpeg's progress hook), each 8 KB read for PNG,
- * each 64 KB fed to libwebp's incremental decoder (one of which can decode
- * a whole flat image: libwebp has no finer hook). It needs the bytes to
+ * output row for JPEG (libjpeg's progress hook), each 8 KB read for PNG
+ * (on the fast path: before and after its single inflate call, at most
+ * 32 MB of pixels, and every 16 rows), each 64 KB fed to libwebp's incremental
+ * decoder (one of which can decode a whole flat image: libwebp has no
+ * finer hook). It needs the bytes to
  * outlive the call, so this overload copies them (in steps, watching the
  * flag); the GBytes one takes a reference instead.
  *
@@ -96,8 +108,8 @@ bool decode_image (const guint8 * data, gsize size, const DecodeLimits & limits,
 bool decode_image (GBytes * data, const DecodeLimits & limits,
     DecodedImage & out, std::string & error);
 
-/* Reads the header only: width, height, has_alpha, source_format and the
- * stride and size a decode would give; `pixels` stays null. Refuses what
+/* Reads the header only: width, height, has_alpha, opaque, source_format
+ * and the stride and size a decode with the same limits would give; `pixels` stays null. Refuses what
  * decode_image refuses before it decodes (unknown and unsupported formats,
  * sizes over limits.max_pixels, a header that does not parse); the data
  * after the header is not looked at. For output that passes the model's

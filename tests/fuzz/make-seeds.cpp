@@ -17,13 +17,19 @@
  *                 GIF images, Retry-After values, out-of-range numbers,
  *                 nesting deeper than the parser's limit, redirects,
  *                 absurd retry delays, odd error codes.
+ * OUT_DIR/png/   fuzz-png's seeds: small PNGs of several variants (8-bit
+ *                 RGB and RGBA with each filter and many IDATs, with gAMA
+ *                 and sRGB, grey, palette with tRNS, 16-bit, interlaced),
+ *                 each after a flags byte; OUT_DIR/png-corpus/ empty, for
+ *                 what fuzz-png finds.
  *
- * Every seed is in fuzz-response's input layout: one status/flags byte,
- * optionally a Retry-After header, then the body.
+ * Every seed in full/ and small/ is in fuzz-response's input layout: one
+ * status/flags byte, optionally a Retry-After header, then the body.
  * SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <glib.h>
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
+#include <png.h>
 
 #include <algorithm>
 #include <string>
@@ -297,6 +303,97 @@ clear_dir (const std::string & path)
   g_dir_close (dir);
 }
 
+extern "C" void
+png_append (png_structp png, png_bytep data, png_size_t len)
+{
+  static_cast<std::string *> (png_get_io_ptr (png))->append (reinterpret_cast<const char *> (data), len);
+}
+
+extern "C" void
+png_no_flush (png_structp)
+{
+}
+
+struct PngSeed {
+  const char *name;
+  int color_type;
+  int bit_depth;
+  bool interlaced;
+  int filters;       /* png_set_filter's mask, 0: libpng's choice */
+  gsize idat_size;   /* 0: libpng's */
+  bool gamma_srgb;   /* gAMA and sRGB chunks */
+};
+
+/* A 12x9 PNG of the variant, its samples a gradient with some noise. */
+std::string
+png_seed (const PngSeed & seed)
+{
+  std::string out;
+  png_structp png = png_create_write_struct (PNG_LIBPNG_VER_STRING, nullptr, nullptr, nullptr);
+  png_infop info = png_create_info_struct (png);
+  png_set_write_fn (png, &out, png_append, png_no_flush);
+  if (seed.filters)
+    png_set_filter (png, PNG_FILTER_TYPE_BASE, seed.filters);
+  if (seed.idat_size)
+    png_set_compression_buffer_size (png, seed.idat_size);
+  const int w = 12, h = 9;
+  png_set_IHDR (png, info, w, h, seed.bit_depth, seed.color_type,
+      seed.interlaced ? PNG_INTERLACE_ADAM7 : PNG_INTERLACE_NONE,
+      PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
+  if (seed.color_type == PNG_COLOR_TYPE_PALETTE) {
+    png_color palette[16];
+    png_byte trns[16];
+    for (int i = 0; i < 16; i++) {
+      palette[i] = {static_cast<png_byte> (i * 16), static_cast<png_byte> (255 - i * 8), 77};
+      trns[i] = static_cast<png_byte> (i * 17);
+    }
+    png_set_PLTE (png, info, palette, 16);
+    png_set_tRNS (png, info, trns, 16, nullptr);
+  }
+  if (seed.gamma_srgb) {
+    png_set_sRGB (png, info, PNG_sRGB_INTENT_PERCEPTUAL);
+    png_set_gAMA_fixed (png, info, 45455);  /* sRGB's, 1/2.2 */
+  }
+  png_write_info (png, info);
+  const int channels = png_get_channels (png, info);
+  const gsize row_bytes = (gsize (w) * channels * seed.bit_depth + 7) / 8;
+  std::vector<png_byte> rows (row_bytes * h);
+  guint32 noise = 12345;
+  for (gsize i = 0; i < rows.size (); i++) {
+    noise = noise * 1103515245 + 12345;
+    rows[i] = static_cast<png_byte> ((i % row_bytes) * 7 + (i / row_bytes) * 5 + ((noise >> 16) & 7));
+  }
+  int passes = png_set_interlace_handling (png);
+  for (int pass = 0; pass < passes; pass++)
+    for (int y = 0; y < h; y++)
+      png_write_row (png, rows.data () + y * row_bytes);
+  png_write_end (png, info);
+  png_destroy_write_struct (&png, &info);
+  return out;
+}
+
+void
+write_png_seeds (const std::string & dir)
+{
+  const PngSeed seeds[] = {
+    {"rgb", PNG_COLOR_TYPE_RGB, 8, false, 0, 0, false},
+    {"rgb-paeth", PNG_COLOR_TYPE_RGB, 8, false, PNG_FILTER_PAETH, 0, false},
+    {"rgb-avg-idats", PNG_COLOR_TYPE_RGB, 8, false, PNG_FILTER_AVG, 16, true},
+    {"rgba-sub", PNG_COLOR_TYPE_RGB_ALPHA, 8, false, PNG_FILTER_SUB, 0, false},
+    {"rgba-up-idats", PNG_COLOR_TYPE_RGB_ALPHA, 8, false, PNG_FILTER_UP, 32, true},
+    {"rgb-interlaced", PNG_COLOR_TYPE_RGB, 8, true, 0, 0, false},
+    {"gray", PNG_COLOR_TYPE_GRAY, 8, false, 0, 0, false},
+    {"palette-trns", PNG_COLOR_TYPE_PALETTE, 4, false, 0, 0, false},
+    {"rgba16", PNG_COLOR_TYPE_RGB_ALPHA, 16, false, 0, 0, false},
+  };
+  for (const PngSeed & seed : seeds) {
+    std::string png = png_seed (seed);
+    /* Flags: 0 as it is, 1 to RGBA, 2 and 3 the same with CRCs fixed. */
+    write_file (dir, std::string (seed.name), std::string (1, '\0') + png);
+    write_file (dir, std::string (seed.name) + "-rgba-fixcrc", std::string (1, '\3') + png);
+  }
+}
+
 }  // namespace
 
 int
@@ -312,6 +409,12 @@ main (int argc, char **argv)
     g_error ("make-seeds: cannot create %s", out.c_str ());
   clear_dir (full_dir);
   clear_dir (small_dir);
+  const std::string png_dir = out + "/png", png_corpus_dir = out + "/png-corpus";
+  if (g_mkdir_with_parents (png_dir.c_str (), 0755) != 0 || g_mkdir_with_parents (png_corpus_dir.c_str (), 0755) != 0)
+    g_error ("make-seeds: cannot create %s", out.c_str ());
+  clear_dir (png_dir);
+  clear_dir (png_corpus_dir);
+  write_png_seeds (png_dir);
 
   Tiny tiny;
   guint full = 0, small = 0;

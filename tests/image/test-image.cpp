@@ -17,7 +17,11 @@
 #include <png.h>
 #include <webp/encode.h>
 
+#include <zlib.h>
+
 #include "gemini-image.h"
+#include "gemini-png-fast.h"
+#include "test-files.h"
 
 /* Last: gstcheck's fail() macro breaks <ios> if included before it. */
 #include <gst/check/gstcheck.h>
@@ -52,6 +56,8 @@ struct PngSpec {
   std::vector<png_color> palette;
   Bytes trns;
   bool interlaced = false;
+  /* png_set_filter's PNG_FILTER_* mask; 0: libpng's choice. */
+  int filters = 0;
 };
 
 int
@@ -77,6 +83,8 @@ encode_png (const PngSpec & spec)
       nullptr, nullptr);
   png_infop info = png_create_info_struct (png);
   png_set_write_fn (png, &out, png_write_cb, png_flush_cb);
+  if (spec.filters)
+    png_set_filter (png, PNG_FILTER_TYPE_BASE, spec.filters);
   png_set_IHDR (png, info, spec.width, spec.height, spec.bit_depth,
       spec.color_type, spec.interlaced ? PNG_INTERLACE_ADAM7 : PNG_INTERLACE_NONE,
       PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
@@ -88,8 +96,8 @@ encode_png (const PngSpec & spec)
         static_cast<int> (spec.trns.size ()), nullptr);
   png_write_info (png, info);
   int passes = png_set_interlace_handling (png);
-  gsize row_bytes = static_cast<gsize> (spec.width) *
-      png_channels (spec.color_type) * spec.bit_depth / 8;
+  gsize row_bytes = (static_cast<gsize> (spec.width) *
+      png_channels (spec.color_type) * spec.bit_depth + 7) / 8;
   for (int pass = 0; pass < passes; pass++)
     for (int y = 0; y < spec.height; y++)
       png_write_row (png, spec.rows.data () + y * row_bytes);
@@ -341,7 +349,8 @@ expect_same_result (const char *path, bool ok, const DecodedImage & img,
       && img.has_alpha == img2.has_alpha && img.stride == img2.stride
       && img.size == img2.size && img.source_format == img2.source_format
       && img.over_limit == img2.over_limit && img.pathological == img2.pathological
-      && img.cancelled == img2.cancelled, "%s: different layout or flags", path);
+      && img.cancelled == img2.cancelled && img.opaque == img2.opaque,
+      "%s: different layout or flags", path);
   fail_unless ((img.pixels == nullptr) == (img2.pixels == nullptr), "%s: pixels", path);
   /* Row by row: the padding at the end of a row is not written. */
   gsize row = static_cast<gsize> (img.width) * (img.has_alpha ? 4 : 3);
@@ -1413,6 +1422,534 @@ GST_START_TEST (test_header_only)
 }
 GST_END_TEST;
 
+/* ------------------------------------------------- PNG fast path */
+
+namespace {
+
+/* The libpng path alone: the reference the fast path must equal. */
+DecodeLimits
+libpng_only (DecodeLimits limits = DecodeLimits ())
+{
+  limits.no_fast_path = true;
+  return limits;
+}
+
+/* Decodes `png` with and without the fast path, RGB and RGBA layouts, and
+ * checks the answers are the same: success, error text, flags, pixels. */
+void
+expect_as_libpng (const char *name, const Bytes & png,
+    DecodeLimits limits = DecodeLimits ())
+{
+  for (bool rgba : { false, true }) {
+    limits.rgba = rgba;
+    DecodedImage fast, ref;
+    std::string fast_error, ref_error;
+    bool fast_ok = decode_once (png, fast, fast_error, limits, false);
+    bool ref_ok = decode_once (png, ref, ref_error, libpng_only (limits), false);
+    std::string path = std::string (name) + (rgba ? " (rgba)" : " (rgb)");
+    expect_same_result (path.c_str (), ref_ok, ref, ref_error, fast_ok, fast,
+        fast_error);
+    fail_unless (fast.opaque == ref.opaque, "%s: opaque %d vs %d", path.c_str (),
+        fast.opaque, ref.opaque);
+  }
+}
+
+/* True when the fast path decodes `png` by itself (no fallback), and then
+ * with exactly the libpng path's pixels, both layouts. */
+bool
+fast_path_takes (const Bytes & png)
+{
+  PngFastPlan plan;
+  if (!png_fast_parse (png.data (), png.size (), plan))
+    return false;
+  for (bool rgba : { false, true }) {
+    DecodedImage ref;
+    std::string error;
+    DecodeLimits limits = libpng_only ();
+    limits.rgba = rgba;
+    fail_unless (decode_once (png, ref, error, limits, false), "%s", error.c_str ());
+    gsize size = png_fast_buffer_size (plan, rgba, ref.stride);
+    fail_unless (size >= ref.size);
+    Bytes out (size);
+    if (png_fast_decode (png.data (), plan, rgba, out.data (), ref.stride,
+            [] { return false; }) != PngFastStatus::Ok)
+      return false;
+    gsize row = static_cast<gsize> (ref.width) * (ref.has_alpha ? 4 : 3);
+    for (int y = 0; y < ref.height; y++)
+      fail_unless (std::memcmp (out.data () + y * ref.stride,
+              ref.pixels.get () + y * ref.stride, row) == 0,
+          "fast path: row %d differs from libpng's (%dx%d, rgba %d)", y,
+          ref.width, ref.height, rgba);
+  }
+  return true;
+}
+
+/* Deterministic noise: every filter's every branch gets exercised. */
+Bytes
+noise (gsize n, guint32 seed)
+{
+  Bytes out (n);
+  GRand *rand = g_rand_new_with_seed (seed);
+  for (gsize i = 0; i < n; i++)
+    out[i] = static_cast<guint8> (g_rand_int (rand));
+  g_rand_free (rand);
+  return out;
+}
+
+/* Smooth gradients with some noise: the filters' predictions matter. */
+Bytes
+smooth (int width, int height, int channels, guint32 seed)
+{
+  Bytes out = noise (static_cast<gsize> (width) * height * channels, seed);
+  for (int y = 0; y < height; y++)
+    for (int x = 0; x < width; x++)
+      for (int c = 0; c < channels; c++) {
+        guint8 &v = out[(static_cast<gsize> (y) * width + x) * channels + c];
+        v = static_cast<guint8> (x * 5 + y * 3 + c * 40 + (v & 7));
+      }
+  return out;
+}
+
+struct Chunk {
+  std::string type;
+  Bytes data;
+};
+
+/* Splits a PNG into its chunks (after the signature). */
+std::vector<Chunk>
+chunks_of (const Bytes & png)
+{
+  std::vector<Chunk> out;
+  gsize at = 8;
+  while (at + 12 <= png.size ()) {
+    guint32 len = (guint32 (png[at]) << 24) | (png[at + 1] << 16) | (png[at + 2] << 8) | png[at + 3];
+    out.push_back ({std::string (reinterpret_cast<const char *> (&png[at + 4]), 4),
+            Bytes (png.begin () + at + 8, png.begin () + at + 8 + len)});
+    at += 12 + len;
+  }
+  return out;
+}
+
+Bytes
+png_of (const std::vector<Chunk> & chunks)
+{
+  Bytes out = { 0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n' };
+  for (const Chunk & c : chunks)
+    put_chunk (out, c.type.c_str (), c.data);
+  return out;
+}
+
+/* The same PNG with its image data in IDAT chunks of these sizes (the last
+ * one repeated to the end). */
+Bytes
+split_idat (const Bytes & png, std::vector<gsize> sizes)
+{
+  std::vector<Chunk> in = chunks_of (png), out;
+  Bytes data;
+  for (const Chunk & c : in)
+    if (c.type == "IDAT")
+      data.insert (data.end (), c.data.begin (), c.data.end ());
+  bool done = false;
+  for (const Chunk & c : in) {
+    if (c.type != "IDAT") {
+      out.push_back (c);
+      continue;
+    }
+    if (done)
+      continue;
+    gsize at = 0;
+    for (gsize i = 0; at < data.size (); i++) {
+      gsize n = std::min (sizes[std::min (i, sizes.size () - 1)], data.size () - at);
+      out.push_back ({"IDAT", Bytes (data.begin () + at, data.begin () + at + n)});
+      at += n;
+    }
+    done = true;
+  }
+  return png_of (out);
+}
+
+/* The same PNG with a chunk added before the first IDAT (or, `after_idat`,
+ * just before IEND). */
+Bytes
+with_chunk (const Bytes & png, const char *type, const Bytes & data,
+    bool after_idat = false)
+{
+  std::vector<Chunk> in = chunks_of (png), out;
+  bool added = false;
+  for (const Chunk & c : in) {
+    if (!added && c.type == (after_idat ? "IEND" : "IDAT")) {
+      out.push_back ({type, data});
+      added = true;
+    }
+    out.push_back (c);
+  }
+  return png_of (out);
+}
+
+Bytes
+be32_bytes (guint32 v)
+{
+  Bytes out;
+  put_be32 (out, v);
+  return out;
+}
+
+/* An 8-bit RGB or RGBA PNG from filtered rows (filter byte first) as given,
+ * compressed with zlib; `tail`: bytes appended to the zlib stream. */
+Bytes
+png_from_rows (int width, int height, bool alpha, const Bytes & raw,
+    const Bytes & tail = {})
+{
+  Bytes out = { 0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n' };
+  Bytes ihdr;
+  put_be32 (ihdr, width);
+  put_be32 (ihdr, height);
+  ihdr.insert (ihdr.end (), { 8, static_cast<guint8> (alpha ? 6 : 2), 0, 0, 0 });
+  put_chunk (out, "IHDR", ihdr);
+  uLongf len = compressBound (raw.size ());
+  Bytes z (len);
+  fail_unless (compress2 (z.data (), &len, raw.data (), raw.size (), 9) == Z_OK);
+  z.resize (len);
+  z.insert (z.end (), tail.begin (), tail.end ());
+  put_chunk (out, "IDAT", z);
+  put_chunk (out, "IEND", {});
+  return out;
+}
+
+/* Gemini's answer in tests/data/recorded: a 1024x1024 RGB PNG in 186 IDATs. */
+Bytes
+flash_png ()
+{
+  std::string yaml = gemini::test::read_file (
+      gemini::test::recorded_path ("test_google_image_or_text_output.yaml"));
+  gsize start = yaml.find ("iVBORw0KGgo");
+  fail_unless (start != std::string::npos, "no PNG in the recording");
+  gsize end = start;
+  while (end < yaml.size () && (g_ascii_isalnum (yaml[end]) || yaml[end] == '+'
+          || yaml[end] == '/' || yaml[end] == '='))
+    end++;
+  std::string b64 = yaml.substr (start, end - start);
+  gsize len = 0;
+  GCharPtr png (reinterpret_cast<gchar *> (g_base64_decode (b64.c_str (), &len)));
+  return Bytes (png.get (), png.get () + len);
+}
+
+}  // namespace
+
+/* Every PNG variant libpng writes: the fast path must give exactly the
+ * libpng path's pixels where it takes the image, and step aside elsewhere. */
+GST_START_TEST (test_png_fast_corpus)
+{
+  struct Kind { int color_type; int depths[5]; };
+  const Kind kinds[] = {
+    {PNG_COLOR_TYPE_GRAY, {1, 2, 4, 8, 16}},
+    {PNG_COLOR_TYPE_RGB, {8, 16}},
+    {PNG_COLOR_TYPE_PALETTE, {1, 2, 4, 8}},
+    {PNG_COLOR_TYPE_GRAY_ALPHA, {8, 16}},
+    {PNG_COLOR_TYPE_RGB_ALPHA, {8, 16}},
+  };
+  const int filters[] = { 0, PNG_FILTER_NONE, PNG_FILTER_SUB, PNG_FILTER_UP,
+    PNG_FILTER_AVG, PNG_FILTER_PAETH };
+  int taken = 0, total = 0;
+  guint32 seed = 1;
+  for (const Kind & kind : kinds)
+    for (int depth : kind.depths) {
+      if (depth == 0)
+        break;
+      for (int width = 1; width <= 9; width++)
+        for (bool interlaced : { false, true })
+          for (int filter : filters)
+            for (bool trns : { false, true }) {
+              if (trns && (kind.color_type & PNG_COLOR_MASK_ALPHA))
+                continue;
+              const int height = 5;
+              PngSpec spec {width, height, kind.color_type, depth, {}, {}, {},
+                interlaced, filter};
+              gsize row = (static_cast<gsize> (width) * png_channels (kind.color_type)
+                  * depth + 7) / 8;
+              spec.rows = noise (row * height, seed++);
+              if (kind.color_type == PNG_COLOR_TYPE_PALETTE) {
+                Bytes colours = noise (3 << depth, seed++);
+                for (int i = 0; i < (1 << depth); i++)
+                  spec.palette.push_back ({colours[i * 3], colours[i * 3 + 1],
+                          colours[i * 3 + 2]});
+                if (trns)
+                  spec.trns = noise (1 << depth, seed++);
+              } else if (trns) {
+                /* tRNS holds one 16-bit sample per channel. */
+                int n = kind.color_type == PNG_COLOR_TYPE_GRAY ? 2 : 6;
+                spec.trns = Bytes (n, 0);
+                spec.trns[n - 1] = spec.rows[0] & ((1 << std::min (depth, 8)) - 1);
+              }
+              Bytes png = encode_png (spec);
+              char name[96];
+              g_snprintf (name, sizeof name, "type %d depth %d width %d%s filter %d%s",
+                  kind.color_type, depth, width, interlaced ? " interlaced" : "",
+                  filter, trns ? " tRNS" : "");
+              expect_as_libpng (name, png);
+              total++;
+              bool simple = depth == 8 && !interlaced && !trns
+                  && (kind.color_type == PNG_COLOR_TYPE_RGB
+                      || kind.color_type == PNG_COLOR_TYPE_RGB_ALPHA);
+              bool took = fast_path_takes (png);
+              fail_unless (took == simple, "%s: fast path %s it", name,
+                  took ? "took" : "did not take");
+              taken += took;
+            }
+    }
+  fail_unless (taken == 2 * 9 * 6, "fast path took %d of %d", taken, total);
+
+  /* Wider images: the SIMD loops over many pixels, each filter forced, and
+   * smooth images, where Paeth picks each of its predictors. */
+  for (bool alpha : { false, true })
+    for (int filter : filters)
+      for (int width : { 16, 33, 250 }) {
+        int channels = alpha ? 4 : 3;
+        for (bool flat : { false, true }) {
+          PngSpec spec {width, 20, alpha ? PNG_COLOR_TYPE_RGB_ALPHA : PNG_COLOR_TYPE_RGB,
+            8, flat ? smooth (width, 20, channels, seed++) : noise (width * 20 * channels, seed++),
+            {}, {}, false, filter};
+          Bytes png = encode_png (spec);
+          expect_as_libpng ("wide", png);
+          fail_unless (fast_path_takes (png), "wide %d alpha %d filter %d", width, alpha, filter);
+        }
+      }
+}
+GST_END_TEST;
+
+/* Several IDAT chunks, down to one byte each; ancillary chunks: sRGB's
+ * gAMA, sRGB and pHYs are taken, everything else is left to libpng (a gAMA
+ * of 43000 or 50000 changes libpng's pixels; cHRM, iCCP, sBIT do not, but
+ * their malformed forms are libpng's to judge). */
+GST_START_TEST (test_png_fast_chunks)
+{
+  for (bool alpha : { false, true }) {
+    int channels = alpha ? 4 : 3;
+    PngSpec spec {7, 6, alpha ? PNG_COLOR_TYPE_RGB_ALPHA : PNG_COLOR_TYPE_RGB, 8,
+      smooth (7, 6, channels, 42), {}, {}, false, PNG_FILTER_PAETH};
+    Bytes png = encode_png (spec);
+    fail_unless (fast_path_takes (png));
+
+    for (const std::vector<gsize> & sizes : std::vector<std::vector<gsize>> {
+            {1}, {1, 1000}, {7}, {2, 3, 5}, {1000, 1}}) {
+      Bytes split = split_idat (png, sizes);
+      expect_as_libpng ("split IDAT", split);
+      fail_unless (fast_path_takes (split), "split at %" G_GSIZE_FORMAT, sizes[0]);
+    }
+
+    struct Extra { const char *type; Bytes data; bool after_idat; bool fast; };
+    const Bytes srgb_chrm = { 0, 0, 0x7a, 0x26, 0, 0, 0x80, 0x84, 0, 0, 0xfa, 0,
+      0, 0, 0x80, 0xe8, 0, 0, 0x75, 0x30, 0, 0, 0xea, 0x60, 0, 0, 0x3a, 0x98,
+      0, 0, 0x17, 0x70 };
+    const Extra extras[] = {
+      {"gAMA", be32_bytes (45455), false, true},
+      {"gAMA", be32_bytes (45454), false, false},
+      {"gAMA", be32_bytes (43000), false, false},
+      {"gAMA", be32_bytes (50000), false, false},
+      {"gAMA", be32_bytes (100000), false, false},
+      {"gAMA", be32_bytes (0), false, false},
+      {"sRGB", {0}, false, true},
+      {"sRGB", {3}, false, true},
+      {"sRGB", {4}, false, false},
+      {"pHYs", {0, 0, 0x0b, 0x13, 0, 0, 0x0b, 0x13, 1}, false, true},
+      {"cHRM", srgb_chrm, false, false},
+      {"iCCP", {'x', 0, 0, 0x78, 0x9c, 0x03, 0, 0, 0, 0, 1}, false, false},
+      {"sBIT", {5, 6, 5, 4}, false, false},
+      {"tRNS", {0, 1, 0, 2, 0, 3}, false, false},
+      {"tEXt", {'a', 0, 'b'}, true, false},
+      {"tIME", {0x07, 0xea, 1, 2, 3, 4, 5}, true, false},
+      {"zzZz", {1, 2}, false, false},
+      /* An empty IDAT at the end of the image data is still image data. */
+      {"IDAT", {}, true, true},
+    };
+    for (const Extra & e : extras) {
+      Bytes variant = with_chunk (png, e.type, e.data, e.after_idat);
+      std::string name = std::string ("with ") + e.type;
+      expect_as_libpng (name.c_str (), variant);
+      fail_unless (fast_path_takes (variant) == e.fast, "%s: fast path %d",
+          name.c_str (), !e.fast);
+    }
+    /* gAMA and sRGB together, as many encoders write them. */
+    Bytes both = with_chunk (with_chunk (png, "sRGB", {0}), "gAMA", be32_bytes (45455));
+    expect_as_libpng ("sRGB + gAMA", both);
+    fail_unless (fast_path_takes (both));
+  }
+}
+GST_END_TEST;
+
+/* Gemini's own answer, with and without the fast path, RGB and RGBA. */
+GST_START_TEST (test_png_fast_recorded)
+{
+  Bytes png = flash_png ();
+  fail_unless (png.size () > 1000000);
+  fail_unless (fast_path_takes (png));
+  expect_as_libpng ("recorded", png);
+  DecodedImage img;
+  std::string error;
+  fail_unless (decode (png, img, error), "%s", error.c_str ());
+  check_layout (img, 1024, 1024, false, ImageFormat::Png);
+  fail_unless (img.opaque);
+
+  /* The fast path looks at the time bound between its stages and rows: the
+   * 10 ms it takes here are well over 1 ms, and it must stop, not finish. */
+  for (bool fast : { true, false }) {
+    DecodeLimits limits;
+    limits.max_decode_seconds = 0.001;
+    limits.no_fast_path = !fast;
+    fail_if (decode_image (png.data (), png.size (), limits, img, error),
+        "decoded within 1 ms of CPU time (fast path %d)", fast);
+    fail_unless_equals_string (error.c_str (), "decoding the PNG took more than "
+        "0.001 s of CPU time: refused as pathological");
+    fail_unless (img.over_limit && img.pathological && !img.pixels);
+  }
+}
+GST_END_TEST;
+
+/* Broken input: every answer, error text included, is the libpng path's. */
+GST_START_TEST (test_png_fast_hostile)
+{
+  const int w = 9, h = 7;
+  Bytes png = encode_png ({w, h, PNG_COLOR_TYPE_RGB, 8, smooth (w, h, 3, 7), {}, {},
+        false, PNG_FILTER_PAETH});
+  Bytes rgba = encode_png ({w, h, PNG_COLOR_TYPE_RGB_ALPHA, 8, smooth (w, h, 4, 8),
+        {}, {}, false, PNG_FILTER_AVG});
+  Bytes split = split_idat (png, {3});
+  Bytes flash = flash_png ();
+  const Bytes *inputs[] = { &png, &rgba, &split };
+  for (const Bytes *in : inputs) {
+    /* Truncated at every length, and one byte changed at every offset
+     * (CRCs, lengths, IHDR fields, zlib data, filter bytes). */
+    for (gsize len = 8; len < in->size (); len++)
+      expect_as_libpng ("truncated", Bytes (in->begin (), in->begin () + len));
+    for (gsize at = 8; at < in->size (); at++) {
+      Bytes bad = *in;
+      bad[at] ^= 0x21;
+      expect_as_libpng ("changed byte", bad);
+    }
+    Bytes extra = *in;
+    extra.insert (extra.end (), { 0, 0, 0, 0, 'j', 'u', 'n', 'k' });
+    expect_as_libpng ("data after IEND", extra);
+  }
+  /* A bad CRC in each of the recording's chunks, and cuts through it. */
+  gsize at = 8;
+  int checked = 0;
+  while (at + 12 <= flash.size ()) {
+    guint32 len = (guint32 (flash[at]) << 24) | (flash[at + 1] << 16) | (flash[at + 2] << 8) | flash[at + 3];
+    if (checked < 3 || at + 12 + len >= flash.size () || at % 61 == 0) {
+      Bytes bad = flash;
+      bad[at + 8 + len] ^= 1;
+      expect_as_libpng ("bad CRC", bad);
+      expect_as_libpng ("cut", Bytes (flash.begin (), flash.begin () + at + 8 + len / 2));
+      checked++;
+    }
+    at += 12 + len;
+  }
+
+  /* Hand-made image data: a bad filter byte, too little, too much, bytes
+   * after the zlib stream, a wrong checksum. */
+  Bytes raw;
+  for (int y = 0; y < h; y++) {
+    raw.push_back (static_cast<guint8> (y % 5));
+    Bytes row = noise (w * 3, y);
+    raw.insert (raw.end (), row.begin (), row.end ());
+  }
+  Bytes good = png_from_rows (w, h, false, raw);
+  expect_as_libpng ("hand-made", good);
+  fail_unless (fast_path_takes (good));
+  for (guint8 filter : { 5, 255 }) {
+    Bytes bad = raw;
+    bad[(w * 3 + 1) * 3] = filter;
+    expect_as_libpng ("bad filter byte", png_from_rows (w, h, false, bad));
+  }
+  expect_as_libpng ("a row short", png_from_rows (w, h, false,
+          Bytes (raw.begin (), raw.end () - (w * 3 + 1))));
+  expect_as_libpng ("a byte short", png_from_rows (w, h, false,
+          Bytes (raw.begin (), raw.end () - 1)));
+  Bytes longer = raw;
+  longer.insert (longer.end (), { 0, 1, 2, 3 });
+  expect_as_libpng ("too much data", png_from_rows (w, h, false, longer));
+  expect_as_libpng ("bytes after the stream", png_from_rows (w, h, false, raw, { 1, 2, 3 }));
+  Bytes z = good;
+  std::vector<Chunk> chunks = chunks_of (good);
+  for (Chunk & c : chunks)
+    if (c.type == "IDAT")
+      c.data.back () ^= 0xff;  /* the Adler-32 */
+  expect_as_libpng ("bad Adler-32", png_of (chunks));
+  chunks = chunks_of (good);
+  for (Chunk & c : chunks)
+    if (c.type == "IDAT")
+      c.data[0] = 0x88;  /* a 64 KB window: not a PNG's zlib stream */
+  expect_as_libpng ("bad zlib header", png_of (chunks));
+
+  /* Over max_pixels: refused before any allocation, same words. */
+  DecodeLimits limits;
+  limits.max_pixels = w * h - 1;
+  for (const Bytes *in : inputs) {
+    expect_as_libpng ("over the limit", *in, limits);
+    DecodedImage img;
+    std::string error;
+    fail_if (decode_once (*in, img, error, limits, false));
+    fail_unless (img.over_limit, "%s", error.c_str ());
+  }
+  limits.max_pixels = 1024 * 1024 - 1;
+  expect_as_libpng ("recorded over the limit", flash, limits);
+}
+GST_END_TEST;
+
+/* DecodeLimits::rgba: every decoder gives R,G,B,A with A = 255 where the
+ * image has none, the same colours as its RGB decode; read_image_header
+ * announces that layout. */
+GST_START_TEST (test_decode_rgba)
+{
+  Bytes cmyk;
+  for (int i = 0; i < 16 * 8; i++)
+    cmyk.insert (cmyk.end (), { 255, 0, 0, 255 });
+  Bytes trns_palette = encode_png ({3, 2, PNG_COLOR_TYPE_PALETTE, 8, {0, 1, 2, 2, 1, 0},
+        {{255, 0, 0}, {0, 255, 0}, {0, 0, 255}}, {128}});
+  struct Case { const char *name; Bytes data; bool opaque; };
+  const Case cases[] = {
+    {"PNG RGB", encode_png ({9, 4, PNG_COLOR_TYPE_RGB, 8, pattern (9, 4, 3), {}, {}}), true},
+    {"PNG RGBA", small_png (), false},
+    {"PNG interlaced grey", encode_png ({9, 9, PNG_COLOR_TYPE_GRAY, 8, pattern (9, 9, 1),
+          {}, {}, true}), true},
+    {"PNG palette + tRNS", trns_palette, false},
+    {"JPEG", small_jpeg (), true},
+    {"JPEG grey", encode_jpeg (16, 8, 1, JCS_GRAYSCALE, pattern (16, 8, 1)), true},
+    {"JPEG CMYK", encode_jpeg (16, 8, 4, JCS_CMYK, cmyk, 95, JCS_CMYK), true},
+    {"WebP lossless RGB", encode_webp_lossless_rgb (7, 3, pattern (7, 3, 3)), true},
+    {"WebP lossless RGBA", encode_webp_lossless_rgba (7, 3, pattern (7, 3, 4)), false},
+    {"WebP lossy", encode_webp_lossy_rgb (16, 16, quadrants_rgb (16, 16)), true},
+  };
+  for (const Case & c : cases) {
+    DecodedImage plain, four, head;
+    std::string error;
+    fail_unless (decode (c.data, plain, error), "%s: %s", c.name, error.c_str ());
+    DecodeLimits limits;
+    limits.rgba = true;
+    fail_unless (decode (c.data, four, error, limits), "%s: %s", c.name, error.c_str ());
+    check_layout (four, plain.width, plain.height, true, plain.source_format);
+    fail_unless (plain.opaque == c.opaque && four.opaque == c.opaque,
+        "%s: opaque %d / %d", c.name, plain.opaque, four.opaque);
+    fail_unless (plain.has_alpha == !c.opaque, "%s: has_alpha", c.name);
+    for (int y = 0; y < plain.height; y++)
+      for (int x = 0; x < plain.width; x++) {
+        const guint8 *p = pixel (plain, x, y), *q = pixel (four, x, y);
+        int a = plain.has_alpha ? p[3] : 255;
+        fail_unless (p[0] == q[0] && p[1] == q[1] && p[2] == q[2] && q[3] == a,
+            "%s: pixel %d,%d is %d,%d,%d,%d in RGBA, %d,%d,%d,%d in the plain decode",
+            c.name, x, y, q[0], q[1], q[2], q[3], p[0], p[1], p[2], a);
+      }
+    fail_unless (read_image_header (c.data.data (), c.data.size (), limits, head, error),
+        "%s: %s", c.name, error.c_str ());
+    fail_unless (head.has_alpha && head.stride == four.stride && head.size == four.size
+        && head.opaque == c.opaque, "%s: header layout differs from the decode", c.name);
+    fail_unless (read_image_header (c.data.data (), c.data.size (), DecodeLimits (), head, error));
+    fail_unless (head.has_alpha == plain.has_alpha && head.stride == plain.stride
+        && head.opaque == c.opaque, "%s: plain header layout", c.name);
+  }
+}
+GST_END_TEST;
+
 static Suite *
 gemini_image_suite (void)
 {
@@ -1467,6 +2004,15 @@ gemini_image_suite (void)
   tcase_add_test (tc, test_truncated);
   tcase_add_test (tc, test_unsupported);
   tcase_add_test (tc, test_corrupt);
+
+  tc = tcase_create ("png-fast");
+  suite_add_tcase (s, tc);
+  tcase_set_timeout (tc, 120);
+  tcase_add_test (tc, test_png_fast_corpus);
+  tcase_add_test (tc, test_png_fast_chunks);
+  tcase_add_test (tc, test_png_fast_recorded);
+  tcase_add_test (tc, test_png_fast_hostile);
+  tcase_add_test (tc, test_decode_rgba);
 
   tc = tcase_create ("header");
   suite_add_tcase (s, tc);
