@@ -218,9 +218,7 @@ AttemptRunner::try_cache (GBytes * body)
     return false;
   }
   DecodedImage image;
-  DecodeLimits limits;
-  limits.max_pixels = policy_.max_image_pixels;
-  limits.cancel = &cancelled_;
+  const DecodeLimits limits = decode_limits ();
   std::string error;
   if (!decode_for_output (hit->image.get (), limits, image, error)) {
     GST_WARNING ("image %" G_GUINT64_FORMAT ": the cached image does not decode (%s): asking again",
@@ -248,6 +246,19 @@ AttemptRunner::try_cache (GBytes * body)
   GST_INFO ("image %" G_GUINT64_FORMAT ": from the cache", spec_.index);
   finish (std::move (g));
   return true;
+}
+
+/* How this job's images are decoded: its pixel limit, its cancellation,
+ * and the layout and memory the output wants. */
+DecodeLimits
+AttemptRunner::decode_limits () const
+{
+  DecodeLimits limits;
+  limits.max_pixels = policy_.max_image_pixels;
+  limits.cancel = &cancelled_;
+  limits.rgba = policy_.rgba;
+  limits.store = policy_.frames;
+  return limits;
 }
 
 /* The image's pixels, or with AttemptPolicy::header_only its size only
@@ -340,6 +351,7 @@ AttemptRunner::on_admitted ()
   req.url = url_;
   add_auth_headers (target_, req);
   req.body.reset (g_bytes_ref (body_.get ()));
+  req.body_store = policy_.bodies;
   auto self = shared_from_this ();
   if (stream_)
     stream_->abandoned.store (true);
@@ -471,6 +483,7 @@ AttemptRunner::on_response (const std::shared_ptr<HttpCall> & call)
     guint status;
     std::string retry_after, redirect;
     GBytesPtr body;
+    gsize capacity = 0;
     Response response;
     DecodedImage image;
   };
@@ -479,6 +492,7 @@ AttemptRunner::on_response (const std::shared_ptr<HttpCall> & call)
   work->retry_after = http.retry_after;
   work->redirect = http.redirect_target;
   work->body = std::move (http.body);
+  work->capacity = http.body_capacity;
   auto self = shared_from_this ();
   run_detached ([self, work] {
     if (self->cancelled_.load ())
@@ -488,7 +502,8 @@ AttemptRunner::on_response (const std::shared_ptr<HttpCall> & call)
     work->response = classify_http_response_in_place (work->status,
         work->retry_after.empty () ? nullptr : work->retry_after.c_str (), std::move (work->body),
         work->redirect.empty () ? nullptr : work->redirect.c_str (),
-        self->policy_.keep_model_content ? ModelContent::Keep : ModelContent::Drop);
+        self->policy_.keep_model_content ? ModelContent::Keep : ModelContent::Drop, self->policy_.bodies,
+        work->capacity);
     self->finish_response (std::move (work->response));
   });
 }
@@ -501,9 +516,7 @@ AttemptRunner::finish_response (Response response)
   auto work = std::make_shared<std::pair<Response, DecodedImage>> (std::move (response), DecodedImage ());
   Response & r = work->first;
   if (r.outcome == Outcome::Image) {
-    DecodeLimits limits;
-    limits.max_pixels = policy_.max_image_pixels;
-    limits.cancel = &cancelled_;
+    const DecodeLimits limits = decode_limits ();
     std::string error;
     if (!decode_for_output (r.image.get (), limits, work->second, error)) {
       if (work->second.cancelled)
@@ -594,11 +607,8 @@ AttemptRunner::stream_drain (const std::shared_ptr<Stream> & stream)
         break;
       stream->previews++;
       auto image = std::make_shared<DecodedImage> ();
-      DecodeLimits limits;
-      limits.max_pixels = policy_.max_image_pixels;
-      limits.cancel = &cancelled_;
       std::string error;
-      if (!decode_image (bytes.get (), limits, *image, error)) {
+      if (!decode_image (bytes.get (), decode_limits (), *image, error)) {
         GST_INFO ("image %" G_GUINT64_FORMAT ": a draft image does not decode (%s): skipped", spec_.index,
             error.c_str ());
         continue;

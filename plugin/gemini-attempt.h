@@ -151,6 +151,7 @@ private:
   std::atomic<guint> previews_ {0};
   double attempt_bound_s_ = 0;
 
+  DecodeLimits decode_limits () const;
   bool decode_for_output (GBytes * bytes, const DecodeLimits & limits, DecodedImage & out,
       std::string & error) const;
   void build_body ();

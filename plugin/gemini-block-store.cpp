@@ -19,6 +19,8 @@ BlockStore::take (gsize size)
       }
     }
   }
+  /* A miss: the size changed, and the kept blocks would only take memory. */
+  clear ();
   return static_cast<guint8 *> (g_try_malloc (size));
 }
 
@@ -40,6 +42,7 @@ BlockStore::take_fit (gsize size, gsize & capacity)
       return block;
     }
   }
+  clear ();
   capacity = size;
   return static_cast<guint8 *> (g_try_malloc (size));
 }

@@ -32,13 +32,14 @@ class BlockStore {
   BlockStore & operator= (const BlockStore &) = delete;
 
   /* A block of `size` bytes (contents undefined): a kept one of that exact
-   * size, else a new one (g_try_malloc; nullptr when out of memory). Every
-   * block can also be freed with g_free. */
+   * size, else a new one (g_try_malloc; nullptr when out of memory), and
+   * then the kept ones are freed: the images changed size. Every block can
+   * also be freed with g_free. */
   guint8 *take (gsize size);
   /* A block of at least `size` bytes and at most half as much again (HTTP
    * bodies, whose length varies a little from answer to answer): the
-   * smallest kept one that fits, else a new one of `size`. `capacity` says
-   * how big it is. */
+   * smallest kept one that fits, else a new one of `size` (the kept ones
+   * freed, as by take ()). `capacity` says how big it is. */
   guint8 *take_fit (gsize size, gsize & capacity);
   /* Gives a block back, `size` its size or less (a block is only ever
    * handed out again for requests that fit in `size`); it is kept or freed.

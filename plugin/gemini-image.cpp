@@ -214,11 +214,23 @@ plan_buffer (ImageFormat format, guint64 width, guint64 height, bool alpha,
   return true;
 }
 
+/* A pixel block of `size` bytes, from the limits' store if there is one
+ * (remembered in `out` for giving it back). */
+guint8 *
+take_pixels (const DecodeLimits & limits, gsize size, DecodedImage & out)
+{
+  if (!limits.store)
+    return static_cast<guint8 *> (g_try_malloc (size));
+  out.store = limits.store;
+  out.capacity = size;
+  return limits.store->take (size);
+}
+
 bool
-allocate_pixels (ImageFormat format, int width, int height, gsize size,
+allocate_pixels (const DecodeLimits & limits, ImageFormat format, int width, int height, gsize size,
     DecodedImage & out, std::string & error)
 {
-  out.pixels.reset (static_cast<guint8 *> (g_try_malloc (size)));
+  out.pixels.reset (take_pixels (limits, size, out));
   if (!out.pixels) {
     error = strprintf ("out of memory allocating %" G_GSIZE_FORMAT " bytes for "
         "a %dx%d %s image", size, width, height, image_format_name (format));
@@ -320,7 +332,7 @@ decode_png_fast (const guint8 * data, gsize size, const DecodeLimits & limits,
   if (capacity == 0)
     return FastResult::NotHandled;
   /* Out of memory here: libpng, which needs a little less, then says so. */
-  out.pixels.reset (static_cast<guint8 *> (g_try_malloc (capacity)));
+  out.pixels.reset (take_pixels (limits, capacity, out));
   if (!out.pixels)
     return FastResult::NotHandled;
   switch (png_fast_decode (data, plan, limits.rgba, out.pixels.get (), stride,
@@ -382,7 +394,7 @@ decode_png (const guint8 * data, gsize size, const DecodeLimits & limits,
     return false;
   int width = static_cast<int> (image.width);
   int height = static_cast<int> (image.height);
-  if (!allocate_pixels (ImageFormat::Png, width, height, bytes, out, error))
+  if (!allocate_pixels (limits, ImageFormat::Png, width, height, bytes, out, error))
     return false;
 
   /* RGBA on an opaque image: libpng fills A with 255. */
@@ -419,6 +431,8 @@ enum class JpegStatus { Ok, LibError, Planned, NoMemory, TooManyScans, Stopped }
 struct JpegJob {
   const guint8 *data;
   gsize size;
+  /* DecodeLimits::store, or null: where the pixels' block comes from. */
+  BlockStore *store;
   /* Filled by the plain decoder after jpeg_read_header. */
   JDIMENSION width;
   JDIMENSION height;
@@ -564,7 +578,7 @@ jpeg_decode_plain (JpegJob * job)
   else  /* also expands grayscale */
     cinfo.out_color_space = job->rgba ? JCS_EXT_RGBA : JCS_RGB;
 
-  job->pixels = static_cast<guint8 *> (g_try_malloc (job->bytes));
+  job->pixels = job->store ? job->store->take (job->bytes) : static_cast<guint8 *> (g_try_malloc (job->bytes));
   if (!job->pixels) {
     jpeg_destroy_decompress (&cinfo);
     return JpegStatus::NoMemory;
@@ -628,6 +642,7 @@ init_jpeg_job (JpegJob & job, const guint8 * data, gsize size, JpegPlan & plan,
   job.plan = jpeg_plan;
   job.plan_data = &plan;
   job.rgba = plan.limits->rgba;
+  job.store = plan.limits->store.get ();
   job.interrupt = &interrupt;
 }
 
@@ -671,6 +686,10 @@ decode_jpeg (const guint8 * data, gsize size, const DecodeLimits & limits,
   }
 
   out.pixels.reset (job.pixels);
+  if (limits.store) {
+    out.store = limits.store;
+    out.capacity = job.bytes;
+  }
   out.width = static_cast<int> (job.width);
   out.height = static_cast<int> (job.height);
   out.has_alpha = job.rgba;
@@ -755,7 +774,7 @@ decode_webp (const guint8 * data, gsize size, const DecodeLimits & limits,
   }
   int width = config.input.width;
   int height = config.input.height;
-  if (!allocate_pixels (ImageFormat::Webp, width, height, bytes, out, error))
+  if (!allocate_pixels (limits, ImageFormat::Webp, width, height, bytes, out, error))
     return false;
 
   /* Decode straight into our stride-aligned buffer. */

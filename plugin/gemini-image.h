@@ -11,6 +11,7 @@
 #include <memory>
 #include <string>
 
+#include "gemini-block-store.h"
 #include "glib-raii.h"
 
 namespace gemini {
@@ -50,6 +51,10 @@ struct DecodeLimits {
   /* PNG through libpng only, never the faster libdeflate path: for the
    * tests and the differential fuzzer, which compare the two. */
   bool no_fast_path = false;
+  /* Where the pixels' memory comes from (null: the heap). The image then
+   * holds the store (DecodedImage::store) so that whoever frees the pixels
+   * can give the block back. */
+  std::shared_ptr<BlockStore> store;
 };
 
 struct DecodedImage {
@@ -64,6 +69,11 @@ struct DecodedImage {
   gsize stride = 0;
   /* stride * height bytes, allocated with g_malloc. */
   std::unique_ptr<guint8, GFreeDeleter> pixels;
+  /* With DecodeLimits::store: the store `pixels` came from and the size of
+   * their block (`capacity`, at least `size`), to give it back with
+   * BlockStore::give () rather than g_free (). */
+  std::shared_ptr<BlockStore> store;
+  gsize capacity = 0;
   gsize size = 0;
   ImageFormat source_format = ImageFormat::Unknown;
   /* After a failed decode_image: the image was refused by DecodeLimits,

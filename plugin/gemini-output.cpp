@@ -189,6 +189,28 @@ OutputStage::offer_caps () const
   return offer;
 }
 
+bool
+OutputStage::downstream_prefers_rgba () const
+{
+  if (have_caps_)
+    return decodes_to_rgba ();
+  GstCaps *offer = offer_caps ();
+  GstCaps *peer = gst_pad_peer_query_caps (pad_, offer);
+  gst_caps_unref (offer);
+  bool rgba = false;
+  if (!gst_caps_is_empty (peer) && !gst_caps_is_any (peer)) {
+    GstCaps *first = gst_caps_copy_nth (peer, 0);
+    GstCaps *rgb_caps = gst_caps_from_string ("video/x-raw, format=RGB");
+    GstCaps *rgba_caps = gst_caps_from_string ("video/x-raw, format=RGBA");
+    rgba = gst_caps_can_intersect (first, rgba_caps) && !gst_caps_can_intersect (first, rgb_caps);
+    gst_caps_unref (rgba_caps);
+    gst_caps_unref (rgb_caps);
+    gst_caps_unref (first);
+  }
+  gst_caps_unref (peer);
+  return rgba;
+}
+
 /* Names the first caps field that made negotiation fail: each field of the
  * offer is added in turn until downstream's caps stop intersecting. */
 void
@@ -513,8 +535,15 @@ OutputStage::make_buffer (DecodedImage & img, GBytes * encoded)
   const gsize size = img.size;
   /* Without pixels (the attempt read only the header, for pass-through
    * output) they are decoded here only if this frame needs them. */
-  if (img.pixels)
+  if (img.pixels && img.store) {
+    /* The block goes back to the store when the last frame using it is
+     * freed, wherever downstream frees it. */
+    guint8 *data = img.pixels.release ();
+    src.pixels = gst_buffer_new_wrapped_full (GstMemoryFlags (0), data, img.capacity, 0, size,
+        BlockStore::returning (std::move (img.store), data, img.capacity), BlockStore::give_back);
+  } else if (img.pixels) {
     src.pixels = gst_buffer_new_wrapped (img.pixels.release (), size);
+  }
   if (encoded) {
     src.encoded = g_bytes_ref (encoded);
     src.format = sniff_image_format ((const guint8 *) g_bytes_get_data (encoded, nullptr),
@@ -564,6 +593,7 @@ OutputStage::ensure_pixels (Source & src)
     return false;
   DecodeLimits limits;
   limits.max_pixels = guint64 (src.width) * guint64 (src.height);
+  limits.rgba = src.has_alpha;   /* the layout the header promised */
   DecodedImage img;
   std::string error;
   if (!decode_image (src.encoded, limits, img, error) || img.width != src.width || img.height != src.height

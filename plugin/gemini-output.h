@@ -93,6 +93,10 @@ public:
   {
     return have_caps_ && kind_ == Kind::Raw && GST_VIDEO_INFO_FORMAT (&out_info_) == GST_VIDEO_FORMAT_RGBA;
   }
+  /* Before any caps: whether downstream's first choice is RGBA and not RGB
+   * (as negotiate () then picks), so that even the first image is decoded
+   * to it. Once negotiated: decodes_to_rgba (). A caps query. */
+  bool downstream_prefers_rgba () const;
   /* The frame in the negotiated caps (`img` may have no pixels, only its
    * header's size: they are decoded from `encoded` if needed): the pixels
    * wrapped without a copy when nothing needs converting; scaled or converted into a buffer of

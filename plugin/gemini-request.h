@@ -73,6 +73,9 @@ struct AttemptPolicy {
   /* Where decoded frames get their memory, and give it back; null: the
    * heap. Shared with the output, which returns each frame's block. */
   std::shared_ptr<BlockStore> frames;
+  /* Where HTTP bodies get their buffer; given back with the image decoded
+   * in it (classify_http_response_in_place). */
+  std::shared_ptr<BlockStore> bodies;
   /* Thought previews: ask with includeThoughts over
    * streamGenerateContent?alt=sse and hand each draft image over as it
    * arrives (AttemptRunner::Events::preview). The final image is the same. */

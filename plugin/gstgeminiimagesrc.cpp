@@ -123,6 +123,8 @@ struct GstGeminiImageSrcPrivate
   std::atomic<bool> rgba_output {false};
   /* Decoded frames' memory, reused from one image to the next. */
   std::shared_ptr<BlockStore> frames = std::make_shared<BlockStore> (2);
+  /* And the HTTP bodies' buffers, which the images' bytes are decoded in. */
+  std::shared_ptr<BlockStore> bodies = std::make_shared<BlockStore> (2);
   Settings settings;
 
   /* Protected by lock: cancellation state shared with state changes. */
@@ -1117,6 +1119,7 @@ gst_gemini_image_src_unprepare (GstGeminiImageSrc * self)
   /* Frames still downstream give their blocks back later: kept until the
    * next stop, or freed when the store is full. */
   priv->frames->clear ();
+  priv->bodies->clear ();
 }
 
 static GstStateChangeReturn
@@ -1648,6 +1651,7 @@ gst_gemini_image_src_next_job (GstGeminiImageSrc * self)
   job.policy.header_only = priv->header_only_output.load ();
   job.policy.rgba = priv->rgba_output.load ();
   job.policy.frames = priv->frames;
+  job.policy.bodies = priv->bodies;
   job.policy.previews = s.previews;
 
   RequestSettings & r = job.spec.request;
@@ -2069,7 +2073,7 @@ gst_gemini_image_src_make_scheduler (GstGeminiImageSrc * self)
   events.hedged = [self] (guint64 index, double waited) {
     GST_INFO_OBJECT (self, "Image %" G_GUINT64_FORMAT " unanswered after %.2f s: sent a hedge", index, waited);
   };
-  /* previews: the drafts are only logged for now (no preview frames yet). */
+  /* previews: each draft becomes a preview frame. */
   events.preview = [self] (const Job & job, DecodedImage image) {
     gst_gemini_image_src_add_draft (self, job, std::move (image));
   };
@@ -2699,7 +2703,8 @@ gst_gemini_image_src_loop (GstGeminiImageSrc * self)
 
   if (!scheduler) {
     /* A new stream, or the rest of it after a flush: from the first image
-     * not pushed yet. */
+     * not pushed yet, decoded in the layout downstream wants first. */
+    priv->rgba_output = output.downstream_prefers_rgba ();
     scheduler = gst_gemini_image_src_make_scheduler (self);
     bool stop;
     {
