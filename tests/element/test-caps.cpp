@@ -8,6 +8,7 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <cstring>
 #include <string>
+#include <vector>
 
 #include "emulator-image.h"
 #include "emulator-process.h"
@@ -39,6 +40,51 @@ sample_info (GstSample * sample, GstVideoInfo & info)
 {
   fail_unless (gst_video_info_from_caps (&info, gst_sample_get_caps (sample)));
 }
+
+/* videoconvert ! video/x-raw,format=RGBA (the usual way to ask for RGBA):
+ * the element itself sends RGBA from the first image on, decoded straight
+ * into it, so videoconvert passes the frames through; the colour is the
+ * image's, alpha opaque. */
+static std::vector<std::string> rgba_caps_seen;
+
+GST_START_TEST (test_decoded_straight_to_rgba)
+{
+  emu->reset ();
+  const char *prompt = "a red kite";
+  const emulator::Rgb want = emulator::prompt_color (prompt);
+  rgba_caps_seen.clear ();
+  RunResult r;
+  run_pipeline (src_desc (std::string ("prompt=\"") + prompt + "\" num-images=3")
+      + " ! videoconvert ! video/x-raw,format=RGBA ! appsink name=sink", r, 60, [] (GstElement * src) {
+        GstPad *pad = gst_element_get_static_pad (src, "src");
+        gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM, [] (GstPad *, GstPadProbeInfo * info, gpointer) {
+          GstEvent *e = GST_PAD_PROBE_INFO_EVENT (info);
+          if (GST_EVENT_TYPE (e) == GST_EVENT_CAPS) {
+            GstCaps *caps;
+            gst_event_parse_caps (e, &caps);
+            rgba_caps_seen.push_back (gst_structure_get_string (gst_caps_get_structure (caps, 0), "format"));
+          }
+          return GST_PAD_PROBE_OK;
+        }, nullptr, nullptr);
+        gst_object_unref (pad);
+      });
+  expect_eos (r);
+  fail_unless_equals_int (r.samples.size (), 3);
+  fail_unless_equals_int (rgba_caps_seen.size (), 1);
+  fail_unless_equals_string (rgba_caps_seen[0].c_str (), "RGBA");
+  for (GstSample *sample : r.samples) {
+    GstVideoInfo info;
+    sample_info (sample, info);
+    fail_unless_equals_int (GST_VIDEO_INFO_FORMAT (&info), GST_VIDEO_FORMAT_RGBA);
+    GstMapInfo map;
+    gst_buffer_map (gst_sample_get_buffer (sample), &map, GST_MAP_READ);
+    const guint8 *px = map.data + GST_VIDEO_INFO_PLANE_STRIDE (&info, 0) * 20 + 4 * 20;
+    expect_color (px, want, kTolerance, "RGBA pixel");
+    fail_unless_equals_int (px[3], 255);
+    gst_buffer_unmap (gst_sample_get_buffer (sample), &map);
+  }
+}
+GST_END_TEST;
 
 /* letterbox: the whole 1024x1024 image in the middle of 320x180, bars of
  * letterbox-color on both sides. crop: the image's colour edge to edge. */
@@ -249,6 +295,7 @@ caps_suite (void)
   Suite *s = suite_create ("geminiimagesrc-caps");
   TCase *tc = add_emulator_tcase (s, "caps", 120);
   tcase_add_test (tc, test_scale_to_fixed_size);
+  tcase_add_test (tc, test_decoded_straight_to_rgba);
   tcase_add_test (tc, test_encoded_output);
   tcase_add_test (tc, test_fixed_framerate_still);
   tcase_add_test (tc, test_muxed_frame_count);

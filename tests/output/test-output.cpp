@@ -191,6 +191,70 @@ GST_START_TEST (test_conversion_and_renegotiation)
 }
 GST_END_TEST;
 
+/* Downstream's first choice is RGBA and not RGB (what videoconvert !
+ * video/x-raw,format=RGBA answers): an RGB image goes out as RGBA, and the
+ * output asks for the next ones in RGBA (decodes_to_rgba), as it says
+ * before any caps too. A first choice that takes RGB keeps RGB. */
+GST_START_TEST (test_rgba_first_choice)
+{
+  {
+    Sink sink ("video/x-raw,format=RGBA; video/x-raw,format={RGB,RGBA}");
+    OutputStage out (sink.src);
+    out.start ();
+    out.push_stream_start (sink.element);
+    fail_unless (out.downstream_prefers_rgba ());
+    fail_if (out.decodes_to_rgba ());
+    push (out, solid (8, 4, 1, 2, 3));
+    fail_unless (out.decodes_to_rgba ());
+    fail_unless (out.downstream_prefers_rgba ());
+    GstMapInfo map;
+    gst_buffer_map (sink.buffers[0], &map, GST_MAP_READ);
+    fail_unless_equals_int (map.size, 8 * 4 * 4);
+    fail_unless (map.data[0] == 1 && map.data[1] == 2 && map.data[2] == 3 && map.data[3] == 255);
+    gst_buffer_unmap (sink.buffers[0], &map);
+  }
+  {
+    Sink sink ("video/x-raw,format={RGB,RGBA}");
+    OutputStage out (sink.src);
+    out.start ();
+    out.push_stream_start (sink.element);
+    fail_if (out.downstream_prefers_rgba ());
+    push (out, solid (8, 4, 1, 2, 3));
+    fail_if (out.decodes_to_rgba ());
+  }
+}
+GST_END_TEST;
+
+/* A frame decoded into a store's block goes out without a copy and gives
+ * the block back when downstream frees it. */
+GST_START_TEST (test_frame_block_returns)
+{
+  Sink sink ("video/x-raw,format=RGB");
+  OutputStage out (sink.src);
+  out.start ();
+  out.push_stream_start (sink.element);
+  auto store = std::make_shared<BlockStore> (2);
+  DecodedImage img = solid (16, 16, 9, 8, 7);
+  guint8 *block = store->take (img.size + 64);
+  memcpy (block, img.pixels.get (), img.size);
+  img.pixels.reset (block);
+  img.store = store;
+  img.capacity = img.size + 64;
+  fail_unless_equals_int (push (out, std::move (img)), GST_FLOW_OK);
+  GstMapInfo map;
+  gst_buffer_map (sink.buffers[0], &map, GST_MAP_READ);
+  fail_unless (map.data == block);
+  fail_unless (map.data[0] == 9 && map.data[1] == 8 && map.data[2] == 7);
+  gst_buffer_unmap (sink.buffers[0], &map);
+  fail_unless_equals_int (store->idle (), 0);
+  gst_buffer_unref (sink.buffers[0]);
+  sink.buffers.clear ();
+  fail_unless_equals_int (store->idle (), 1);
+  fail_unless (store->take (16 * 48 + 64) == block);
+  g_free (block);
+}
+GST_END_TEST;
+
 namespace {
 
 /* Negotiation with a sink taking `accept` fails; the field it names. */
@@ -949,6 +1013,8 @@ output_suite (void)
   TCase *tc = tcase_create ("general");
   suite_add_tcase (s, tc);
   tcase_add_test (tc, test_native_format);
+  tcase_add_test (tc, test_rgba_first_choice);
+  tcase_add_test (tc, test_frame_block_returns);
   tcase_add_test (tc, test_conversion_and_renegotiation);
   tcase_add_test (tc, test_negotiation_error);
   tcase_add_test (tc, test_skip_and_repeat);
