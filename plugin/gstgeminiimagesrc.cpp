@@ -988,6 +988,12 @@ gst_gemini_image_src_prepare (GstGeminiImageSrc * self)
    * at a time means what it did before: the next image is requested once
    * the previous one went out, so a property set meanwhile applies to it. */
   sc.reorder_cap = s.max_in_flight == 1 ? 0 : std::max (4u, s.max_in_flight);
+  /* Blocks kept for reuse: one per request in flight, plus the frame
+   * downstream still holds and the one being made. Fewer, and blocks are
+   * freed and faulted in again at every image (4K at max-in-flight 4:
+   * 347 ms of CPU per image instead of ~60). */
+  priv->frames = std::make_shared<BlockStore> (s.max_in_flight + 2);
+  priv->bodies = std::make_shared<BlockStore> (s.max_in_flight + 2);
   sc.completion_order = s.output_order == GST_GEMINI_OUTPUT_ORDER_COMPLETION;
   sc.hedge_after = s.hedge_after;
   sc.hedge_share = s.hedge_budget;
