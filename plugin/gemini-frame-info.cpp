@@ -34,15 +34,15 @@ frame_info_from (const Scheduler::Result & result)
 }
 
 FrameInfo
-frame_info_for_draft (const Job & job, const DecodedImage & image)
+frame_info_for_draft (const DraftOf & of, const DecodedImage & image)
 {
   FrameInfo f;
-  f.index = job.spec.index;
-  f.pts = job.pts;
-  f.prompt = job.spec.request.prompt;
-  f.model = job.spec.model;
+  f.index = of.index;
+  f.pts = of.pts;
+  f.prompt = of.prompt;
+  f.model = of.model;
   f.preview = true;
-  f.edited = !job.spec.request.references.empty () || !job.spec.request.history.empty ();
+  f.edited = of.edited;
   f.width = image.width;
   f.height = image.height;
   const char *mime = image_format_mime_type (image.source_format);

@@ -40,7 +40,7 @@ FrameInfo frame_info_from (const Scheduler::Result & result);
 /* A draft (thought) image of `job` (previews=true): preview is set, and
  * what only the final answer tells (response id, usage, finish reason) is
  * left empty. */
-FrameInfo frame_info_for_draft (const Job & job, const DecodedImage & image);
+FrameInfo frame_info_for_draft (const DraftOf & of, const DecodedImage & image);
 
 /* Sets the fields into `s` (which keeps its other fields). */
 void frame_info_fill (const FrameInfo & info, GstStructure * s);

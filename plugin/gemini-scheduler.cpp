@@ -12,6 +12,19 @@ GST_DEBUG_CATEGORY_STATIC (gemini_scheduler_debug);
 
 namespace gemini {
 
+DraftOf
+DraftOf::of (const Job & job)
+{
+  DraftOf d;
+  d.index = job.spec.index;
+  d.pts = job.pts;
+  d.duration = job.duration;
+  d.prompt = job.spec.request.prompt;
+  d.model = job.spec.model;
+  d.edited = !job.spec.request.references.empty () || !job.spec.request.history.empty ();
+  return d;
+}
+
 Scheduler::Scheduler (std::weak_ptr<HttpEngine> engine, SchedulerConfig config, Source source, Events events)
     : engine_ (std::move (engine)), config_ (config), source_ (std::move (source)), events_ (std::move (events))
 {
@@ -139,16 +152,16 @@ Scheduler::launch (const Job & job, bool hedge)
       auto self = weak.lock ();
       if (!self)
         return;
-      std::optional<Job> job;
+      std::optional<DraftOf> of;
       {
         std::lock_guard<std::mutex> lk (self->lock_);
         auto it = self->flights_.find (index);
         if (it != self->flights_.end ())
-          job = it->second.job;
+          of = DraftOf::of (it->second.job);
       }
       /* The image's result is taken already (or it was cancelled): late. */
-      if (job)
-        self->events_.preview (*job, std::move (image));
+      if (of)
+        self->events_.preview (*of, std::move (image));
     };
   }
   /* The runner is not known yet when the callback is made: a shared slot. */

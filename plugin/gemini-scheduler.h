@@ -52,6 +52,20 @@ struct Job {
   std::shared_ptr<ResponseCache> cache;   /* for its counters in messages */
 };
 
+/* What a draft frame needs of its job, copied under the scheduler's lock:
+ * not the Job, whose request can hold megabytes of reference images and of
+ * edit-mode history. */
+struct DraftOf {
+  guint64 index = 0;
+  GstClockTime pts = GST_CLOCK_TIME_NONE;
+  GstClockTime duration = GST_CLOCK_TIME_NONE;
+  std::string prompt;
+  std::string model;
+  bool edited = false;   /* reference images or history were sent */
+
+  static DraftOf of (const Job & job);
+};
+
 struct SchedulerConfig {
   guint max_in_flight = 4;
   /* Results held while an earlier image is still running. */
@@ -101,7 +115,7 @@ public:
     /* A draft (thought) image of the job's stream (AttemptPolicy::previews),
      * decoded, on the engine thread, before the job's result; never from
      * the cache. Must not block. */
-    std::function<void (const Job & job, DecodedImage image)> preview;
+    std::function<void (const DraftOf & of, DecodedImage image)> preview;
     /* Image `index` is decided: answered (an image or a failure), or
      * `superseded`; it waits for next () now. Not called for images
      * cancel_all () stops, nor after it returned (it waits for one in

@@ -220,7 +220,7 @@ struct GstGeminiImageSrcPrivate
   /* previews=true: draft images waiting for the streaming thread, newest
    * last, at most one per image (kDraftsKept in all). */
   struct Draft {
-    Job job;
+    DraftOf of;
     DecodedImage image;
   };
   std::deque<Draft> drafts;
@@ -1992,10 +1992,10 @@ static constexpr gsize kDraftsKept = 4;
  * the streaming thread, which a blocking wait for a result would hold:
  * nudged. */
 static void
-gst_gemini_image_src_add_draft (GstGeminiImageSrc * self, const Job & job, DecodedImage image)
+gst_gemini_image_src_add_draft (GstGeminiImageSrc * self, const DraftOf & of, DecodedImage image)
 {
   auto priv = self->priv;
-  GST_DEBUG_OBJECT (self, "Image %" G_GUINT64_FORMAT ": draft %dx%d", job.spec.index, image.width, image.height);
+  GST_DEBUG_OBJECT (self, "Image %" G_GUINT64_FORMAT ": draft %dx%d", of.index, image.width, image.height);
   std::shared_ptr<Scheduler> scheduler;
   {
     std::lock_guard<std::mutex> lk (priv->lock);
@@ -2003,11 +2003,11 @@ gst_gemini_image_src_add_draft (GstGeminiImageSrc * self, const Job & job, Decod
       return;
     auto & drafts = priv->drafts;
     for (auto it = drafts.begin (); it != drafts.end (); ++it)
-      if (it->job.spec.index == job.spec.index) {
+      if (it->of.index == of.index) {
         drafts.erase (it);
         break;
       }
-    drafts.push_back ({job, std::move (image)});
+    drafts.push_back ({of, std::move (image)});
     while (drafts.size () > kDraftsKept)
       drafts.pop_front ();
     scheduler = priv->scheduler;
@@ -2027,7 +2027,7 @@ gst_gemini_image_src_take_draft (GstGeminiImageSrc * self, std::optional<guint64
   std::optional<GstGeminiImageSrcPrivate::Draft> out;
   auto & drafts = priv->drafts;
   for (auto it = drafts.begin (); it != drafts.end ();) {
-    const guint64 index = it->job.spec.index;
+    const guint64 index = it->of.index;
     if ((after && index <= *after) || index < priv->done_low) {
       it = drafts.erase (it);   /* its image went out already */
       continue;
@@ -2080,8 +2080,8 @@ gst_gemini_image_src_make_scheduler (GstGeminiImageSrc * self)
     GST_INFO_OBJECT (self, "Image %" G_GUINT64_FORMAT " unanswered after %.2f s: sent a hedge", index, waited);
   };
   /* previews: each draft becomes a preview frame. */
-  events.preview = [self] (const Job & job, DecodedImage image) {
-    gst_gemini_image_src_add_draft (self, job, std::move (image));
+  events.preview = [self] (const DraftOf & of, DecodedImage image) {
+    gst_gemini_image_src_add_draft (self, of, std::move (image));
   };
   if (gate) {
     /* Shared with every element that spends the same quota. */
@@ -2238,7 +2238,7 @@ static GstBuffer *
 gst_gemini_image_src_draft_buffer (GstGeminiImageSrc * self, GstGeminiImageSrcPrivate::Draft & draft,
     GstFlowReturn & flow)
 {
-  const FrameInfo info = frame_info_for_draft (draft.job, draft.image);
+  const FrameInfo info = frame_info_for_draft (draft.of, draft.image);
   const bool header_only = self->priv->header_only_output.load ();
   GstBuffer *buf = gst_gemini_image_src_image_buffer (self, draft.image, flow);
   /* A draft has no bytes to pass through: that says nothing of the images. */
@@ -2282,10 +2282,10 @@ gst_gemini_image_src_push_still_draft (GstGeminiImageSrc * self)
     return GST_FLOW_OK;
   }
   gst_gemini_image_src_push_segment (self);
-  const Job & job = draft->job;
-  const GstClockTime pts = GST_CLOCK_TIME_IS_VALID (job.pts) ? job.pts : output.images_done () * duration;
-  const GstClockTime d = GST_CLOCK_TIME_IS_VALID (job.pts) ? job.duration : duration;
-  GST_DEBUG_OBJECT (self, "Image %" G_GUINT64_FORMAT ": a draft at %" GST_TIME_FORMAT, job.spec.index,
+  const DraftOf & of = draft->of;
+  const GstClockTime pts = GST_CLOCK_TIME_IS_VALID (of.pts) ? of.pts : output.images_done () * duration;
+  const GstClockTime d = GST_CLOCK_TIME_IS_VALID (of.pts) ? of.duration : duration;
+  GST_DEBUG_OBJECT (self, "Image %" G_GUINT64_FORMAT ": a draft at %" GST_TIME_FORMAT, of.index,
       GST_TIME_ARGS (pts));
   return output.push_preview (buf, pts, d, false);
 }

@@ -60,7 +60,7 @@ struct Options {
   std::string emulator;
   /* Image counts of the small and the large run (--quick makes them smaller). */
   int small = 5, large = 25;          /* Flash and Pro */
-  int small_4k = 2, large_4k = 6;     /* 4K */
+  int small_4k = 3, large_4k = 13;    /* 4K: 10 more images, so that K = 4 reaches reuse */
   int reps = 11;                      /* in-process repetitions (physical limit) */
 };
 

@@ -626,7 +626,8 @@ GST_START_TEST (test_supersede_origin)
 GST_END_TEST;
 
 /* previews: each draft of a job's stream is forwarded as
- * Events::preview (job, image) before the job's result comes out. */
+ * Events::preview (what of the job a frame needs, image) before the job's
+ * result comes out. */
 GST_START_TEST (test_previews)
 {
   emu->reset ();
@@ -639,10 +640,12 @@ GST_START_TEST (test_previews)
   std::vector<std::pair<guint64, int>> drafts;
   bool result_taken = false, late = false;
   Scheduler::Events ev;
-  ev.preview = [&] (const Job & job, DecodedImage image) {
+  std::vector<DraftOf> ofs;
+  ev.preview = [&] (const DraftOf & of, DecodedImage image) {
     std::lock_guard<std::mutex> lk (lock);
     late = late || result_taken;
-    drafts.emplace_back (job.spec.index, image.width);
+    drafts.emplace_back (of.index, image.width);
+    ofs.push_back (of);
   };
   bool given = false;
   auto scheduler = std::make_shared<Scheduler> (engine, SchedulerConfig {}, [&] () -> std::optional<Job> {
@@ -664,6 +667,12 @@ GST_START_TEST (test_previews)
     for (const auto & [index, width] : drafts) {
       fail_unless_equals_int (index, 5);
       fail_unless (width < r.generated.image.width);
+    }
+    /* What a draft frame needs of its job, and nothing else. */
+    for (const DraftOf & of : ofs) {
+      fail_unless (of.prompt == "image 5" && of.model == "gemini-3-pro-image");
+      fail_unless (of.pts == r.job.pts && of.duration == r.job.duration);
+      fail_if (of.edited);
     }
   }
   scheduler->cancel_all ();
