@@ -819,10 +819,6 @@ classify_ok_object (JsonObject * obj, Response & r, ModelContent model_content, 
     r.action = Action::Fail;
 }
 
-}  // namespace
-
-namespace {
-
 Response
 classify (guint status, const char *retry_after, GBytesPtr * owned, GBytes * body, const char *redirect_target,
     ModelContent model_content, std::shared_ptr<BlockStore> store = nullptr, gsize capacity = 0)
