@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -17,6 +18,7 @@
 #include "emulator-fixture.h"
 #include "emulator-process.h"
 #include "gemini-http.h"
+#include "gemini-protocol.h"
 #include "raw-server.h"
 #include "self-signed-cert.h"
 
@@ -79,6 +81,47 @@ GST_START_TEST (test_response_complete)
       (int) HttpCall::WaitResult::Done);
   fail_unless_equals_int (call->response ().status, 429);
   fail_unless_equals_string (call->response ().retry_after.c_str (), "7");
+  engine.stop ();
+}
+GST_END_TEST;
+
+/* With a body store: the body is read into a block of it and its capacity
+ * is told; the image decoded in place gives the block back when freed, and
+ * the next body is read into that same block. */
+GST_START_TEST (test_body_store)
+{
+  emu->reset ();
+  HttpEngine engine;
+  start_engine (engine);
+  auto store = std::make_shared<BlockStore> (2);
+  const guint8 *first_block = nullptr;
+  for (int round = 0; round < 2; round++) {
+    HttpRequest req = generate_request ();
+    req.body_store = store;
+    auto call = engine.send (std::move (req));
+    fail_unless_equals_int ((int) call->wait_until (Clock::now () + std::chrono::seconds (30)),
+        (int) HttpCall::WaitResult::Done);
+    HttpResponse & r = call->response ();
+    fail_if (r.error, "%s", r.error ? r.error->message : "");
+    fail_unless_equals_int (r.status, 200);
+    const gsize size = g_bytes_get_size (r.body.get ());
+    fail_unless (size > 10000);
+    fail_unless (r.body_capacity >= size);
+    const guint8 *data = static_cast<const guint8 *> (g_bytes_get_data (r.body.get (), nullptr));
+    if (round == 1) {
+      fail_unless (data == first_block);
+      fail_unless_equals_int (store->reused (), 1);
+    }
+    Response answer = classify_http_response_in_place (r.status, nullptr, std::move (r.body), nullptr,
+        ModelContent::Drop, store, r.body_capacity);
+    fail_unless_equals_int ((int) answer.outcome, (int) Outcome::Image);
+    /* Decoded in place: the image's bytes start the body's block. */
+    fail_unless (g_bytes_get_data (answer.image.get (), nullptr) == data);
+    first_block = data;
+    fail_unless_equals_int (store->idle (), 0);
+    answer.image.reset ();
+    fail_unless_equals_int (store->idle (), 1);
+  }
   engine.stop ();
 }
 GST_END_TEST;
@@ -1097,6 +1140,7 @@ http_suite (void)
   Suite *s = suite_create ("gemini-http");
   TCase *tc = add_emulator_tcase (s, "engine", 60);
   tcase_add_test (tc, test_response_complete);
+  tcase_add_test (tc, test_body_store);
   tcase_add_test (tc, test_cancel_is_immediate);
   tcase_add_test (tc, test_size_cap);
   tcase_add_test (tc, test_transport_errors);
