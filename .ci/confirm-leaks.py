@@ -24,6 +24,7 @@ for line in open(rerun_path, encoding="utf-8"):
 
 all_checks_passed = re.compile(r"Checks: \d+, Failures: 0, Errors: 0")
 other_report = re.compile(r"ERROR: AddressSanitizer|runtime error: ")
+check_failure = re.compile(r"^\S+:\d+:[FE]:.*$", re.M)
 
 
 def text(e):
@@ -41,6 +42,11 @@ for line in open(first_path, encoding="utf-8"):
         print("sanitizers: %s: its leak report is not confirmed with whole allocation stacks "
               "(GLib's first quark block, tests/lsan.supp); the rerun counts" % e["name"])
         e = r
+    elif r and r.get("result") != "OK":
+        # Say why the rerun did not confirm: a check it failed (a longjmp
+        # out of a test also leaks that test's locals) or the leak itself.
+        why = check_failure.findall(text(r)) or ["a leak report with whole stacks"]
+        print("sanitizers: %s: its rerun failed too: %s" % (e["name"], "; ".join(why[:3])))
     if e.get("result") not in ("OK", "EXPECTEDFAIL", "SKIP"):
         failed.append(e["name"])
     out.append(json.dumps(e))

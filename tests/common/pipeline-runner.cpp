@@ -246,11 +246,17 @@ run_pipeline (const std::string & desc, RunResult & res, guint timeout_s, const 
 }
 
 double
-state_change_bound_ms ()
+test_time_scale ()
 {
   const char *scale = g_getenv ("GEMINI_TEST_TIME_SCALE");
-  double k = scale ? g_ascii_strtod (scale, nullptr) : 1.0;
-  return 100.0 * (k >= 1.0 ? k : 1.0);
+  const double k = scale ? g_ascii_strtod (scale, nullptr) : 1.0;
+  return k >= 1.0 ? k : 1.0;
+}
+
+double
+state_change_bound_ms ()
+{
+  return 100.0 * test_time_scale ();
 }
 
 int
@@ -268,7 +274,7 @@ process_threads ()
 bool
 wait_threads_at_most (int n, double seconds)
 {
-  return wait_until ([n] { return process_threads () <= n; }, seconds);
+  return wait_until ([n] { return process_threads () <= n; }, seconds * test_time_scale ());
 }
 
 /* -------------------------------------------------- checks on results */

@@ -48,14 +48,19 @@ void wait_requests (guint n, double seconds = 10);
 double seconds_since (gint64 start_us);
 double ms_since (gint64 start_us);
 
+/* $GEMINI_TEST_TIME_SCALE, at least 1: how much slower than the plain build
+ * this run is (.ci/sanitizers.sh sets 3 for ASan, as it does for meson's
+ * timeouts, and 60 for its rerun with whole allocation stacks). */
+double test_time_scale ();
 /* The bound a state change (or flush, or EOS) must return within: 100 ms,
- * times $GEMINI_TEST_TIME_SCALE where sanitizers multiply CPU time
- * (.ci/sanitizers.sh sets 3, as it does for meson's timeouts). */
+ * times test_time_scale (). */
 double state_change_bound_ms ();
 /* Threads of this process now (/proc/self/status). */
 int process_threads ();
-/* Waits up to `seconds` until the process has no more than `n` threads:
- * workers a state change abandoned have finished and freed their memory. */
+/* Waits up to `seconds` times test_time_scale () until the process has no
+ * more than `n` threads: workers a state change abandoned have finished and
+ * freed their memory (json-glib building a million nodes takes minutes when
+ * every malloc records a whole stack). */
 bool wait_threads_at_most (int n, double seconds);
 
 /* One `gemini-retry` element message. */
