@@ -50,7 +50,7 @@ open_connections ()
 bool
 wait_until (const std::function<bool ()> & done, double seconds)
 {
-  const gint64 deadline = g_get_monotonic_time () + gint64 (seconds * G_USEC_PER_SEC);
+  const gint64 deadline = g_get_monotonic_time () + gint64 (seconds * test_time_scale () * G_USEC_PER_SEC);
   while (!done ()) {
     if (g_get_monotonic_time () > deadline)
       return false;
@@ -274,7 +274,7 @@ process_threads ()
 bool
 wait_threads_at_most (int n, double seconds)
 {
-  return wait_until ([n] { return process_threads () <= n; }, seconds * test_time_scale ());
+  return wait_until ([n] { return process_threads () <= n; }, seconds);
 }
 
 /* -------------------------------------------------- checks on results */

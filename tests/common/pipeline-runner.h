@@ -38,7 +38,8 @@ void script (const std::string & json);
 guint request_count ();
 /* Open connections to the emulator, now. */
 gint64 open_connections ();
-/* Polls `done` every 5 ms; false if it is still false after `seconds`. */
+/* Polls `done` every 5 ms; false if it is still false after `seconds` times
+ * test_time_scale (): a bound for failing, never a measurement. */
 bool wait_until (const std::function<bool ()> & done, double seconds);
 /* Fails unless `n` requests have arrived within `seconds`. */
 void wait_requests (guint n, double seconds = 10);
@@ -57,7 +58,7 @@ double test_time_scale ();
 double state_change_bound_ms ();
 /* Threads of this process now (/proc/self/status). */
 int process_threads ();
-/* Waits up to `seconds` times test_time_scale () until the process has no
+/* Waits up to `seconds` (scaled as in wait_until) until the process has no
  * more than `n` threads: workers a state change abandoned have finished and
  * freed their memory (json-glib building a million nodes takes minutes when
  * every malloc records a whole stack). */
