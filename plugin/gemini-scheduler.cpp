@@ -55,6 +55,16 @@ Scheduler::stats () const
   return s;
 }
 
+/* The reorder cap in images, shrunk to what reorder_bytes holds of frames
+ * the size of the last one (none before the first image is made). */
+guint
+Scheduler::reorder_cap_locked () const
+{
+  if (config_.reorder_bytes == 0 || frame_bytes_ == 0)
+    return config_.reorder_cap;
+  return (guint) std::min<gsize> (config_.reorder_cap, config_.reorder_bytes / frame_bytes_);
+}
+
 /* Starts images while there is room: a free slot, and room for their
  * results next to those waiting to go out. One caller pulls at a time, so
  * jobs start in input order. */
@@ -66,7 +76,7 @@ Scheduler::pump ()
       std::lock_guard<std::mutex> lk (lock_);
       const gsize max_in_flight = std::max (1u, config_.max_in_flight);
       if (cancelled_ || source_done_ || pulling_ || flights_.size () >= max_in_flight
-          || flights_.size () + ready_.size () + taken_ >= max_in_flight + config_.reorder_cap)
+          || flights_.size () + ready_.size () + taken_ >= max_in_flight + reorder_cap_locked ())
         return;
       pulling_ = true;
     }
@@ -209,6 +219,8 @@ Scheduler::on_done (guint64 index, AttemptRunner * runner, Generated g)
       stats_.hedges_won++;
     if (image && !g.from_cache)
       latencies_.push_back (std::chrono::duration<double> (Clock::now () - f.started).count ());
+    if (image)
+      frame_bytes_ = g.image.size ? g.image.size : g.response.image ? g_bytes_get_size (g.response.image.get ()) : 0;
     for (auto & other : f.runners)
       if (other.get () != runner)
         losers.push_back (other);

@@ -70,6 +70,11 @@ struct SchedulerConfig {
   guint max_in_flight = 4;
   /* Results held while an earlier image is still running. */
   guint reorder_cap = 8;
+  /* And at most this many bytes of them, counted in frames the size of the
+   * last image made (decoded, or encoded when it was not decoded): a 4K
+   * RGBA frame is 64 MiB, and the cap in images alone let eight of them
+   * wait. 0: no limit in bytes. */
+  gsize reorder_bytes = 0;
   bool completion_order = false;
   /* Seconds after which an unanswered image gets a second, identical
    * request; 0 = never; below 0 = adaptive (the 90th percentile of the
@@ -208,6 +213,7 @@ private:
   bool cancelled_ = false;
   bool nudged_ = false;       /* next () returns Empty once */
   std::vector<double> latencies_;         /* of images that got an image */
+  gsize frame_bytes_ = 0;                 /* of the last image made */
   Stats stats_;
 
   void pump ();
@@ -217,6 +223,7 @@ private:
   void on_done (guint64 index, AttemptRunner * runner, Generated g);
   void on_hedge_timer (guint64 index);
   double hedge_delay_locked () const;
+  guint reorder_cap_locked () const;
   bool hedge_budget_locked () const;
 };
 

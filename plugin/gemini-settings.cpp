@@ -346,9 +346,10 @@ gemini_settings_install (GObjectClass * gobject_class)
   g_object_class_install_property (gobject_class, PROP_MAX_IN_FLIGHT,
       g_param_spec_uint ("max-in-flight", "Max in flight",
           "Images requested at once. Frames still go out in input order (see "
-          "output-order); at most max(4, max-in-flight) decoded images wait for an "
-          "earlier, slower one, so memory grows with it (a 4K RGBA frame is 64 MiB; "
-          "max-in-flight + 2 frames' memory is kept for reuse). 1: one at a time, the next "
+          "output-order); at most max(4, max-in-flight) decoded images, and no more than "
+          "32 MiB of them, wait for an earlier, slower one. Memory grows with it: a 4K RGBA "
+          "frame is 64 MiB, and max-in-flight + 2 frames' memory is kept for reuse. 1: one "
+          "at a time, the next "
           "requested once the previous went out", 1, 64, DEFAULT_MAX_IN_FLIGHT, ready));
 
   g_object_class_install_property (gobject_class, PROP_OUTPUT_ORDER,

@@ -81,6 +81,11 @@ using namespace gemini;
 using Clock = std::chrono::steady_clock;
 
 #define HEDGE_FLOOR 2
+/* Frames that may wait for an earlier image, in bytes. 1K images (3-4 MiB)
+ * keep the whole reorder cap, 2K ones (12-17 MiB) one or two, 4K ones (48-64 MiB)
+ * none: at max-in-flight 4, eight 4K frames waited, 575 MB of peak RSS
+ * against 354 MB with this (docs/performance.md). */
+#define REORDER_BYTES ((gsize) 32 << 20)
 /* The largest running time GStreamer represents (a signed 64-bit count). */
 #define MAX_TIMELINE ((GstClockTime) G_MAXINT64)
 
@@ -988,6 +993,7 @@ gst_gemini_image_src_prepare (GstGeminiImageSrc * self)
    * at a time means what it did before: the next image is requested once
    * the previous one went out, so a property set meanwhile applies to it. */
   sc.reorder_cap = s.max_in_flight == 1 ? 0 : std::max (4u, s.max_in_flight);
+  sc.reorder_bytes = REORDER_BYTES;
   /* Blocks kept for reuse: one per request in flight, plus the frame
    * downstream still holds and the one being made. Fewer, and blocks are
    * freed and faulted in again at every image (4K at max-in-flight 4:
