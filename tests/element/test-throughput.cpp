@@ -743,6 +743,49 @@ GST_START_TEST (test_reorder_cap)
 }
 GST_END_TEST;
 
+/* The reorder window in bytes: at 4K (4096x4096, 48 MiB of RGB) no decoded
+ * image waits beyond max-in-flight. With one image stuck, the images
+ * before it go out and the one answered after it waits, and no other
+ * starts; the count cap alone would start 4 more (issue 11: eight 4K
+ * frames waited at max-in-flight 4). */
+GST_START_TEST (test_reorder_bytes)
+{
+  /* Held longer than the others take to be made and decoded, however slow
+   * the build (ASan). */
+  const int held_ms = int (5000 * test_time_scale ());
+  script ("[{\"do\":\"image\",\"delay_ms\":" + std::to_string (held_ms) + "}]");
+  Pipeline p (src_desc ("prompt=big seed=0 num-images=8 max-in-flight=2 model=nano-banana-pro image-size=4K "
+      "aspect-ratio=1:1") + kRgbSink);
+  p.play ();
+  /* Until the images that can be answered are: image 1 when image 0 is
+   * stuck; images 0 and 2 when image 1 is. */
+  guint complete = 0;
+  guint64 stuck = G_MAXUINT64;
+  const gint64 deadline = g_get_monotonic_time () + gint64 (30 * test_time_scale () * G_USEC_PER_SEC);
+  while (stuck == G_MAXUINT64 || complete < stuck + 1) {
+    fail_unless (g_get_monotonic_time () < deadline, "%u images answered, %u requests", complete, request_count ());
+    GstMessage *m = gst_bus_timed_pop_filtered (p.bus, 50 * GST_MSECOND,
+        GstMessageType (GST_MESSAGE_PROGRESS | GST_MESSAGE_ERROR));
+    if (stuck == G_MAXUINT64 && request_count () > 0)
+      stuck = first_arrival_index ();
+    if (!m)
+      continue;
+    fail_unless (GST_MESSAGE_TYPE (m) == GST_MESSAGE_PROGRESS, "error while the first image is stuck");
+    GstProgressType type;
+    gst_message_parse_progress (m, &type, nullptr, nullptr);
+    if (type == GST_PROGRESS_TYPE_COMPLETE)
+      complete++;
+    gst_message_unref (m);
+  }
+  fail_unless (stuck <= 1, "the first request to arrive was image %" G_GUINT64_FORMAT, stuck);
+  /* Time for a third image to start, were there room for one. */
+  g_usleep (300 * 1000);
+  fail_unless_equals_int (request_count (), stuck + 2);
+  g_print ("reorder window at 4K (max-in-flight=2, image %" G_GUINT64_FORMAT " held %d ms): %u requests with %u "
+      "answered\n", stuck, held_ms, request_count (), complete);
+}
+GST_END_TEST;
+
 /* ----------------------------------------------------------- 8. hedging */
 
 GST_START_TEST (test_hedge_wins)
@@ -1300,6 +1343,7 @@ throughput_suite (void)
   tcase_add_test (order, test_order_under_random_latencies);
   tcase_add_test (order, test_output_order_completion);
   tcase_add_test (order, test_reorder_cap);
+  tcase_add_test (order, test_reorder_bytes);
   tcase_add_test (order, test_flush_completion_order);
 
   TCase *hedge = add_emulator_tcase (s, "hedging", 60);
