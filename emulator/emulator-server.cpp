@@ -1237,7 +1237,12 @@ Server::Impl::respond (SoupServerMessage * msg, const Answer & a)
   auto *owned = new std::string (a.body);
   GBytesPtr bytes (g_bytes_new_with_free_func (owned->data (), owned->size (),
       [] (gpointer p) { delete static_cast<std::string *> (p); }, owned));
-  soup_message_body_append_bytes (soup_server_message_get_response_body (msg), bytes.get ());
+  SoupMessageBody *body = soup_server_message_get_response_body (msg);
+  soup_message_body_append_bytes (body, bytes.get ());
+  /* A step's "headers" can ask for Transfer-Encoding: chunked, as the API
+   * answers: such a body is only sent whole once it is marked complete. */
+  if (soup_message_headers_get_encoding (h) == SOUP_ENCODING_CHUNKED)
+    soup_message_body_complete (body);
   soup_server_message_set_status (msg, a.status, nullptr);
 }
 

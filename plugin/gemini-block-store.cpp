@@ -2,6 +2,8 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "gemini-block-store.h"
 
+#include <algorithm>
+
 namespace gemini {
 
 guint8 *
@@ -43,6 +45,25 @@ BlockStore::take_fit (gsize size, gsize & capacity)
     }
   }
   clear ();
+  capacity = size;
+  return static_cast<guint8 *> (g_try_malloc (size));
+}
+
+guint8 *
+BlockStore::take_largest (gsize size, gsize & capacity)
+{
+  {
+    std::lock_guard<std::mutex> lk (lock_);
+    auto best = std::max_element (idle_.begin (), idle_.end (),
+        [] (const auto & a, const auto & b) { return a.second < b.second; });
+    if (best != idle_.end ()) {
+      guint8 *block = best->first;
+      capacity = best->second;
+      idle_.erase (best);
+      reused_++;
+      return block;
+    }
+  }
   capacity = size;
   return static_cast<guint8 *> (g_try_malloc (size));
 }

@@ -41,6 +41,12 @@ class BlockStore {
    * smallest kept one that fits, else a new one of `size` (the kept ones
    * freed, as by take ()). `capacity` says how big it is. */
   guint8 *take_fit (gsize size, gsize & capacity);
+  /* For a body whose length was not announced (chunked, as the API
+   * answers): the largest kept block, whatever its size (the last answers'
+   * size is the best guess of this one's, and the reader grows a block
+   * that is short); else a new one of `size`. Frees nothing: an unknown
+   * length says nothing of the sizes. */
+  guint8 *take_largest (gsize size, gsize & capacity);
   /* Gives a block back, `size` its size or less (a block is only ever
    * handed out again for requests that fit in `size`); it is kept or freed.
    * Thread-safe, like take (): blocks come back from downstream's threads.

@@ -682,8 +682,14 @@ HttpEngine::on_sent (GObject * source, GAsyncResult * res, gpointer user_data)
     initial = kReadChunk;
   initial = std::min (initial, max_total);
   gsize capacity = initial;
-  if (call->request_.body_store && !call->streaming_)
+  /* Only answers take a store's block: an error's body is small and never
+   * given back, and a miss would free the blocks kept for the answers. */
+  const bool stored = call->request_.body_store && !call->streaming_
+      && SOUP_STATUS_IS_SUCCESSFUL (call->response_.status);
+  if (stored && announced >= 0)
     call->body_ = call->request_.body_store->take_fit (initial, capacity);
+  else if (stored)
+    call->body_ = call->request_.body_store->take_largest (initial, capacity);
   else
     call->body_ = static_cast<guint8 *> (g_try_malloc (initial));
   if (!call->body_) {
@@ -857,7 +863,7 @@ HttpEngine::finish_body (HttpCall * call)
   if (size == 0) {
     g_free (data);
     data = nullptr;
-  } else if (call->request_.body_store) {
+  } else if (call->request_.body_store && SOUP_STATUS_IS_SUCCESSFUL (call->response_.status)) {
     /* Kept whole, to be given back for the next body. */
     call->response_.body_capacity = allocated;
   } else if (allocated - size > kTrimSlack) {

@@ -122,6 +122,31 @@ GST_START_TEST (test_body_store)
     answer.image.reset ();
     fail_unless_equals_int (store->idle (), 1);
   }
+  /* An error's body neither takes nor frees a kept block; a chunked answer
+   * (no Content-Length, as the API sends) takes the largest kept one. */
+  emu->set_script ("[{\"do\":\"error\",\"status\":503},"
+      "{\"do\":\"image\",\"headers\":{\"Transfer-Encoding\":\"chunked\"}}]");
+  for (int status : {503, 200}) {
+    HttpRequest req = generate_request ();
+    req.body_store = store;
+    auto call = engine.send (std::move (req));
+    fail_unless_equals_int ((int) call->wait_until (Clock::now () + std::chrono::seconds (30)),
+        (int) HttpCall::WaitResult::Done);
+    HttpResponse & r = call->response ();
+    fail_if (r.error, "%s", r.error ? r.error->message : "");
+    fail_unless_equals_int (r.status, status);
+    const guint8 *data = static_cast<const guint8 *> (g_bytes_get_data (r.body.get (), nullptr));
+    if (status == 503) {
+      fail_unless (data != first_block);
+      fail_unless_equals_int (store->idle (), 1);
+      fail_unless_equals_int (store->reused (), 1);
+    } else {
+      fail_unless (data == first_block, "the chunked answer did not reuse the kept block");
+      fail_unless_equals_int (store->reused (), 2);
+      fail_unless (r.body_capacity >= g_bytes_get_size (r.body.get ()));
+    }
+  }
+  emu->set_script ("[]");
   engine.stop ();
 }
 GST_END_TEST;

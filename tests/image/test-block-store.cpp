@@ -95,6 +95,37 @@ GST_START_TEST (test_take_fit)
 }
 GST_END_TEST;
 
+/* A body of unknown length: the largest kept block, whatever its size; with
+ * none kept, a new one of the size asked, and nothing freed. */
+GST_START_TEST (test_take_largest)
+{
+  BlockStore store (3);
+  gsize cap = 0;
+  guint8 *a = store.take (1000), *b = store.take (3000);
+  store.give (a, 1000);
+  store.give (b, 3000);
+  guint8 *got = store.take_largest (100000, cap);
+  fail_unless (got == b);
+  fail_unless_equals_int (cap, 3000);
+  got = store.take_largest (100000, cap);
+  fail_unless (got == a);
+  fail_unless_equals_int (cap, 1000);
+  fail_unless_equals_int (store.reused (), 2);
+  store.give (a, 1000);
+  g_free (b);
+  got = store.take_fit (5000, cap);   /* a miss of take_fit frees the kept ones */
+  fail_unless_equals_int (store.idle (), 0);
+  store.give (got, cap);
+  guint8 *fresh = store.take (7000);  /* and so does take's; then one is kept */
+  store.give (fresh, 7000);
+  g_free (store.take_largest (1, cap));
+  fail_unless_equals_int (cap, 7000);
+  got = store.take_largest (256, cap);
+  fail_unless_equals_int (cap, 256);
+  g_free (got);
+}
+GST_END_TEST;
+
 /* Blocks come back from other threads (downstream's) while the decoders
  * take them: nothing lost, nothing handed out twice. */
 GST_START_TEST (test_threads)
@@ -127,6 +158,7 @@ block_store_suite (void)
   tcase_add_test (tc, test_reuse_same_size);
   tcase_add_test (tc, test_bounded);
   tcase_add_test (tc, test_take_fit);
+  tcase_add_test (tc, test_take_largest);
   tcase_add_test (tc, test_threads);
   return s;
 }
